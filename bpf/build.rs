@@ -1,0 +1,108 @@
+//! Generates the Rust view of `include/bpfbox.h` with bindgen, plus the
+//! policy language's vocabulary (flag names and their bits) from the names of
+//! the `*_access` enumerators, so no second table is ever kept by hand.
+
+use std::collections::BTreeMap;
+use std::env;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bindgen::callbacks::{DeriveInfo, EnumVariantValue, ParseCallbacks};
+
+#[derive(Debug, Default)]
+struct Collected {
+    /// enum name -> [(variant, value)] in declaration order
+    enums: BTreeMap<String, Vec<(String, i64)>>,
+}
+
+#[derive(Debug)]
+struct Collect(Arc<Mutex<Collected>>);
+
+impl ParseCallbacks for Collect {
+    fn enum_variant_name(
+        &self,
+        enum_name: Option<&str>,
+        original_variant_name: &str,
+        variant_value: EnumVariantValue,
+    ) -> Option<String> {
+        if let Some(name) = enum_name {
+            let name = name.trim_start_matches("enum ").to_string();
+            let value = match variant_value {
+                EnumVariantValue::Boolean(b) => b as i64,
+                EnumVariantValue::Signed(v) => v,
+                EnumVariantValue::Unsigned(v) => v as i64,
+            };
+            let mut c = self.0.lock().unwrap();
+            let list = c.enums.entry(name).or_default();
+            if !list.iter().any(|(v, _)| v == original_variant_name) {
+                list.push((original_variant_name.to_string(), value));
+            }
+        }
+        None
+    }
+
+    fn add_derives(&self, info: &DeriveInfo<'_>) -> Vec<String> {
+        // Map keys and values are copied to and from the kernel as bytes.
+        if info.name.starts_with("bpfbox_") {
+            vec![
+                "zerocopy::FromBytes".into(),
+                "zerocopy::IntoBytes".into(),
+                "zerocopy::Immutable".into(),
+                "zerocopy::KnownLayout".into(),
+            ]
+        } else {
+            vec![]
+        }
+    }
+}
+
+fn main() {
+    let header = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("include/bpfbox.h");
+    println!("cargo:rerun-if-changed={}", header.display());
+
+    let collected = Arc::new(Mutex::new(Collected::default()));
+    let bindings = bindgen::Builder::default()
+        .header(header.to_str().unwrap())
+        .allowlist_type("bpfbox_.*")
+        .allowlist_var("BPFBOX_.*")
+        .constified_enum_module("bpfbox_.*")
+        .derive_default(true)
+        .derive_debug(true)
+        .layout_tests(true)
+        .parse_callbacks(Box::new(Collect(collected.clone())))
+        .generate()
+        .expect("bindgen could not read bpf/include/bpfbox.h (is libclang installed?)");
+
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    bindings.write_to_file(out.join("bindings.rs")).unwrap();
+
+    // The language's vocabulary: for enum bpfbox_X_access, every enumerator
+    // BPFBOX_X_NAME becomes the flag "name".
+    let collected = collected.lock().unwrap();
+    let mut vocab = String::new();
+    for (enum_name, variants) in &collected.enums {
+        let Some(kind) = enum_name
+            .strip_prefix("bpfbox_")
+            .and_then(|s| s.strip_suffix("_access"))
+        else {
+            continue;
+        };
+        let prefix = format!("BPFBOX_{}_", kind.to_uppercase());
+        writeln!(
+            vocab,
+            "/// Flag names of `enum {enum_name}`, in declaration order.\npub const {}_FLAGS: &[(&str, u32)] = &[",
+            kind.to_uppercase()
+        )
+        .unwrap();
+        for (variant, value) in variants {
+            let flag = variant
+                .strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("{variant} must start with {prefix}"))
+                .to_lowercase();
+            writeln!(vocab, "    ({flag:?}, {value}),").unwrap();
+        }
+        writeln!(vocab, "];").unwrap();
+    }
+    std::fs::write(out.join("vocabulary.rs"), vocab).unwrap();
+}

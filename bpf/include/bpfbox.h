@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The one table of constants and map layouts shared by the BPF programs
+ * (bpfbox.bpf.c) and the Rust crates. Rust reads this file through bindgen
+ * (bpf/build.rs); nothing on the Rust side restates these numbers.
+ *
+ * The names of the *_access enumerators are also the policy language's
+ * vocabulary: BPFBOX_FS_READ is the flag `read`, BPFBOX_NET_BIND is `bind`.
+ * Adding an enumerator here adds a word to the language.
+ */
+#ifndef BPFBOX_H
+#define BPFBOX_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bump when a map layout below changes: a loader refuses pinned maps of
+ * another ABI version instead of misreading them. */
+#define BPFBOX_ABI_VERSION 1
+
+/* Access to files, and to other processes' /proc entries. */
+enum bpfbox_fs_access {
+	BPFBOX_FS_READ = 1 << 0,
+	BPFBOX_FS_WRITE = 1 << 1,
+	BPFBOX_FS_APPEND = 1 << 2,
+	BPFBOX_FS_EXEC = 1 << 3,
+	BPFBOX_FS_SETATTR = 1 << 4,
+	BPFBOX_FS_GETATTR = 1 << 5,
+	BPFBOX_FS_IOCTL = 1 << 6,
+	BPFBOX_FS_RM = 1 << 7,
+	BPFBOX_FS_LINK = 1 << 8,
+};
+
+/* Signals, grouped: 0 is sigcheck, SIGCHLD/SIGKILL/SIGSTOP are their own,
+ * every other signal is sigmisc. */
+enum bpfbox_signal_access {
+	BPFBOX_SIGNAL_SIGCHLD = 1 << 0,
+	BPFBOX_SIGNAL_SIGKILL = 1 << 1,
+	BPFBOX_SIGNAL_SIGSTOP = 1 << 2,
+	BPFBOX_SIGNAL_SIGMISC = 1 << 3,
+	BPFBOX_SIGNAL_SIGCHECK = 1 << 4,
+};
+
+/* ptrace has one access: attaching to (or being traced by) the process. */
+enum bpfbox_ptrace_access {
+	BPFBOX_PTRACE_ATTACH = 1 << 0,
+};
+
+/* Socket operations, checked per address family. */
+enum bpfbox_net_access {
+	BPFBOX_NET_CONNECT = 1 << 0,
+	BPFBOX_NET_BIND = 1 << 1,
+	BPFBOX_NET_ACCEPT = 1 << 2,
+	BPFBOX_NET_LISTEN = 1 << 3,
+	BPFBOX_NET_SEND = 1 << 4,
+	BPFBOX_NET_RECV = 1 << 5,
+	BPFBOX_NET_CREATE = 1 << 6,
+	BPFBOX_NET_SHUTDOWN = 1 << 7,
+};
+
+/* What a rule's object is. Values are stored in images: never renumber. */
+enum bpfbox_rule_kind {
+	BPFBOX_RULE_FILE = 1,    /* one path, identified by (dev, ino) */
+	BPFBOX_RULE_SUBTREE = 2, /* everything below a directory: "/dir/**" */
+	BPFBOX_RULE_GLOB = 3,    /* a path with '*' components */
+	BPFBOX_RULE_PROC = 4,    /* /proc/<pid> of processes running an executable */
+	BPFBOX_RULE_SIGNAL = 5,  /* signals to processes running an executable */
+	BPFBOX_RULE_PTRACE = 6,  /* ptrace of processes running an executable */
+	BPFBOX_RULE_NET = 7,     /* sockets of one address family */
+};
+
+/* Per-profile flags. */
+enum bpfbox_profile_flags {
+	BPFBOX_PROFILE_COMPLAIN = 1 << 0,    /* log what would be denied, allow it */
+	BPFBOX_PROFILE_TAINT_RULES = 1 << 1, /* starts untainted until a taint rule fires */
+};
+
+/* Where a function scope lives. */
+enum bpfbox_scope_kind {
+	BPFBOX_SCOPE_USER = 1,   /* #[func]: uprobe + uretprobe */
+	BPFBOX_SCOPE_KERNEL = 2, /* #[kfunc]: fentry + fexit */
+};
+
+/* Limits. */
+enum bpfbox_limits {
+	BPFBOX_MAX_PROFILES = 1024,
+	/* distinct functions a thread can be inside at once; deeper nesting of
+	 * the same function only counts up */
+	BPFBOX_MAX_ACTIVE_SCOPES = 8,
+	/* parents walked to match "/dir/**" rules */
+	BPFBOX_MAX_TREE_DEPTH = 24,
+	BPFBOX_MAX_RULES = 1 << 18,
+	BPFBOX_NAME_LEN = 64,
+	BPFBOX_COMM_LEN = 16,
+	BPFBOX_RINGBUF_BYTES = 1 << 20,
+};
+
+/* What the kernel decided, as reported in events. */
+enum bpfbox_decision {
+	BPFBOX_DECISION_AUDIT = 1,    /* allowed and logged (#[audit]) */
+	BPFBOX_DECISION_DENY = 2,     /* denied with -EPERM */
+	BPFBOX_DECISION_COMPLAIN = 3, /* would be denied; allowed in complain mode */
+	BPFBOX_DECISION_TAINT = 4,    /* a taint rule fired: enforcement starts */
+};
+
+/* Which hook saw the operation, as reported in events. */
+enum bpfbox_op {
+	BPFBOX_OP_OPEN = 1,
+	BPFBOX_OP_PERMISSION = 2,
+	BPFBOX_OP_EXEC = 3,
+	BPFBOX_OP_MMAP = 4,
+	BPFBOX_OP_MPROTECT = 5,
+	BPFBOX_OP_IOCTL = 6,
+	BPFBOX_OP_CREATE = 7,
+	BPFBOX_OP_UNLINK = 8,
+	BPFBOX_OP_LINK = 9,
+	BPFBOX_OP_RENAME = 10,
+	BPFBOX_OP_SETATTR = 11,
+	BPFBOX_OP_GETATTR = 12,
+	BPFBOX_OP_SIGNAL = 13,
+	BPFBOX_OP_PTRACE = 14,
+	BPFBOX_OP_PROC = 15,
+	BPFBOX_OP_SOCKET_CREATE = 16,
+	BPFBOX_OP_BIND = 17,
+	BPFBOX_OP_CONNECT = 18,
+	BPFBOX_OP_LISTEN = 19,
+	BPFBOX_OP_ACCEPT = 20,
+	BPFBOX_OP_SENDMSG = 21,
+	BPFBOX_OP_RECVMSG = 22,
+	BPFBOX_OP_SHUTDOWN = 23,
+	BPFBOX_OP_UNIX_CONNECT = 24,
+	BPFBOX_OP_UNIX_SEND = 25,
+};
+
+/* ---- Map layouts. Every struct is padded by hand: no implicit holes. ---- */
+
+/* exe_profiles: the executable a profile names -> its profile slot. */
+struct bpfbox_inode_key {
+	__u64 dev; /* kernel dev_t: MAJOR << 20 | MINOR */
+	__u64 ino;
+};
+
+/* profiles: slot -> the version of its rules now in force. Replaced as one
+ * map element, so a reload switches every process of the slot at once. */
+struct bpfbox_profile {
+	__u32 version;
+	__u32 flags; /* enum bpfbox_profile_flags */
+	__u64 exe_dev;
+	__u64 exe_ino;
+};
+
+/* procs: tgid -> the profile a process runs under. */
+struct bpfbox_proc {
+	__u32 slot;
+	__u32 tainted;
+};
+
+/* One function a thread is inside, and how many times (recursion). */
+struct bpfbox_active_scope {
+	__u32 scope;
+	__u32 depth;
+};
+
+/* threads: tid -> the function scopes the thread is inside. */
+struct bpfbox_thread {
+	__u32 count;
+	__u32 dropped; /* entries that found no free slot (reported, fail closed) */
+	struct bpfbox_active_scope active[BPFBOX_MAX_ACTIVE_SCOPES];
+};
+
+/* The four sets of a rule, as access bitmasks of its kind. */
+struct bpfbox_masks {
+	__u32 allow;
+	__u32 taint;
+	__u32 audit;
+	__u32 deny;
+};
+
+/* file_rules and tree_rules: a file (or, for tree_rules, a directory whose
+ * descendants the rule covers) under one rule version and scope. */
+struct bpfbox_file_key {
+	__u32 version;
+	__u32 scope; /* 0: always; else a function scope id */
+	__u64 dev;
+	__u64 ino;
+};
+
+/* task_rules: signal/ptrace/proc access to processes running an executable. */
+struct bpfbox_task_key {
+	__u32 version;
+	__u32 scope;
+	__u32 kind; /* BPFBOX_RULE_SIGNAL, _PTRACE or _PROC */
+	__u32 pad;
+	__u64 dev;
+	__u64 ino;
+};
+
+/* net_rules: socket access by address family. */
+struct bpfbox_net_key {
+	__u32 version;
+	__u32 scope;
+	__u32 family;
+	__u32 pad;
+};
+
+/* events: one record per audited, denied, complained or tainting access. */
+struct bpfbox_event {
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 pid;   /* tgid */
+	__u32 tid;
+	__u32 slot;
+	__u32 version;
+	__u32 op;       /* enum bpfbox_op */
+	__u32 kind;     /* enum bpfbox_rule_kind */
+	__u32 access;   /* requested bits of the kind's access enum */
+	__u32 decision; /* enum bpfbox_decision */
+	__u32 scope;    /* innermost function scope in force, 0 if none */
+	__u32 family;   /* address family (net) */
+	__u32 signal;   /* signal number (signal) */
+	__u32 peer_pid; /* target process (signal, ptrace, proc) */
+	__u64 dev;      /* object: file or target executable */
+	__u64 ino;
+	char comm[BPFBOX_COMM_LEN];
+	char name[BPFBOX_NAME_LEN]; /* file name (last component) of the object */
+};
+
+#endif /* BPFBOX_H */
