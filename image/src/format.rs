@@ -1,0 +1,145 @@
+//! The on-disk layout of a `.bbx` image (documented in spec.md, "The image
+//! format"). Every multi-byte number is little-endian; records are read in
+//! place with zerocopy, so they have no alignment requirement.
+
+use zerocopy::little_endian::{U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+/// `\x89BBX\r\n\x1a\n`: the high byte catches 7-bit transfers, the CR LF and
+/// LF catch newline translation, like PNG's signature.
+pub const MAGIC: [u8; 8] = *b"\x89BBX\r\n\x1a\n";
+pub const MAJOR: u16 = 1;
+pub const MINOR: u16 = 0;
+
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
+#[repr(C)]
+pub struct Header {
+    pub magic: [u8; 8],
+    pub major: U16,
+    pub minor: U16,
+    /// Bytes from the start of the file to the section table.
+    pub header_len: U32,
+    pub section_count: U32,
+    pub flags: U32,
+    /// Bytes after the header: the section table and the sections.
+    pub body_len: U64,
+    /// SHA-256 of the whole file with this field zeroed: any changed byte,
+    /// header included, is caught.
+    pub sha256: [u8; 32],
+}
+
+/// The checksum of an encoded image (see [`Header::sha256`]).
+pub fn checksum(bytes: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let field = std::mem::offset_of!(Header, sha256);
+    let mut hasher = Sha256::new();
+    hasher.update(&bytes[..field]);
+    hasher.update([0u8; 32]);
+    hasher.update(&bytes[field + 32..]);
+    hasher.finalize().into()
+}
+
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
+#[repr(C)]
+pub struct SectionEntry {
+    pub kind: U32,
+    /// Number of entries (strings or records).
+    pub count: U32,
+    /// From the start of the file.
+    pub offset: U32,
+    pub len: U32,
+}
+
+pub const SECTION_STRINGS: u32 = 1;
+pub const SECTION_PROFILES: u32 = 2;
+pub const SECTION_SCOPES: u32 = 3;
+pub const SECTION_RULES: u32 = 4;
+
+pub const IDENTITY_NONE: u8 = 0;
+pub const IDENTITY_BUILD_ID: u8 = 1;
+pub const IDENTITY_SHA256: u8 = 2;
+
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
+#[repr(C)]
+pub struct ProfileRecord {
+    /// String index of the executable's path.
+    pub exe: U32,
+    /// enum bpfbox_profile_flags
+    pub flags: U32,
+    pub rule_start: U32,
+    pub rule_count: U32,
+    pub scope_start: U32,
+    pub scope_count: U32,
+    pub identity_kind: u8,
+    pub identity_len: u8,
+    pub reserved: [u8; 6],
+    pub identity: [u8; 32],
+}
+
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
+#[repr(C)]
+pub struct ScopeRecord {
+    /// String index of the function's name.
+    pub name: U32,
+    /// enum bpfbox_scope_kind
+    pub kind: U32,
+    pub offset: U64,
+}
+
+/// `object` of a signal/ptrace/proc rule naming the profile's own executable.
+pub const OBJECT_SELF: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
+#[repr(C)]
+pub struct RuleRecord {
+    /// String index of the path or executable, `OBJECT_SELF`, or the family.
+    pub object: U32,
+    pub scope: U16,
+    /// enum bpfbox_rule_kind
+    pub kind: u8,
+    pub reserved: u8,
+    pub allow: U16,
+    pub taint: U16,
+    pub audit: U16,
+    pub deny: U16,
+}
+
+const _: () = {
+    assert!(size_of::<Header>() == 64);
+    assert!(size_of::<SectionEntry>() == 16);
+    assert!(size_of::<ProfileRecord>() == 64);
+    assert!(size_of::<ScopeRecord>() == 16);
+    assert!(size_of::<RuleRecord>() == 16);
+};
+
+/// LEB128, for the string table's lengths.
+pub fn write_varint(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads a LEB128 number at `*pos`; `None` if it runs off the end or
+/// overflows 32 bits.
+pub fn read_varint(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut value: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes.get(*pos)?;
+        *pos += 1;
+        let part = u32::from(byte & 0x7f);
+        if shift == 28 && part > 0x0f {
+            return None;
+        }
+        value |= part << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}

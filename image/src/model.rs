@@ -1,0 +1,167 @@
+//! The decoded image: what a policy compiles to, and what the loader needs.
+
+use bpfbox_abi as abi;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Image {
+    /// Sorted by executable path.
+    pub profiles: Vec<Profile>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// Absolute path of the executable the profile confines.
+    pub exe: String,
+    /// Log and allow instead of denying.
+    pub complain: bool,
+    /// The profile has taint rules, so processes start untainted.
+    pub taint_rules: bool,
+    /// What the binary was when `#[func]` offsets were computed.
+    pub identity: Option<Identity>,
+    /// Function scopes; a rule's scope `n > 0` is `scopes[n - 1]`.
+    pub scopes: Vec<Scope>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Identity {
+    /// The GNU build-id note.
+    BuildId(Vec<u8>),
+    /// SHA-256 of the whole file, for binaries without a build-id.
+    Sha256([u8; 32]),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScopeKind {
+    /// `#[func]`: a userspace function of the profiled binary.
+    User,
+    /// `#[kfunc]`: a kernel function.
+    Kernel,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    /// The name as written in the policy.
+    pub name: String,
+    /// File offset of the function's entry (user scopes; 0 for kernel ones).
+    pub offset: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleKind {
+    File,
+    Subtree,
+    Glob,
+    Proc,
+    Signal,
+    Ptrace,
+    Net,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 7] = [
+        RuleKind::File,
+        RuleKind::Subtree,
+        RuleKind::Glob,
+        RuleKind::Proc,
+        RuleKind::Signal,
+        RuleKind::Ptrace,
+        RuleKind::Net,
+    ];
+
+    pub fn code(self) -> u8 {
+        use abi::bpfbox_rule_kind::*;
+        (match self {
+            RuleKind::File => BPFBOX_RULE_FILE,
+            RuleKind::Subtree => BPFBOX_RULE_SUBTREE,
+            RuleKind::Glob => BPFBOX_RULE_GLOB,
+            RuleKind::Proc => BPFBOX_RULE_PROC,
+            RuleKind::Signal => BPFBOX_RULE_SIGNAL,
+            RuleKind::Ptrace => BPFBOX_RULE_PTRACE,
+            RuleKind::Net => BPFBOX_RULE_NET,
+        }) as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<RuleKind> {
+        RuleKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::File => "file",
+            RuleKind::Subtree => "subtree",
+            RuleKind::Glob => "glob",
+            RuleKind::Proc => "proc",
+            RuleKind::Signal => "signal",
+            RuleKind::Ptrace => "ptrace",
+            RuleKind::Net => "net",
+        }
+    }
+
+    /// The access flags of this kind of rule, as (name, bit).
+    pub fn flags(self) -> &'static [(&'static str, u32)] {
+        use abi::vocabulary::*;
+        match self {
+            RuleKind::File | RuleKind::Subtree | RuleKind::Glob | RuleKind::Proc => FS_FLAGS,
+            RuleKind::Signal => SIGNAL_FLAGS,
+            RuleKind::Ptrace => PTRACE_FLAGS,
+            RuleKind::Net => NET_FLAGS,
+        }
+    }
+
+    /// Every bit this kind of rule may use.
+    pub fn all_bits(self) -> u32 {
+        self.flags().iter().fold(0, |acc, (_, bit)| acc | bit)
+    }
+}
+
+/// What a rule is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A path (file), directory (subtree) or pattern (glob).
+    Path(String),
+    /// Processes running an executable: `None` is the profile's own (`self`).
+    Exe(Option<String>),
+    /// An address family number (AF_*).
+    Family(u16),
+}
+
+/// The four sets of a rule, as access bitmasks of its kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Masks {
+    pub allow: u16,
+    pub taint: u16,
+    pub audit: u16,
+    pub deny: u16,
+}
+
+impl Masks {
+    pub fn union(self, other: Masks) -> Masks {
+        Masks {
+            allow: self.allow | other.allow,
+            taint: self.taint | other.taint,
+            audit: self.audit | other.audit,
+            deny: self.deny | other.deny,
+        }
+    }
+
+    pub fn all(self) -> u16 {
+        self.allow | self.taint | self.audit | self.deny
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule {
+    /// 0: always in force; n: only inside the profile's `scopes[n - 1]`.
+    pub scope: u16,
+    pub kind: RuleKind,
+    pub target: Target,
+    pub masks: Masks,
+}
+
+impl Image {
+    pub fn rule_count(&self) -> usize {
+        self.profiles.iter().map(|p| p.rules.len()).sum()
+    }
+}

@@ -1,0 +1,147 @@
+use std::collections::BTreeMap;
+
+use zerocopy::IntoBytes;
+
+use crate::format::*;
+use crate::model::*;
+
+/// Encodes an image. Deterministic: the same model gives the same bytes.
+pub fn write(image: &Image) -> Vec<u8> {
+    // The string table: every distinct string once, sorted so that each
+    // shares the longest possible prefix with the one before it.
+    let mut strings: BTreeMap<&str, u32> = BTreeMap::new();
+    for profile in &image.profiles {
+        strings.insert(&profile.exe, 0);
+        for scope in &profile.scopes {
+            strings.insert(&scope.name, 0);
+        }
+        for rule in &profile.rules {
+            match &rule.target {
+                Target::Path(path) | Target::Exe(Some(path)) => {
+                    strings.insert(path, 0);
+                }
+                Target::Exe(None) | Target::Family(_) => {}
+            }
+        }
+    }
+    let mut string_bytes = Vec::new();
+    let mut previous: &str = "";
+    for (index, (s, slot)) in strings.iter_mut().enumerate() {
+        *slot = index as u32;
+        let shared = common_prefix(previous, s);
+        write_varint(&mut string_bytes, shared as u32);
+        write_varint(&mut string_bytes, (s.len() - shared) as u32);
+        string_bytes.extend_from_slice(&s.as_bytes()[shared..]);
+        previous = s;
+    }
+
+    let mut profiles = Vec::with_capacity(image.profiles.len());
+    let mut scopes = Vec::new();
+    let mut rules = Vec::new();
+    for profile in &image.profiles {
+        let (identity_kind, identity_bytes): (u8, &[u8]) = match &profile.identity {
+            None => (IDENTITY_NONE, &[]),
+            Some(Identity::BuildId(id)) => (IDENTITY_BUILD_ID, id),
+            Some(Identity::Sha256(hash)) => (IDENTITY_SHA256, hash),
+        };
+        let mut identity = [0u8; 32];
+        let identity_len = identity_bytes.len().min(32);
+        identity[..identity_len].copy_from_slice(&identity_bytes[..identity_len]);
+        let mut flags = 0;
+        if profile.complain {
+            flags |= bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN;
+        }
+        if profile.taint_rules {
+            flags |= bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_TAINT_RULES;
+        }
+        profiles.push(ProfileRecord {
+            exe: strings[profile.exe.as_str()].into(),
+            flags: flags.into(),
+            rule_start: (rules.len() as u32).into(),
+            rule_count: (profile.rules.len() as u32).into(),
+            scope_start: (scopes.len() as u32).into(),
+            scope_count: (profile.scopes.len() as u32).into(),
+            identity_kind,
+            identity_len: identity_len as u8,
+            reserved: [0; 6],
+            identity,
+        });
+        for scope in &profile.scopes {
+            scopes.push(ScopeRecord {
+                name: strings[scope.name.as_str()].into(),
+                kind: match scope.kind {
+                    ScopeKind::User => bpfbox_abi::bpfbox_scope_kind::BPFBOX_SCOPE_USER,
+                    ScopeKind::Kernel => bpfbox_abi::bpfbox_scope_kind::BPFBOX_SCOPE_KERNEL,
+                }
+                .into(),
+                offset: scope.offset.into(),
+            });
+        }
+        for rule in &profile.rules {
+            let object = match &rule.target {
+                Target::Path(path) | Target::Exe(Some(path)) => strings[path.as_str()],
+                Target::Exe(None) => OBJECT_SELF,
+                Target::Family(family) => u32::from(*family),
+            };
+            rules.push(RuleRecord {
+                object: object.into(),
+                scope: rule.scope.into(),
+                kind: rule.kind.code(),
+                reserved: 0,
+                allow: rule.masks.allow.into(),
+                taint: rule.masks.taint.into(),
+                audit: rule.masks.audit.into(),
+                deny: rule.masks.deny.into(),
+            });
+        }
+    }
+
+    let sections: [(u32, u32, &[u8]); 4] = [
+        (SECTION_STRINGS, strings.len() as u32, &string_bytes),
+        (SECTION_PROFILES, profiles.len() as u32, profiles.as_bytes()),
+        (SECTION_SCOPES, scopes.len() as u32, scopes.as_bytes()),
+        (SECTION_RULES, rules.len() as u32, rules.as_bytes()),
+    ];
+    let header_len = size_of::<Header>();
+    let mut offset = header_len + sections.len() * size_of::<SectionEntry>();
+    let mut body = Vec::new();
+    for (kind, count, bytes) in &sections {
+        let entry = SectionEntry {
+            kind: (*kind).into(),
+            count: (*count).into(),
+            offset: (offset as u32).into(),
+            len: (bytes.len() as u32).into(),
+        };
+        body.extend_from_slice(entry.as_bytes());
+        offset += bytes.len();
+    }
+    for (_, _, bytes) in &sections {
+        body.extend_from_slice(bytes);
+    }
+    let header = Header {
+        magic: MAGIC,
+        major: MAJOR.into(),
+        minor: MINOR.into(),
+        header_len: (header_len as u32).into(),
+        section_count: (sections.len() as u32).into(),
+        flags: 0.into(),
+        body_len: (body.len() as u64).into(),
+        sha256: [0; 32],
+    };
+    let mut out = Vec::with_capacity(header_len + body.len());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&body);
+    let sum = checksum(&out);
+    let field = std::mem::offset_of!(Header, sha256);
+    out[field..field + 32].copy_from_slice(&sum);
+    out
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    // Keep the suffix valid UTF-8 on its own.
+    while !b.is_char_boundary(n) {
+        n -= 1;
+    }
+    n
+}

@@ -1,0 +1,142 @@
+//! The reader accepts exactly what the writer writes, and refuses anything
+//! else with an error, never a panic.
+
+use bpfbox_image::*;
+use proptest::prelude::*;
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec!["etc", "var", "www", "é", "log", "a", "bin"]),
+        1..5,
+    )
+    .prop_map(|parts| format!("/{}", parts.join("/")))
+}
+
+fn rule(scopes: usize) -> impl Strategy<Value = Rule> {
+    (
+        prop::sample::select(RuleKind::ALL.to_vec()),
+        path(),
+        0..=scopes as u16,
+        any::<[u16; 4]>(),
+        0u16..46,
+        any::<bool>(),
+    )
+        .prop_map(|(kind, path, scope, m, family, own)| {
+            let bits = kind.all_bits() as u16;
+            let target = match kind {
+                RuleKind::File | RuleKind::Subtree | RuleKind::Glob => Target::Path(path),
+                RuleKind::Proc | RuleKind::Signal | RuleKind::Ptrace => {
+                    Target::Exe((!own).then_some(path))
+                }
+                RuleKind::Net => Target::Family(family),
+            };
+            Rule {
+                scope,
+                kind,
+                target,
+                masks: Masks {
+                    allow: m[0] & bits,
+                    taint: m[1] & bits,
+                    audit: m[2] & bits,
+                    deny: m[3] & bits,
+                },
+            }
+        })
+}
+
+fn profile() -> impl Strategy<Value = Profile> {
+    (0usize..4).prop_flat_map(|n_scopes| {
+        (
+            path(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(prop::collection::vec(any::<u8>(), 1..=32)),
+            prop::collection::vec(("[a-z_]{1,12}", any::<bool>(), any::<u64>()), n_scopes),
+            prop::collection::vec(rule(n_scopes), 0..12),
+        )
+            .prop_map(
+                |(exe, complain, taint_rules, build_id, scopes, rules)| Profile {
+                    exe,
+                    complain,
+                    taint_rules,
+                    identity: build_id.map(Identity::BuildId),
+                    scopes: scopes
+                        .into_iter()
+                        .map(|(name, user, offset)| Scope {
+                            kind: if user {
+                                ScopeKind::User
+                            } else {
+                                ScopeKind::Kernel
+                            },
+                            name,
+                            offset,
+                        })
+                        .collect(),
+                    rules,
+                },
+            )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, .. ProptestConfig::default() })]
+
+    #[test]
+    fn write_then_read_gives_the_same_image(profiles in prop::collection::vec(profile(), 0..4)) {
+        let image = Image { profiles };
+        let bytes = write(&image);
+        prop_assert_eq!(read(&bytes), Ok(image.clone()));
+        // Deterministic.
+        prop_assert_eq!(write(&image), bytes);
+    }
+
+    #[test]
+    fn any_changed_byte_is_refused(profiles in prop::collection::vec(profile(), 1..3), index in any::<prop::sample::Index>(), xor in 1u8..=255) {
+        let mut bytes = write(&Image { profiles });
+        let i = index.index(bytes.len());
+        bytes[i] ^= xor;
+        prop_assert!(read(&bytes).is_err());
+    }
+
+    #[test]
+    fn any_truncation_is_refused(profiles in prop::collection::vec(profile(), 1..3), index in any::<prop::sample::Index>()) {
+        let bytes = write(&Image { profiles });
+        let cut = index.index(bytes.len());
+        prop_assert!(read(&bytes[..cut]).is_err());
+    }
+
+    #[test]
+    fn junk_is_refused_without_panic(junk in prop::collection::vec(any::<u8>(), 0..400)) {
+        prop_assert!(read(&junk).is_err());
+    }
+}
+
+#[test]
+fn errors_name_the_cause() {
+    let bytes = write(&Image::default());
+    assert_eq!(
+        read(b"#![profile \"/bin/sh\"]\n").unwrap_err(),
+        ImageError::NotAnImage
+    );
+    assert!(matches!(
+        read(&bytes[..10]).unwrap_err(),
+        ImageError::TooShort { len: 10 }
+    ));
+    assert!(matches!(
+        read(&bytes[..bytes.len() - 1]).unwrap_err(),
+        ImageError::Truncated { .. }
+    ));
+    let mut tampered = bytes.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    assert_eq!(read(&tampered).unwrap_err(), ImageError::Checksum);
+    let mut future = bytes.clone();
+    future[8] = 2;
+    assert_eq!(
+        read(&future).unwrap_err(),
+        ImageError::Version { major: 2, minor: 0 }
+    );
+    assert_eq!(
+        read(&future).unwrap_err().to_string(),
+        "image format 2.0 is not supported (this build reads 1.x)"
+    );
+}
