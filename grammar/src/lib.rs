@@ -40,8 +40,20 @@ pub fn parse(text: &str) -> (Ast, Vec<Diagnostic>) {
             Vec::new()
         }
     };
+    // After a syntax error the parser resynchronises at the next item; what
+    // it trips over on the rest of that line is usually the same mistake.
+    let mut last_line_end = None;
     for recovery in recovered {
-        diagnostics.push(syntax_error(text, recovery.error));
+        let diagnostic = syntax_error(text, recovery.error);
+        if last_line_end.is_some_and(|end| diagnostic.span.start < end) {
+            continue;
+        }
+        last_line_end = Some(
+            text[diagnostic.span.start..]
+                .find('\n')
+                .map_or(text.len(), |i| diagnostic.span.start + i),
+        );
+        diagnostics.push(diagnostic);
     }
     let items = attach_attributes(raw, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));

@@ -1,0 +1,89 @@
+//! The bpfbox policy compiler as a library: parse (bpfbox-grammar), check
+//! names and flags, resolve `#[func]` symbols in ELF binaries, warn, lower to
+//! an image (bpfbox-image), and format. `bpfboxc` is a thin CLI over this; the
+//! language server calls the same functions.
+
+pub mod check;
+pub mod elf;
+pub mod format;
+pub mod lint;
+pub mod lower;
+pub mod model;
+pub mod render;
+pub mod resolve;
+pub mod vocab;
+
+use std::sync::Arc;
+
+pub use bpfbox_grammar::{parse, Ast, Code, Diagnostic, Severity, Span};
+pub use resolve::{BinarySource, DiskBinaries};
+
+use elf::ElfInfo;
+use model::Policy;
+
+pub struct Options<'a> {
+    pub binaries: &'a dyn BinarySource,
+    /// Warn about paths that do not exist on this machine.
+    pub check_paths: bool,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            binaries: &DiskBinaries,
+            check_paths: true,
+        }
+    }
+}
+
+/// Everything known about a policy text.
+pub struct Analysis {
+    pub ast: Ast,
+    pub policy: Policy,
+    /// Sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The binary of each profile with `#[func]` scopes, when it was read.
+    pub binaries: Vec<Option<Arc<ElfInfo>>>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity() == Severity::Error)
+    }
+
+    /// The image, when the policy has no errors.
+    pub fn image(&self) -> Option<bpfbox_image::Image> {
+        (!self.has_errors()).then(|| lower::lower(&self.policy, &self.binaries))
+    }
+}
+
+/// Parses, checks, resolves and lints a policy.
+pub fn analyze(text: &str, options: &Options) -> Analysis {
+    let (ast, mut diagnostics) = parse(text);
+    let (mut policy, semantic) = check::check(text, &ast);
+    diagnostics.extend(semantic);
+    let binaries = resolve::resolve(&mut policy, options.binaries, &mut diagnostics);
+    lint::lint(&policy, options.check_paths, &mut diagnostics);
+    // A warning about text that already has an error (a path in an
+    // unterminated string, say) only adds noise.
+    let errors: Vec<Span> = diagnostics
+        .iter()
+        .filter(|d| d.severity() == Severity::Error)
+        .map(|d| d.span)
+        .collect();
+    diagnostics.retain(|d| {
+        d.severity() == Severity::Error
+            || !errors
+                .iter()
+                .any(|e| e.start < d.span.end && d.span.start < e.end)
+    });
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.code));
+    Analysis {
+        ast,
+        policy,
+        diagnostics,
+        binaries,
+    }
+}

@@ -1,0 +1,142 @@
+//! Warnings for what is legal but suspicious.
+
+use std::collections::HashMap;
+
+use bpfbox_grammar::{Code, Diagnostic};
+use bpfbox_image::{RuleKind, Target};
+
+use crate::model::{Policy, RuleDef};
+
+pub fn lint(policy: &Policy, check_paths: bool, diagnostics: &mut Vec<Diagnostic>) {
+    for profile in &policy.profiles {
+        duplicates_and_shadows(&profile.rules, diagnostics);
+        deny_cancels_allow(&profile.rules, diagnostics);
+        if check_paths {
+            missing_paths(&profile.rules, diagnostics);
+        }
+    }
+}
+
+fn sorted_scopes(rule: &RuleDef) -> Vec<usize> {
+    let mut scopes = rule.scopes.clone();
+    scopes.sort_unstable();
+    scopes
+}
+
+fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
+    // Rules that give the same thing: same object, actions and scopes.
+    type Key<'a> = (RuleKind, &'a Target, crate::model::Actions, Vec<usize>);
+    let mut seen: HashMap<Key, &RuleDef> = HashMap::new();
+    let mut subtrees: HashMap<(&str, crate::model::Actions, Vec<usize>), &RuleDef> = HashMap::new();
+    for rule in rules {
+        if rule.kind == RuleKind::Subtree {
+            if let Target::Path(dir) = &rule.target {
+                subtrees
+                    .entry((dir.as_str(), rule.actions, sorted_scopes(rule)))
+                    .or_insert(rule);
+            }
+        }
+    }
+    for rule in rules {
+        let key = (rule.kind, &rule.target, rule.actions, sorted_scopes(rule));
+        if let Some(first) = seen.get(&key) {
+            if rule.access & !first.access == 0 {
+                diagnostics.push(
+                    Diagnostic::new(Code::DuplicateRule, rule.span, "duplicate rule")
+                        .with_label("grants nothing new")
+                        .with_related(first.span, "the same is already granted here")
+                        .with_fix("remove the duplicate", rule.span, ""),
+                );
+                continue;
+            }
+        } else {
+            seen.insert(key, rule);
+        }
+        // A path below a `**` rule with the same actions and scopes.
+        let Target::Path(path) = &rule.target else {
+            continue;
+        };
+        if !matches!(
+            rule.kind,
+            RuleKind::File | RuleKind::Glob | RuleKind::Subtree
+        ) {
+            continue;
+        }
+        let mut ancestor = path.as_str();
+        while let Some((parent, _)) = ancestor.rsplit_once('/') {
+            let parent = if parent.is_empty() { "/" } else { parent };
+            if parent == ancestor {
+                break; // `/**` covers what is below `/`, not `/` itself
+            }
+            if let Some(tree) = subtrees.get(&(parent, rule.actions, sorted_scopes(rule))) {
+                if !std::ptr::eq(*tree, rule) && rule.access & !tree.access == 0 {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::ShadowedRule,
+                            rule.span,
+                            "rule is shadowed by a `**` rule",
+                        )
+                        .with_label("already granted")
+                        .with_related(
+                            tree.span,
+                            format!("`{}/**` grants this", parent.trim_end_matches('/')),
+                        ),
+                    );
+                    break;
+                }
+            }
+            if parent == "/" {
+                break;
+            }
+            ancestor = parent;
+        }
+    }
+}
+
+fn deny_cancels_allow(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
+    for deny in rules.iter().filter(|r| r.actions.deny) {
+        let cancelled = rules.iter().find(|allow| {
+            allow.actions.allow
+                && allow.kind == deny.kind
+                && allow.target == deny.target
+                && allow.access & deny.access != 0
+                && (deny.scopes.is_empty() || sorted_scopes(allow) == sorted_scopes(deny))
+        });
+        if let Some(allow) = cancelled {
+            diagnostics.push(
+                Diagnostic::new(Code::DenyCancelsAllow, deny.span, "`#[deny]` cancels an `#[allow]`")
+                    .with_label("deny wins over allow")
+                    .with_related(allow.span, "so this access is never allowed")
+                    .with_help("remove one of the two rules, or narrow the access flags so they do not overlap"),
+            );
+        }
+    }
+}
+
+fn missing_paths(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
+    for rule in rules {
+        let path = match (&rule.kind, &rule.target) {
+            (RuleKind::File | RuleKind::Subtree, Target::Path(path)) => path.as_str(),
+            // A pattern: check the part before its first wildcard component.
+            (RuleKind::Glob, Target::Path(path)) => {
+                let cut = path.find('*').unwrap_or(path.len());
+                match path[..cut].rfind('/') {
+                    Some(0) => "/",
+                    Some(slash) => &path[..slash],
+                    None => continue,
+                }
+            }
+            (RuleKind::Proc | RuleKind::Signal | RuleKind::Ptrace, Target::Exe(Some(exe))) => {
+                exe.as_str()
+            }
+            _ => continue,
+        };
+        if std::fs::symlink_metadata(path).is_err() {
+            diagnostics.push(
+                Diagnostic::new(Code::MissingPath, rule.target_span, format!("{path} does not exist on this machine"))
+                    .with_label("no such file")
+                    .with_help("the loader resolves paths where the policy is loaded; a file missing there gets no rule"),
+            );
+        }
+    }
+}
