@@ -25,20 +25,22 @@ fn sorted_scopes(rule: &RuleDef) -> Vec<usize> {
 
 fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
     // Rules that give the same thing: same object, actions and scopes.
-    type Key<'a> = (RuleKind, &'a Target, crate::model::Actions, Vec<usize>);
-    let mut seen: HashMap<Key, &RuleDef> = HashMap::new();
-    let mut subtrees: HashMap<(&str, crate::model::Actions, Vec<usize>), &RuleDef> = HashMap::new();
-    for rule in rules {
+    type Key<'a> = (RuleKind, &'a Target, crate::model::Actions, &'a [usize]);
+    let scopes: Vec<Vec<usize>> = rules.iter().map(sorted_scopes).collect();
+    let mut seen: HashMap<Key, &RuleDef> = HashMap::with_capacity(rules.len());
+    let mut subtrees: HashMap<(&str, crate::model::Actions, &[usize]), &RuleDef> = HashMap::new();
+    for (rule, scopes) in rules.iter().zip(&scopes) {
         if rule.kind == RuleKind::Subtree {
             if let Target::Path(dir) = &rule.target {
                 subtrees
-                    .entry((dir.as_str(), rule.actions, sorted_scopes(rule)))
+                    .entry((dir.as_str(), rule.actions, scopes))
                     .or_insert(rule);
             }
         }
     }
-    for rule in rules {
-        let key = (rule.kind, &rule.target, rule.actions, sorted_scopes(rule));
+    for (rule, scopes) in rules.iter().zip(&scopes) {
+        let scopes = scopes.as_slice();
+        let key = (rule.kind, &rule.target, rule.actions, scopes);
         if let Some(first) = seen.get(&key) {
             if rule.access & !first.access == 0 {
                 diagnostics.push(
@@ -62,13 +64,16 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
         ) {
             continue;
         }
+        if subtrees.is_empty() {
+            continue;
+        }
         let mut ancestor = path.as_str();
         while let Some((parent, _)) = ancestor.rsplit_once('/') {
             let parent = if parent.is_empty() { "/" } else { parent };
             if parent == ancestor {
                 break; // `/**` covers what is below `/`, not `/` itself
             }
-            if let Some(tree) = subtrees.get(&(parent, rule.actions, sorted_scopes(rule))) {
+            if let Some(tree) = subtrees.get(&(parent, rule.actions, scopes)) {
                 if !std::ptr::eq(*tree, rule) && rule.access & !tree.access == 0 {
                     diagnostics.push(
                         Diagnostic::new(
@@ -94,12 +99,19 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
 }
 
 fn deny_cancels_allow(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
+    let mut allows: HashMap<(RuleKind, &Target), Vec<&RuleDef>> = HashMap::new();
+    for rule in rules.iter().filter(|r| r.actions.allow) {
+        allows
+            .entry((rule.kind, &rule.target))
+            .or_default()
+            .push(rule);
+    }
     for deny in rules.iter().filter(|r| r.actions.deny) {
-        let cancelled = rules.iter().find(|allow| {
-            allow.actions.allow
-                && allow.kind == deny.kind
-                && allow.target == deny.target
-                && allow.access & deny.access != 0
+        let candidates = allows
+            .get(&(deny.kind, &deny.target))
+            .map_or(&[][..], Vec::as_slice);
+        let cancelled = candidates.iter().copied().find(|allow| {
+            allow.access & deny.access != 0
                 && (deny.scopes.is_empty() || sorted_scopes(allow) == sorted_scopes(deny))
         });
         if let Some(allow) = cancelled {

@@ -18,15 +18,34 @@ fn compiles_to_the_default_output_and_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let policy = write(&dir, "web.policy", GOOD.as_bytes());
     let out = bpfboxc(&[&policy]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("1 profile, 2 rules") && stderr.contains("bytes/rule"), "{stderr}");
+    assert!(
+        stderr.contains("1 profile, 2 rules") && stderr.contains("bytes/rule"),
+        "{stderr}"
+    );
     let first = std::fs::read(dir.path().join("web.bbx")).unwrap();
-    let out = bpfboxc(&[&policy, "-o", dir.path().join("again.bbx").to_str().unwrap()]);
+    let out = bpfboxc(&[
+        &policy,
+        "-o",
+        dir.path().join("again.bbx").to_str().unwrap(),
+    ]);
     assert!(out.status.success());
-    assert_eq!(first, std::fs::read(dir.path().join("again.bbx")).unwrap(), "same policy, same bytes");
+    assert_eq!(
+        first,
+        std::fs::read(dir.path().join("again.bbx")).unwrap(),
+        "same policy, same bytes"
+    );
     // No temporary files are left behind.
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(names.len(), 3, "{names:?}");
 }
 
@@ -35,7 +54,9 @@ fn dump_prints_the_same_json_as_emit_json() {
     let dir = tempfile::tempdir().unwrap();
     let policy = write(&dir, "p.policy", GOOD.as_bytes());
     let image = dir.path().join("p.bbx");
-    assert!(bpfboxc(&[&policy, "-o", image.to_str().unwrap()]).status.success());
+    assert!(bpfboxc(&[&policy, "-o", image.to_str().unwrap()])
+        .status
+        .success());
     let emitted = bpfboxc(&[&policy, "--emit", "json", "-o", "-"]);
     let dumped = bpfboxc(&["--dump", image.to_str().unwrap()]);
     assert!(dumped.status.success());
@@ -50,13 +71,19 @@ fn dump_refuses_bad_images_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let policy = write(&dir, "p.policy", GOOD.as_bytes());
     let image = dir.path().join("p.bbx");
-    assert!(bpfboxc(&[&policy, "-o", image.to_str().unwrap()]).status.success());
+    assert!(bpfboxc(&[&policy, "-o", image.to_str().unwrap()])
+        .status
+        .success());
     let bytes = std::fs::read(&image).unwrap();
     let mut tampered = bytes.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 0x20;
     let cases: [(&str, Vec<u8>, &str); 4] = [
-        ("truncated.bbx", bytes[..bytes.len() - 5].to_vec(), "truncated"),
+        (
+            "truncated.bbx",
+            bytes[..bytes.len() - 5].to_vec(),
+            "truncated",
+        ),
         ("tampered.bbx", tampered, "checksum mismatch"),
         ("policy.bbx", GOOD.as_bytes().to_vec(), "not a bpfbox image"),
         ("empty.bbx", Vec::new(), "too short"),
@@ -68,7 +95,10 @@ fn dump_refuses_bad_images_in_one_line() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 2, "{name}: cause and hint: {stderr}");
-        assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{name}: {stderr}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(expected),
+            "{name}: {stderr}"
+        );
         assert!(lines[1].starts_with("  hint: "), "{name}: {stderr}");
         assert!(out.stdout.is_empty());
     }
@@ -79,17 +109,34 @@ fn exit_status_two_for_usage_and_io_errors() {
     let missing = bpfboxc(&["/nonexistent/policy.policy"]);
     assert_eq!(missing.status.code(), Some(2));
     let stderr = String::from_utf8(missing.stderr).unwrap();
-    assert!(stderr.starts_with("error: cannot read /nonexistent/policy.policy: No such file or directory\n  hint: "), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: cannot read /nonexistent/policy.policy: No such file or directory\n  hint: "
+        ),
+        "{stderr}"
+    );
 
     assert_eq!(bpfboxc(&[]).status.code(), Some(2), "no FILE");
-    assert_eq!(bpfboxc(&["--frobnicate", "x"]).status.code(), Some(2), "unknown flag");
-    assert_eq!(bpfboxc(&["--write", "x.policy"]).status.code(), Some(2), "--write without --fmt");
+    assert_eq!(
+        bpfboxc(&["--frobnicate", "x"]).status.code(),
+        Some(2),
+        "unknown flag"
+    );
+    assert_eq!(
+        bpfboxc(&["--write", "x.policy"]).status.code(),
+        Some(2),
+        "--write without --fmt"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let policy = write(&dir, "p.policy", GOOD.as_bytes());
     let out = bpfboxc(&[&policy, "-o", "/nonexistent/dir/p.bbx"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(bpfboxc(&[dir.path().to_str().unwrap()]).status.code(), Some(2), "a directory");
+    assert_eq!(
+        bpfboxc(&[dir.path().to_str().unwrap()]).status.code(),
+        Some(2),
+        "a directory"
+    );
 }
 
 #[test]
@@ -97,7 +144,19 @@ fn help_documents_every_flag() {
     let out = bpfboxc(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--output", "--emit", "--check", "--dump", "--binary", "--message-format", "--fmt", "--write", "--no-path-check", "--color", "Exit status"] {
+    for flag in [
+        "--output",
+        "--emit",
+        "--check",
+        "--dump",
+        "--binary",
+        "--message-format",
+        "--fmt",
+        "--write",
+        "--no-path-check",
+        "--color",
+        "Exit status",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
@@ -106,11 +165,18 @@ fn help_documents_every_flag() {
 fn json_messages_have_positions_and_fixes() {
     let dir = tempfile::tempdir().unwrap();
     // é and an emoji before the error: columns count characters.
-    let policy = write(&dir, "p.policy", "#![profile \"/usr/bin/env\"]\nread(\"/tmp/é😀\") fs(\"/etc/hosts\", raed)\n".as_bytes());
+    let policy = write(
+        &dir,
+        "p.policy",
+        "#![profile \"/usr/bin/env\"]\nread(\"/tmp/é😀\") fs(\"/etc/hosts\", raed)\n".as_bytes(),
+    );
     let out = bpfboxc(&[&policy, "--message-format", "json", "--no-path-check"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1, "{stdout}");
     let d = &lines[0];
     assert_eq!(d["severity"], "error");
@@ -120,9 +186,15 @@ fn json_messages_have_positions_and_fixes() {
     assert_eq!(d["column"], 34);
     let start = d["span"]["start"].as_u64().unwrap() as usize;
     let text = std::fs::read_to_string(&policy).unwrap();
-    assert_eq!(&text[start..d["span"]["end"].as_u64().unwrap() as usize], "raed");
+    assert_eq!(
+        &text[start..d["span"]["end"].as_u64().unwrap() as usize],
+        "raed"
+    );
     assert_eq!(d["fix"]["edits"][0]["replacement"], "read");
-    assert!(String::from_utf8(out.stderr).unwrap().is_empty(), "nothing but JSON");
+    assert!(
+        String::from_utf8(out.stderr).unwrap().is_empty(),
+        "nothing but JSON"
+    );
 }
 
 #[test]
@@ -137,29 +209,56 @@ fn never_panics_on_junk_or_non_utf8() {
     inputs.push("read(\"\u{0}\")".into());
     for input in inputs {
         let out = bpfboxc_stdin(&["-", "--check"], &input);
-        assert_eq!(out.status.code(), Some(1), "input {:?}", String::from_utf8_lossy(&input[..input.len().min(40)]));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "input {:?}",
+            String::from_utf8_lossy(&input[..input.len().min(40)])
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(stderr.contains("error["), "{stderr}");
     }
-    let non_utf8 = bpfboxc_stdin(&["-", "--check"], b"#![profile \"/usr/bin/env\"]\nread(\"/etc/\xff\")\n");
+    let non_utf8 = bpfboxc_stdin(
+        &["-", "--check"],
+        b"#![profile \"/usr/bin/env\"]\nread(\"/etc/\xff\")\n",
+    );
     let stderr = String::from_utf8_lossy(&non_utf8.stderr);
-    assert!(stderr.contains("error[E0001]: invalid UTF-8 at byte 38"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0001]: invalid UTF-8 at byte 38"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn fmt_write_and_check() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = write(&dir, "p.policy", b"#![profile   \"/usr/bin/env\"]\n  read( '/etc/hosts' ) // why\n");
+    let policy = write(
+        &dir,
+        "p.policy",
+        b"#![profile   \"/usr/bin/env\"]\n  read( '/etc/hosts' ) // why\n",
+    );
     let check = bpfboxc(&["--fmt", "--check", &policy]);
     assert_eq!(check.status.code(), Some(1));
     assert!(bpfboxc(&["--fmt", "--write", &policy]).status.success());
-    assert_eq!(std::fs::read_to_string(&policy).unwrap(), "#![profile \"/usr/bin/env\"]\nread(\"/etc/hosts\") // why\n");
-    assert_eq!(bpfboxc(&["--fmt", "--check", &policy]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&policy).unwrap(),
+        "#![profile \"/usr/bin/env\"]\nread(\"/etc/hosts\") // why\n"
+    );
+    assert_eq!(
+        bpfboxc(&["--fmt", "--check", &policy]).status.code(),
+        Some(0)
+    );
     // A file with syntax errors is left as it is.
     let broken = write(&dir, "b.policy", b"#![profile \"/usr/bin/env\"]\nread(\n");
-    assert_eq!(bpfboxc(&["--fmt", "--write", &broken]).status.code(), Some(1));
-    assert_eq!(std::fs::read(&broken).unwrap(), b"#![profile \"/usr/bin/env\"]\nread(\n");
+    assert_eq!(
+        bpfboxc(&["--fmt", "--write", &broken]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        std::fs::read(&broken).unwrap(),
+        b"#![profile \"/usr/bin/env\"]\nread(\n"
+    );
 }
 
 #[test]
