@@ -58,13 +58,25 @@ pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
     for item in &ast.items {
         match item {
             Item::Inner(attr) => checker.inner_attribute(attr),
-            Item::Stmt(_) => checker.item(item, &Context::default(), 0),
+            Item::Stmt(_) => checker.item(item, &Context::default()),
         }
         if let Some(profile) = checker.current.map(|i| &mut checker.policy.profiles[i]) {
             profile.span = profile.span.cover(item.span());
         }
     }
     for profile in &checker.policy.profiles {
+        // Rule records number scopes with a u16, 0 meaning "always".
+        if let Some(scope) = profile.scopes.get(usize::from(u16::MAX)) {
+            checker.diagnostics.push(
+                Diagnostic::new(
+                    Code::TooManyScopes,
+                    scope.uses[0],
+                    "more than 65535 function scopes in one profile",
+                )
+                .with_label("one too many")
+                .with_help("split the profile's functions across fewer scopes"),
+            );
+        }
         if profile.rules.is_empty()
             && !checker
                 .diagnostics
@@ -191,7 +203,7 @@ impl Checker<'_> {
         }
     }
 
-    fn item(&mut self, item: &Item, outer: &Context, depth: usize) {
+    fn item(&mut self, item: &Item, outer: &Context) {
         let stmt = match item {
             Item::Inner(attr) => {
                 self.push(
@@ -238,7 +250,7 @@ impl Checker<'_> {
             }
             Body::Block(block) => {
                 for inner in &block.items {
-                    self.item(inner, &context, depth + 1);
+                    self.item(inner, &context);
                 }
             }
             Body::Nothing | Body::Error(_) => {}

@@ -25,12 +25,7 @@ pub fn parse(text: &str) -> (Ast, Vec<Diagnostic>) {
     let lexed = lexer::lex(text);
     let mut diagnostics = lexed.diagnostics;
     let mut recovered: Vec<ErrorRecovery<usize, Token, ()>> = Vec::new();
-    let raw = parser::FileParser::new().parse(
-        text,
-        &mut recovered,
-        &mut diagnostics,
-        lexed.tokens.into_iter(),
-    );
+    let raw = parser::FileParser::new().parse(text, &mut recovered, &mut diagnostics, lexed.tokens);
     let raw = match raw {
         Ok(raw) => raw,
         Err(error) => {
