@@ -62,7 +62,7 @@ enum bpfbox_net_access {
 /* What a rule's object is. Values are stored in images: never renumber. */
 enum bpfbox_rule_kind {
 	BPFBOX_RULE_FILE = 1,    /* one path, identified by (dev, ino) */
-	BPFBOX_RULE_SUBTREE = 2, /* everything below a directory: "/dir/**" */
+	BPFBOX_RULE_SUBTREE = 2, /* everything below a directory (a "**" rule) */
 	BPFBOX_RULE_GLOB = 3,    /* a path with '*' components */
 	BPFBOX_RULE_PROC = 4,    /* /proc/<pid> of processes running an executable */
 	BPFBOX_RULE_SIGNAL = 5,  /* signals to processes running an executable */
@@ -74,6 +74,9 @@ enum bpfbox_rule_kind {
 enum bpfbox_profile_flags {
 	BPFBOX_PROFILE_COMPLAIN = 1 << 0,    /* log what would be denied, allow it */
 	BPFBOX_PROFILE_TAINT_RULES = 1 << 1, /* starts untainted until a taint rule fires */
+	/* Set by the loader, never in images: the profile has "**" (subtree) rules,
+	 * so file checks walk the parent directories. */
+	BPFBOX_PROFILE_SUBTREES = 1 << 2,
 };
 
 /* Where a function scope lives. */
@@ -88,10 +91,11 @@ enum bpfbox_limits {
 	/* distinct functions a thread can be inside at once; deeper nesting of
 	 * the same function only counts up */
 	BPFBOX_MAX_ACTIVE_SCOPES = 8,
-	/* parents walked to match "/dir/**" rules */
+	/* parents walked to match "**" (subtree) rules */
 	BPFBOX_MAX_TREE_DEPTH = 24,
 	BPFBOX_MAX_RULES = 1 << 18,
-	BPFBOX_NAME_LEN = 64,
+	BPFBOX_PATH_LEN = 256,
+	BPFBOX_MAX_PROCS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,
 	BPFBOX_RINGBUF_BYTES = 1 << 20,
 };
@@ -150,10 +154,12 @@ struct bpfbox_profile {
 	__u64 exe_ino;
 };
 
-/* procs: tgid -> the profile a process runs under. */
+/* procs: tgid -> the profile a process runs under. start_time tells a
+ * process from a later one that reuses its pid. */
 struct bpfbox_proc {
 	__u32 slot;
 	__u32 tainted;
+	__u64 start_time; /* of the thread group leader */
 };
 
 /* One function a thread is inside, and how many times (recursion). */
@@ -165,7 +171,8 @@ struct bpfbox_active_scope {
 /* threads: tid -> the function scopes the thread is inside. */
 struct bpfbox_thread {
 	__u32 count;
-	__u32 dropped; /* entries that found no free slot (reported, fail closed) */
+	__u32 dropped; /* entries that found no free slot (fail closed) */
+	__u64 start_time; /* of the thread */
 	struct bpfbox_active_scope active[BPFBOX_MAX_ACTIVE_SCOPES];
 };
 
@@ -222,7 +229,32 @@ struct bpfbox_event {
 	__u64 dev;      /* object: file or target executable */
 	__u64 ino;
 	char comm[BPFBOX_COMM_LEN];
-	char name[BPFBOX_NAME_LEN]; /* file name (last component) of the object */
+	/* The object's full path where the hook can resolve it (open, exec,
+	 * mmap), else its last component; empty for non-file objects. */
+	char path[BPFBOX_PATH_LEN];
+};
+
+/* stats: counters of what could not be recorded. */
+struct bpfbox_stats {
+	__u64 events_dropped; /* ring buffer full */
+	__u64 scopes_dropped; /* a thread inside too many scoped functions */
+};
+
+/* registry: slot -> what the loader put there (for --list, reloads and
+ * --unload). Written only by bpfbox-load. */
+struct bpfbox_registry {
+	__u32 version;
+	__u32 flags;
+	__u32 rules;  /* map entries of this version */
+	__u32 scopes; /* function scopes attached */
+	__u8 digest[32]; /* of the resolved profile: equal means a reload is a no-op */
+	char exe[BPFBOX_PATH_LEN];
+};
+
+/* meta: the pinned state's own version, and the last rule version issued. */
+struct bpfbox_meta {
+	__u32 abi_version;
+	__u32 last_version;
 };
 
 #endif /* BPFBOX_H */

@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpfbox's kernel side: BPF LSM programs that mediate file, exec, mmap,
+ * signal, ptrace, procfs and socket operations of confined processes;
+ * tracepoints that follow processes through fork, exec and exit; uprobes
+ * that keep each thread's function scopes.
+ *
+ * The decision logic is spec.md's "What enforcement does". Every hook starts
+ * with one hash lookup of the calling process, and returns at once when it
+ * is not confined.
+ */
+#include "scopes.h"
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* An entry of threads' scope lists that is not in use. */
+#define NO_SCOPE 0xffffffffu
+#define NSCOPES (1 + BPFBOX_MAX_ACTIVE_SCOPES)
+
+/* Set by the loader: where inode_setattr's dentry argument is (6.1: first;
+ * later kernels put a struct mnt_idmap * before it). */
+const volatile __u32 setattr_dentry_arg = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_PROFILES);
+	__type(key, struct bpfbox_inode_key);
+	__type(value, __u32); /* slot */
+} exe_profiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_PROFILES);
+	__type(key, __u32); /* slot */
+	__type(value, struct bpfbox_profile);
+} profiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfbox_file_key);
+	__type(value, struct bpfbox_masks);
+} file_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfbox_file_key);
+	__type(value, struct bpfbox_masks);
+} tree_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfbox_task_key);
+	__type(value, struct bpfbox_masks);
+} task_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bpfbox_net_key);
+	__type(value, struct bpfbox_masks);
+} net_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BPFBOX_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_PROFILES);
+	__type(key, __u32); /* slot */
+	__type(value, struct bpfbox_registry);
+} registry SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfbox_meta);
+} meta SEC(".maps");
+
+/* A previous BPF LSM program's verdict on the same hook, passed on. Newer
+ * verifiers only accept returns in [-MAX_ERRNO, 0], so clamp it. */
+static __always_inline int prior(int ret)
+{
+	return (ret < -4095 || ret > 0) ? -EPERM : ret;
+}
+
+/* ---- The calling process ------------------------------------------------ */
+
+struct state {
+	struct bpfbox_proc *proc;
+	struct bpfbox_profile *profile;
+	__u32 tgid, tid;
+	__u32 scopes[NSCOPES]; /* 0 (always) and the thread's active scopes */
+};
+
+/* Fills `s` for a confined process; 0 when the caller is not confined. */
+static __always_inline int get_state(struct state *s)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	s->tgid = id >> 32;
+	s->tid = (__u32)id;
+	s->proc = bpf_map_lookup_elem(&procs, &s->tgid);
+	if (!s->proc)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (s->proc->start_time != BPF_CORE_READ(task, group_leader, start_time))
+		return 0; /* a stale entry of an earlier process with this pid */
+	s->profile = bpf_map_lookup_elem(&profiles, &s->proc->slot);
+	if (!s->profile || !s->profile->version)
+		return 0; /* the profile was unloaded */
+	s->scopes[0] = 0;
+	struct bpfbox_thread *t = thread_state(s->tid, 0);
+	__u32 count = t ? t->count : 0;
+	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
+		s->scopes[1 + i] = NO_SCOPE;
+		if (t && i < count && t->active[i].depth)
+			s->scopes[1 + i] = t->active[i].scope;
+	}
+	return 1;
+}
+
+static __always_inline __u32 innermost_scope(struct state *s)
+{
+	__u32 scope = 0;
+	for (int i = 1; i < NSCOPES; i++)
+		if (s->scopes[i] != NO_SCOPE)
+			scope = s->scopes[i];
+	return scope;
+}
+
+static __always_inline void add_masks(struct bpfbox_masks *acc, const struct bpfbox_masks *m)
+{
+	if (!m)
+		return;
+	acc->allow |= m->allow;
+	acc->taint |= m->taint;
+	acc->audit |= m->audit;
+	acc->deny |= m->deny;
+}
+
+/* ---- Events ------------------------------------------------------------- */
+
+struct object {
+	__u32 op;
+	__u32 kind;
+	__u64 dev, ino;
+	__u32 family, signal, peer_pid;
+	struct dentry *dentry; /* for the name, when there is no path */
+	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
+};
+
+static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
+{
+	struct bpfbox_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		struct bpfbox_stats *st = bpf_map_lookup_elem(&stats, &zero);
+		if (st)
+			__sync_fetch_and_add(&st->events_dropped, 1);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = s->tgid;
+	e->tid = s->tid;
+	e->slot = s->proc->slot;
+	e->version = s->profile->version;
+	e->op = o->op;
+	e->kind = o->kind;
+	e->access = access;
+	e->decision = decision;
+	e->scope = innermost_scope(s);
+	e->family = o->family;
+	e->signal = o->signal;
+	e->peer_pid = o->peer_pid;
+	e->dev = o->dev;
+	e->ino = o->ino;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path[0] = 0;
+	if (o->path) {
+		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
+			e->path[0] = 0;
+	} else if (o->dentry) {
+		const unsigned char *name = BPF_CORE_READ(o->dentry, d_name.name);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* ---- The decision ------------------------------------------------------- */
+
+static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32 access, struct object *o)
+{
+	int complain = s->profile->flags & BPFBOX_PROFILE_COMPLAIN;
+	if (m->deny & access)
+		goto deny;
+	if (m->audit & access)
+		emit(s, o, access, BPFBOX_DECISION_AUDIT);
+	if (!s->proc->tainted) {
+		if (m->taint & access) {
+			s->proc->tainted = 1;
+			emit(s, o, access, BPFBOX_DECISION_TAINT);
+		}
+		return 0;
+	}
+	if (!(access & ~m->allow))
+		return 0;
+deny:
+	emit(s, o, access, complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY);
+	return complain ? 0 : -EPERM;
+}
+
+/* ---- Files -------------------------------------------------------------- */
+
+struct walk {
+	__u32 version;
+	__u32 scopes[NSCOPES];
+	__u64 dev;
+	struct dentry *dentry;
+	struct bpfbox_masks acc;
+};
+
+/* One step up the directory tree: the subtree ("**") rules of that directory. */
+static long walk_up(__u32 index, void *data)
+{
+	struct walk *w = data;
+	struct dentry *parent = BPF_CORE_READ(w->dentry, d_parent);
+	if (!parent || parent == w->dentry)
+		return 1; /* the root of the file system */
+	w->dentry = parent;
+	struct bpfbox_file_key key = {
+		.version = w->version,
+		.dev = w->dev,
+		.ino = BPF_CORE_READ(parent, d_inode, i_ino),
+	};
+	for (int i = 0; i < NSCOPES; i++) {
+		if (w->scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = w->scopes[i];
+		add_masks(&w->acc, bpf_map_lookup_elem(&tree_rules, &key));
+	}
+	return 0;
+}
+
+/* Objects that are not files in a directory tree (pipes, sockets, anonymous
+ * inodes, memfds) are not mediated as files. */
+static __always_inline int not_a_file(struct inode *inode)
+{
+	if (!inode)
+		return 1;
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFSOCK)
+		return 1;
+	return (BPF_CORE_READ(inode, i_sb, s_flags) & SB_KERNMOUNT) != 0;
+}
+
+static __always_inline void task_exe(struct task_struct *task, __u64 *dev, __u64 *ino)
+{
+	struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	*dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
+	*ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+}
+
+static __always_inline int check_task(struct state *s, __u32 kind, struct task_struct *target, __u32 access, struct object *o)
+{
+	task_exe(target, &o->dev, &o->ino);
+	o->kind = kind;
+	o->peer_pid = BPF_CORE_READ(target, tgid);
+	struct bpfbox_task_key key = {
+		.version = s->profile->version,
+		.kind = kind,
+		.dev = o->dev,
+		.ino = o->ino,
+	};
+	struct bpfbox_masks acc = {};
+	for (int i = 0; i < NSCOPES; i++) {
+		if (s->scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = s->scopes[i];
+		add_masks(&acc, bpf_map_lookup_elem(&task_rules, &key));
+	}
+	return decide(s, &acc, access, o);
+}
+
+/* /proc/PID/... of another process is a proc access to that process; a
+ * process's own entries are always allowed. Returns 1 when `inode` is a
+ * pid entry and *verdict was set. */
+static __always_inline int check_procfs(struct state *s, struct inode *inode, __u32 access, struct object *o, int *verdict)
+{
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+		return 0;
+	unsigned long proc_inode = (unsigned long)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = BPF_CORE_READ((struct proc_inode *)proc_inode, pid);
+	if (!pid)
+		return 0; /* /proc/meminfo and friends: ordinary files */
+	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+	if (!first)
+		return 0;
+	struct task_struct *task = (struct task_struct *)((unsigned long)first - bpf_core_field_offset(struct task_struct, pid_links));
+	if (BPF_CORE_READ(task, tgid) == s->tgid) {
+		*verdict = 0;
+		return 1;
+	}
+	o->op = BPFBOX_OP_PROC;
+	*verdict = check_task(s, BPFBOX_RULE_PROC, task, access, o);
+	return 1;
+}
+
+static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
+{
+	if (!access || not_a_file(inode))
+		return 0;
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path};
+	int verdict;
+	if (check_procfs(s, inode, access, &o, &verdict))
+		return verdict;
+	o.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	o.ino = BPF_CORE_READ(inode, i_ino);
+	struct walk w = {.version = s->profile->version, .dev = o.dev, .dentry = dentry};
+	struct bpfbox_file_key key = {.version = w.version, .dev = o.dev, .ino = o.ino};
+	for (int i = 0; i < NSCOPES; i++) {
+		w.scopes[i] = s->scopes[i];
+		if (s->scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = s->scopes[i];
+		add_masks(&w.acc, bpf_map_lookup_elem(&file_rules, &key));
+	}
+	if (dentry && (s->profile->flags & BPFBOX_PROFILE_SUBTREES))
+		bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
+	return decide(s, &w.acc, access, &o);
+}
+
+/* Opening for exec, and the kernel mapping an executable and its
+ * interpreter during exec, are mediated by bprm_check_security. */
+static __always_inline int in_exec(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ_BITFIELD_PROBED(task, in_execve);
+}
+
+static __always_inline __u32 file_write_access(struct file *file)
+{
+	return (BPF_CORE_READ(file, f_flags) & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(file_open, struct file *file, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	unsigned int mode = BPF_CORE_READ(file, f_mode);
+	if (mode & FMODE_EXEC)
+		return 0;
+	__u32 access = 0;
+	if (mode & FMODE_READ)
+		access |= BPFBOX_FS_READ;
+	if (mode & FMODE_WRITE)
+		access |= file_write_access(file);
+	return check_inode(&s, BPFBOX_OP_OPEN, file->f_inode, file->f_path.dentry, &file->f_path, access);
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(file_permission, struct file *file, int mask, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	if (BPF_CORE_READ(file, f_mode) & FMODE_EXEC)
+		return 0;
+	__u32 access = 0;
+	if (mask & MAY_READ)
+		access |= BPFBOX_FS_READ;
+	if (mask & (MAY_WRITE | MAY_APPEND))
+		access |= file_write_access(file);
+	return check_inode(&s, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, access);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct file *file = bprm->file;
+	return check_inode(&s, BPFBOX_OP_EXEC, file->f_inode, file->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
+}
+
+static __always_inline __u32 mmap_access(unsigned long prot, int shared)
+{
+	__u32 access = 0;
+	if (prot & PROT_READ)
+		access |= BPFBOX_FS_READ;
+	if (prot & PROT_EXEC)
+		access |= BPFBOX_FS_EXEC;
+	if ((prot & PROT_WRITE) && shared)
+		access |= BPFBOX_FS_WRITE;
+	return access;
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!file || !get_state(&s) || in_exec())
+		return 0;
+	__u32 access = mmap_access(prot, flags & MAP_SHARED);
+	return check_inode(&s, BPFBOX_OP_MMAP, file->f_inode, file->f_path.dentry, &file->f_path, access);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0;
+	__u32 access = mmap_access(prot, BPF_CORE_READ(vma, vm_flags) & VM_SHARED);
+	return check_inode(&s, BPFBOX_OP_MPROTECT, BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry), 0, access);
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	return check_inode(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, BPFBOX_FS_IOCTL);
+}
+
+/* Creating an entry needs write on the directory. */
+static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
+	return check_inode(&s, op, BPF_CORE_READ(dir, d_inode), dir, 0, BPFBOX_FS_WRITE);
+}
+
+/* Removing an entry needs write on the directory and rm on the entry. */
+static __always_inline int check_remove(__u32 op, struct dentry *dentry)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
+	int verdict = check_inode(&s, op, BPF_CORE_READ(dir, d_inode), dir, 0, BPFBOX_FS_WRITE);
+	if (verdict)
+		return verdict;
+	return check_inode(&s, op, BPF_CORE_READ(dentry, d_inode), dentry, 0, BPFBOX_FS_RM);
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(inode_symlink, struct inode *dir, struct dentry *dentry, const char *old_name, int ret)
+{
+	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode, unsigned int dev, int ret)
+{
+	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	return ret ? prior(ret) : check_remove(BPFBOX_OP_UNLINK, dentry);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+	return ret ? prior(ret) : check_remove(BPFBOX_OP_UNLINK, dentry);
+}
+
+/* A hard link needs link on the file and write on the new directory. */
+SEC("lsm/inode_link")
+int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	int verdict = check_inode(&s, BPFBOX_OP_LINK, BPF_CORE_READ(old_dentry, d_inode), old_dentry, 0, BPFBOX_FS_LINK);
+	if (verdict)
+		return verdict;
+	struct dentry *new_dir = BPF_CORE_READ(new_dentry, d_parent);
+	return check_inode(&s, BPFBOX_OP_LINK, BPF_CORE_READ(new_dir, d_inode), new_dir, 0, BPFBOX_FS_WRITE);
+}
+
+/* A rename removes the old entry (rm, write on its directory), makes a new
+ * one (write on the new directory), and replaces any file already there (rm). */
+SEC("lsm/inode_rename")
+int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return prior(ret);
+	int verdict = check_remove(BPFBOX_OP_RENAME, old_dentry);
+	if (verdict)
+		return verdict;
+	verdict = check_dir_write(BPFBOX_OP_RENAME, new_dentry);
+	if (verdict)
+		return verdict;
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct inode *replaced = BPF_CORE_READ(new_dentry, d_inode);
+	if (replaced)
+		return check_inode(&s, BPFBOX_OP_RENAME, replaced, new_dentry, 0, BPFBOX_FS_RM);
+	return 0;
+}
+
+static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 access)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	return check_inode(&s, op, BPF_CORE_READ(dentry, d_inode), dentry, 0, access);
+}
+
+SEC("lsm/inode_setattr")
+int inode_setattr(unsigned long long *ctx)
+{
+	/* The argument list differs between kernels; see setattr_dentry_arg. */
+	struct dentry *dentry = (struct dentry *)(setattr_dentry_arg ? ctx[1] : ctx[0]);
+	return check_dentry(BPFBOX_OP_SETATTR, dentry, BPFBOX_FS_SETATTR);
+}
+
+SEC("lsm/inode_setxattr")
+int inode_setxattr(unsigned long long *ctx)
+{
+	/* (mnt_userns or idmap, dentry, ...) on every kernel bpfbox supports */
+	return check_dentry(BPFBOX_OP_SETATTR, (struct dentry *)ctx[1], BPFBOX_FS_SETATTR);
+}
+
+SEC("lsm/inode_removexattr")
+int inode_removexattr(unsigned long long *ctx)
+{
+	return check_dentry(BPFBOX_OP_SETATTR, (struct dentry *)ctx[1], BPFBOX_FS_SETATTR);
+}
+
+SEC("lsm/inode_getattr")
+int BPF_PROG(inode_getattr, const struct path *path, int ret)
+{
+	return ret ? prior(ret) : check_dentry(BPFBOX_OP_GETATTR, BPF_CORE_READ(path, dentry), BPFBOX_FS_GETATTR);
+}
+
+SEC("lsm/inode_getxattr")
+int BPF_PROG(inode_getxattr, struct dentry *dentry, const char *name, int ret)
+{
+	return ret ? prior(ret) : check_dentry(BPFBOX_OP_GETATTR, dentry, BPFBOX_FS_GETATTR);
+}
+
+SEC("lsm/inode_listxattr")
+int BPF_PROG(inode_listxattr, struct dentry *dentry, int ret)
+{
+	return ret ? prior(ret) : check_dentry(BPFBOX_OP_GETATTR, dentry, BPFBOX_FS_GETATTR);
+}
+
+/* ---- Signals, ptrace ---------------------------------------------------- */
+
+SEC("lsm/task_kill")
+int BPF_PROG(task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	/* SEND_SIG_NOINFO (0) is from userspace; SEND_SIG_PRIV (1) and a
+	 * positive si_code are the kernel's own signals. */
+	if ((unsigned long)info == 1)
+		return 0;
+	if ((unsigned long)info > 1 && BPF_CORE_READ(info, si_code) > 0)
+		return 0;
+	__u32 access;
+	switch (sig) {
+	case 0:
+		access = BPFBOX_SIGNAL_SIGCHECK;
+		break;
+	case SIGCHLD:
+		access = BPFBOX_SIGNAL_SIGCHLD;
+		break;
+	case SIGKILL:
+		access = BPFBOX_SIGNAL_SIGKILL;
+		break;
+	case SIGSTOP:
+		access = BPFBOX_SIGNAL_SIGSTOP;
+		break;
+	default:
+		access = BPFBOX_SIGNAL_SIGMISC;
+	}
+	struct object o = {.op = BPFBOX_OP_SIGNAL, .signal = sig};
+	return check_task(&s, BPFBOX_RULE_SIGNAL, p, access, &o);
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct object o = {.op = BPFBOX_OP_PTRACE};
+	if (mode & PTRACE_MODE_ATTACH)
+		return check_task(&s, BPFBOX_RULE_PTRACE, child, BPFBOX_PTRACE_ATTACH, &o);
+	/* Read-mode checks guard /proc/PID entries such as maps and environ. */
+	o.op = BPFBOX_OP_PROC;
+	return check_task(&s, BPFBOX_RULE_PROC, child, BPFBOX_FS_READ, &o);
+}
+
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct object o = {.op = BPFBOX_OP_PTRACE};
+	return check_task(&s, BPFBOX_RULE_PTRACE, parent, BPFBOX_PTRACE_ATTACH, &o);
+}
+
+/* ---- Sockets ------------------------------------------------------------ */
+
+static __always_inline int check_net(__u32 op, __u32 family, __u32 access)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct object o = {.op = op, .kind = BPFBOX_RULE_NET, .family = family};
+	struct bpfbox_net_key key = {.version = s.profile->version, .family = family};
+	struct bpfbox_masks acc = {};
+	for (int i = 0; i < NSCOPES; i++) {
+		if (s.scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = s.scopes[i];
+		add_masks(&acc, bpf_map_lookup_elem(&net_rules, &key));
+	}
+	return decide(&s, &acc, access, &o);
+}
+
+static __always_inline __u32 socket_family(struct socket *sock)
+{
+	return BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+}
+
+SEC("lsm/socket_create")
+int BPF_PROG(socket_create, int family, int type, int protocol, int kern, int ret)
+{
+	if (ret)
+		return prior(ret);
+	if (kern)
+		return 0;
+	return check_net(BPFBOX_OP_SOCKET_CREATE, family, BPFBOX_NET_CREATE);
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(socket_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_BIND, socket_family(sock), BPFBOX_NET_BIND);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(socket_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_CONNECT, socket_family(sock), BPFBOX_NET_CONNECT);
+}
+
+SEC("lsm/socket_listen")
+int BPF_PROG(socket_listen, struct socket *sock, int backlog, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_LISTEN, socket_family(sock), BPFBOX_NET_LISTEN);
+}
+
+SEC("lsm/socket_accept")
+int BPF_PROG(socket_accept, struct socket *sock, struct socket *newsock, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_ACCEPT, socket_family(sock), BPFBOX_NET_ACCEPT);
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(socket_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_SENDMSG, socket_family(sock), BPFBOX_NET_SEND);
+}
+
+SEC("lsm/socket_recvmsg")
+int BPF_PROG(socket_recvmsg, struct socket *sock, struct msghdr *msg, int size, int flags, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_RECVMSG, socket_family(sock), BPFBOX_NET_RECV);
+}
+
+SEC("lsm/socket_shutdown")
+int BPF_PROG(socket_shutdown, struct socket *sock, int how, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_SHUTDOWN, socket_family(sock), BPFBOX_NET_SHUTDOWN);
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(unix_stream_connect, struct sock *sock, struct sock *other, struct sock *newsk, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_UNIX_CONNECT, AF_UNIX, BPFBOX_NET_CONNECT);
+}
+
+SEC("lsm/unix_may_send")
+int BPF_PROG(unix_may_send, struct socket *sock, struct socket *other, int ret)
+{
+	return ret ? prior(ret) : check_net(BPFBOX_OP_UNIX_SEND, AF_UNIX, BPFBOX_NET_SEND);
+}
+
+/* ---- Following processes ------------------------------------------------ */
+
+/* exec: a profiled executable attaches its profile (starting untainted when
+ * it has taint rules); any other keeps the current one. The new program
+ * image is inside no function. */
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	bpf_map_delete_elem(&threads, &tid);
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	struct bpfbox_inode_key exe = {
+		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
+		.ino = BPF_CORE_READ(inode, i_ino),
+	};
+	__u32 *slot = bpf_map_lookup_elem(&exe_profiles, &exe);
+	if (!slot)
+		return 0;
+	struct bpfbox_profile *profile = bpf_map_lookup_elem(&profiles, slot);
+	if (!profile || !profile->version)
+		return 0;
+	struct bpfbox_proc proc = {
+		.slot = *slot,
+		.tainted = !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
+		.start_time = current_start_time(), /* exec made this thread the leader */
+	};
+	bpf_map_update_elem(&procs, &tgid, &proc, BPF_ANY);
+	return 0;
+}
+
+/* fork: a new process inherits the profile, the taint and the function
+ * scopes it was forked inside; a new thread shares its process's state and
+ * starts outside every scope. Runs before the child can. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid == ptgid)
+		return 0;
+	struct bpfbox_proc *p = bpf_map_lookup_elem(&procs, &ptgid);
+	if (!p)
+		return 0;
+	__u64 start = BPF_CORE_READ(child, start_time);
+	struct bpfbox_proc c = *p;
+	c.start_time = start;
+	bpf_map_update_elem(&procs, &ctgid, &c, BPF_ANY);
+	__u32 ptid = BPF_CORE_READ(parent, pid), ctid = BPF_CORE_READ(child, pid);
+	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
+	if (t && t->count) {
+		struct bpfbox_thread copy = *t;
+		copy.start_time = start;
+		bpf_map_update_elem(&threads, &ctid, &copy, BPF_ANY);
+	}
+	return 0;
+}
+
+/* exit: a thread's scopes go with it, a process's state with its last thread. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *task)
+{
+	__u32 tid = BPF_CORE_READ(task, pid), tgid = BPF_CORE_READ(task, tgid);
+	bpf_map_delete_elem(&threads, &tid);
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+		bpf_map_delete_elem(&procs, &tgid);
+	return 0;
+}
+
+/* ---- Function scopes ---------------------------------------------------- */
+
+/* Attached at each #[func]'s entry and return; the cookie is the scope id. */
+SEC("uprobe")
+int scope_entry(struct pt_regs *ctx)
+{
+	scope_enter(bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+SEC("uretprobe")
+int scope_return(struct pt_regs *ctx)
+{
+	scope_exit(bpf_get_attach_cookie(ctx));
+	return 0;
+}

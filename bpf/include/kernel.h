@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The few kernel types and fields bpfbox reads, declared with
+ * preserve_access_index so that libbpf relocates every access against the
+ * running kernel's BTF (CO-RE). Only the fields used are listed; their order
+ * here does not matter. This replaces a 3 MB generated vmlinux.h.
+ */
+#ifndef BPFBOX_KERNEL_H
+#define BPFBOX_KERNEL_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+typedef __u32 u32;
+typedef __u64 u64;
+typedef unsigned short umode_t;
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct qstr {
+	const unsigned char *name;
+};
+
+struct super_block {
+	unsigned long s_flags;
+	unsigned long s_magic;
+	__u32 s_dev; /* dev_t: MAJOR << 20 | MINOR */
+};
+
+struct inode {
+	umode_t i_mode;
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+};
+
+struct vfsmount;
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+	unsigned int f_flags;
+	unsigned int f_mode;
+};
+
+struct mm_struct {
+	struct file *exe_file;
+};
+
+struct signal_struct {
+	atomic_t live;
+};
+
+struct hlist_node {
+	struct hlist_node *next;
+	struct hlist_node **pprev;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
+struct pid {
+	struct hlist_head tasks[4];
+};
+
+struct task_struct {
+	int pid;
+	int tgid;
+	__u64 start_time;
+	struct mm_struct *mm;
+	struct signal_struct *signal;
+	struct task_struct *group_leader;
+	struct hlist_node pid_links[4];
+	unsigned int in_execve : 1;
+};
+
+struct proc_inode {
+	struct pid *pid;
+	struct inode vfs_inode;
+};
+
+struct linux_binprm {
+	struct file *file;
+};
+
+struct sock_common {
+	unsigned short skc_family;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+};
+
+struct socket {
+	struct sock *sk;
+};
+
+struct vm_area_struct {
+	unsigned long vm_flags;
+	struct file *vm_file;
+};
+
+struct kernel_siginfo {
+	int si_code;
+};
+
+#pragma clang attribute pop
+
+struct pt_regs;
+struct cred;
+struct iattr;
+struct msghdr;
+struct sockaddr;
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFDIR 0040000
+#define SB_KERNMOUNT (1UL << 22) /* pipes, sockets, anon inodes, memfd */
+#define PROC_SUPER_MAGIC 0x9fa0
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+#define O_APPEND 02000
+#define MAY_EXEC 0x1
+#define MAY_WRITE 0x2
+#define MAY_READ 0x4
+#define MAY_APPEND 0x8
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x1
+#define VM_SHARED 0x8
+#define PTRACE_MODE_ATTACH 0x2
+#define SIGKILL 9
+#define SIGCHLD 17
+#define SIGSTOP 19
+#define EPERM 1
+#define AF_UNIX 1
+#define PIDTYPE_PID 0
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Process, thread and function-scope state, shared by bpfbox.bpf.c (LSM
+ * hooks, uprobes) and kfunc.bpf.c (fentry/fexit), which reuse each other's
+ * pinned maps.
+ */
+#ifndef BPFBOX_SCOPES_H
+#define BPFBOX_SCOPES_H
+
+#include "kernel.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "bpfbox.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_PROCS);
+	__type(key, __u32); /* tgid */
+	__type(value, struct bpfbox_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_PROCS);
+	__type(key, __u32); /* tid */
+	__type(value, struct bpfbox_thread);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfbox_stats);
+} stats SEC(".maps");
+
+static __always_inline void count_scope_dropped(void)
+{
+	__u32 zero = 0;
+	struct bpfbox_stats *st = bpf_map_lookup_elem(&stats, &zero);
+	if (st)
+		__sync_fetch_and_add(&st->scopes_dropped, 1);
+}
+
+static __always_inline __u64 current_start_time(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(task, start_time);
+}
+
+/* The calling thread's scope state, created (or reset, if it belonged to an
+ * earlier thread with the same tid) when asked. */
+static __always_inline struct bpfbox_thread *thread_state(__u32 tid, int create)
+{
+	__u64 start = current_start_time();
+	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->start_time == start)
+		return t;
+	if (!create)
+		return 0;
+	struct bpfbox_thread fresh = {.start_time = start};
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY))
+		return 0;
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* Entering a scoped function: count it, so recursion and nesting work. */
+static __always_inline void scope_enter(__u32 scope)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (!bpf_map_lookup_elem(&procs, &tgid))
+		return; /* not confined: nothing to scope */
+	struct bpfbox_thread *t = thread_state(tid, 1);
+	if (!t)
+		return;
+	__u32 count = t->count;
+	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
+		if (i >= count)
+			break;
+		if (t->active[i].scope == scope) {
+			t->active[i].depth++;
+			return;
+		}
+	}
+	if (count >= BPFBOX_MAX_ACTIVE_SCOPES) {
+		/* Fail closed: the scope's extra permissions are not granted. */
+		t->dropped++;
+		count_scope_dropped();
+		return;
+	}
+	t->active[count].scope = scope;
+	t->active[count].depth = 1;
+	t->count = count + 1;
+}
+
+/* Returning from a scoped function: the scope ends with its outermost call. */
+static __always_inline void scope_exit(__u32 scope)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct bpfbox_thread *t = thread_state(tid, 0);
+	if (!t)
+		return;
+	__u32 count = t->count;
+	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
+		if (i >= count)
+			break;
+		if (t->active[i].scope != scope)
+			continue;
+		if (t->active[i].depth > 1) {
+			t->active[i].depth--;
+			return;
+		}
+		/* Remove entry i: move the last one into its place. */
+		__u32 last = count - 1;
+		if (last < BPFBOX_MAX_ACTIVE_SCOPES) {
+			t->active[i] = t->active[last];
+			t->active[last].scope = 0;
+			t->active[last].depth = 0;
+		}
+		t->count = last;
+		return;
+	}
+	/* An exit without its entry (the scope was dropped, or the probe was
+	 * attached while the thread was inside): only undo a dropped entry. */
+	if (t->dropped)
+		t->dropped--;
+}
+
+#endif
