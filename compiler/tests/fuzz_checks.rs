@@ -44,9 +44,15 @@ pub fn policy(text: &str) {
     }
 }
 
+/// What the reader accepts means what it says: written again, it reads back
+/// the same. (Byte equality is too strong: a newer minor version may add
+/// sections that this reader skips.)
 pub fn image(bytes: &[u8]) {
     if let Ok(image) = bpfbox_image::read(bytes) {
-        assert_eq!(bpfbox_image::write(&image), bytes);
+        assert_eq!(
+            bpfbox_image::read(&bpfbox_image::write(&image)).as_ref(),
+            Ok(&image)
+        );
         let _ = bpfbox_image::to_json(&image, bytes.len());
     }
 }

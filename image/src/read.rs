@@ -143,7 +143,21 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
                 "profile {exe} has unknown flags {flags:#x}"
             )));
         }
+        if record.reserved != [0; 6] {
+            return Err(malformed(format!(
+                "profile {exe} has non-zero reserved bytes"
+            )));
+        }
         let identity_len = record.identity_len as usize;
+        if record
+            .identity
+            .get(identity_len..)
+            .is_some_and(|rest| rest.iter().any(|b| *b != 0))
+        {
+            return Err(malformed(format!(
+                "profile {exe} has bytes after its identity"
+            )));
+        }
         let identity_bytes = &record.identity[..identity_len.min(32)];
         let identity = match (record.identity_kind, identity_len) {
             (IDENTITY_NONE, 0) => None,
@@ -189,6 +203,9 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
             rules.len(),
             "rules",
         )?] {
+            if rule.reserved != 0 {
+                return Err(malformed("a rule has a non-zero reserved byte"));
+            }
             let kind = RuleKind::from_code(rule.kind)
                 .ok_or_else(|| malformed(format!("rule kind {} is unknown", rule.kind)))?;
             let object = rule.object.get();

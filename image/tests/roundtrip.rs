@@ -140,3 +140,44 @@ fn errors_name_the_cause() {
         "image format 2.0 is not supported (this build reads 1.x)"
     );
 }
+
+/// Even with a valid checksum, only the canonical encoding is accepted:
+/// padding after an identity and reserved bytes must be zero.
+#[test]
+fn non_canonical_padding_is_refused_even_with_a_valid_checksum() {
+    let image = Image {
+        profiles: vec![Profile {
+            exe: "/bin/x".into(),
+            identity: Some(Identity::BuildId(vec![1, 2, 3])),
+            rules: vec![Rule {
+                scope: 0,
+                kind: RuleKind::File,
+                target: Target::Path("/etc/hosts".into()),
+                masks: Masks {
+                    allow: 1,
+                    ..Masks::default()
+                },
+            }],
+            ..Profile::default()
+        }],
+    };
+    let bytes = write(&image);
+    // header, section table, then the strings "/bin/x" and "/" + "etc/hosts"
+    let profile_record = 64 + 4 * 16 + (2 + "/bin/x".len()) + (2 + "etc/hosts".len());
+    let reseal = |mut b: Vec<u8>| {
+        let sum = format::checksum(&b);
+        b[32..64].copy_from_slice(&sum);
+        b
+    };
+    let mut after_identity = bytes.clone();
+    after_identity[profile_record + 32 + 3] = 0x24; // identity_len is 3
+    assert!(
+        matches!(read(&reseal(after_identity)), Err(ImageError::Malformed(m)) if m.contains("after its identity"))
+    );
+    let mut reserved = bytes.clone();
+    reserved[profile_record + 26] = 1;
+    assert!(
+        matches!(read(&reseal(reserved)), Err(ImageError::Malformed(m)) if m.contains("reserved"))
+    );
+    assert_eq!(read(&reseal(bytes)), Ok(image));
+}
