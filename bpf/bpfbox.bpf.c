@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * bpfbox's kernel side: BPF LSM programs that mediate file, exec, mmap,
- * signal, ptrace, procfs and socket operations of confined processes;
- * tracepoints that follow processes through fork, exec and exit; uprobes
- * that keep each thread's function scopes.
+ * signal, ptrace, procfs and socket operations of confined processes, and
+ * tracepoints that follow processes through fork, exec and exit. Function
+ * scopes are kept by uprobe.bpf.c and kfunc.bpf.c.
  *
  * The decision logic is spec.md's "What enforcement does". Every hook starts
  * with one hash lookup of the calling process, and returns at once when it
@@ -86,6 +86,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bpfbox_meta);
 } meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_SCOPES);
+	__type(key, __u32); /* scope id */
+	__type(value, struct bpfbox_scope_name);
+} scope_names SEC(".maps");
 
 /* A previous BPF LSM program's verdict on the same hook, passed on. Newer
  * verifiers only accept returns in [-MAX_ERRNO, 0], so clamp it. */
@@ -190,7 +197,8 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
 			e->path[0] = 0;
 	} else if (o->dentry) {
-		const unsigned char *name = BPF_CORE_READ(o->dentry, d_name.name);
+		struct dentry *dentry = o->dentry; /* see walk_up */
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
 	}
 	bpf_ringbuf_submit(e, 0);
@@ -233,8 +241,11 @@ struct walk {
 static long walk_up(__u32 index, void *data)
 {
 	struct walk *w = data;
-	struct dentry *parent = BPF_CORE_READ(w->dentry, d_parent);
-	if (!parent || parent == w->dentry)
+	/* Into a local first: BPF_CORE_READ relocates every field access in its
+	 * first argument, and struct walk is not a kernel type. */
+	struct dentry *dentry = w->dentry;
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	if (!parent || parent == dentry)
 		return 1; /* the root of the file system */
 	w->dentry = parent;
 	struct bpfbox_file_key key = {
@@ -813,22 +824,5 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	bpf_map_delete_elem(&threads, &tid);
 	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		bpf_map_delete_elem(&procs, &tgid);
-	return 0;
-}
-
-/* ---- Function scopes ---------------------------------------------------- */
-
-/* Attached at each #[func]'s entry and return; the cookie is the scope id. */
-SEC("uprobe")
-int scope_entry(struct pt_regs *ctx)
-{
-	scope_enter(bpf_get_attach_cookie(ctx));
-	return 0;
-}
-
-SEC("uretprobe")
-int scope_return(struct pt_regs *ctx)
-{
-	scope_exit(bpf_get_attach_cookie(ctx));
 	return 0;
 }

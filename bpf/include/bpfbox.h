@@ -94,6 +94,7 @@ enum bpfbox_limits {
 	/* parents walked to match "**" (subtree) rules */
 	BPFBOX_MAX_TREE_DEPTH = 24,
 	BPFBOX_MAX_RULES = 1 << 18,
+	BPFBOX_MAX_SCOPES = 1 << 12,
 	BPFBOX_PATH_LEN = 256,
 	BPFBOX_MAX_PROCS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,
@@ -249,6 +250,14 @@ struct bpfbox_registry {
 	__u32 scopes; /* function scopes attached */
 	__u8 digest[32]; /* of the resolved profile: equal means a reload is a no-op */
 	char exe[BPFBOX_PATH_LEN];
+};
+
+/* scope_names: scope id -> the function, for --follow and --list. Written
+ * only by bpfbox-load. */
+struct bpfbox_scope_name {
+	__u32 slot;
+	__u32 kind; /* enum bpfbox_scope_kind */
+	char name[BPFBOX_PATH_LEN];
 };
 
 /* meta: the pinned state's own version, and the last rule version issued. */

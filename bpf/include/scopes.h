@@ -88,9 +88,16 @@ static __always_inline void scope_enter(__u32 scope)
 		count_scope_dropped();
 		return;
 	}
-	t->active[count].scope = scope;
-	t->active[count].depth = 1;
-	t->count = count + 1;
+	/* Constant indices only: older verifiers lose track of a pointer into
+	 * the map value indexed by a variable. */
+	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
+		if (i != count)
+			continue;
+		t->active[i].scope = scope;
+		t->active[i].depth = 1;
+		t->count = count + 1;
+		break;
+	}
 }
 
 /* Returning from a scoped function: the scope ends with its outermost call. */
@@ -112,10 +119,12 @@ static __always_inline void scope_exit(__u32 scope)
 		}
 		/* Remove entry i: move the last one into its place. */
 		__u32 last = count - 1;
-		if (last < BPFBOX_MAX_ACTIVE_SCOPES) {
-			t->active[i] = t->active[last];
-			t->active[last].scope = 0;
-			t->active[last].depth = 0;
+		for (int j = 0; j < BPFBOX_MAX_ACTIVE_SCOPES; j++) {
+			if (j != last)
+				continue;
+			t->active[i] = t->active[j];
+			t->active[j].scope = 0;
+			t->active[j].depth = 0;
 		}
 		t->count = last;
 		return;
