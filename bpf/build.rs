@@ -104,5 +104,47 @@ fn main() {
         }
         writeln!(vocab, "];").unwrap();
     }
+    // Names of the other enums, for messages and JSON: enum bpfbox_op's
+    // BPFBOX_OP_OPEN is ("open", 1) in OP_NAMES.
+    for (enum_name, variants) in &collected.enums {
+        let Some(base) = enum_name.strip_prefix("bpfbox_") else {
+            continue;
+        };
+        if base.ends_with("_access") {
+            continue;
+        }
+        let prefix = common_prefix(variants.iter().map(|(v, _)| v.as_str()));
+        writeln!(
+            vocab,
+            "/// Names of `enum {enum_name}`.\npub const {}_NAMES: &[(&str, u32)] = &[",
+            base.to_uppercase()
+        )
+        .unwrap();
+        for (variant, value) in variants {
+            let name = variant[prefix.len()..].to_lowercase();
+            writeln!(vocab, "    ({name:?}, {value}),").unwrap();
+        }
+        writeln!(vocab, "];").unwrap();
+    }
     std::fs::write(out.join("vocabulary.rs"), vocab).unwrap();
+}
+
+/// The longest prefix ending in `_` shared by all names.
+fn common_prefix<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let first = names.first().copied().unwrap_or("");
+    let mut prefix_len = first.len();
+    for name in &names[1..] {
+        prefix_len = prefix_len.min(
+            first
+                .bytes()
+                .zip(name.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    match first[..prefix_len].rfind('_') {
+        Some(cut) => first[..=cut].to_string(),
+        None => String::new(),
+    }
 }

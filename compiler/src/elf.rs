@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use bpfbox_image::Identity;
 use goblin::elf::{program_header::PT_LOAD, section_header::SHN_UNDEF, sym, Elf};
-use sha2::{Digest, Sha256};
 
 /// A function in a binary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,9 +91,7 @@ impl ElfInfo {
             message,
         };
         let elf = Elf::parse(bytes).map_err(|e| not_elf(e.to_string()))?;
-        let identity = build_id(&elf, bytes)
-            .map(Identity::BuildId)
-            .unwrap_or_else(|| Identity::Sha256(Sha256::digest(bytes).into()));
+        let identity = bpfbox_image::identity_of_elf(bytes).map_err(not_elf)?;
 
         let mut symbols: Vec<Symbol> = Vec::new();
         let tables = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)];
@@ -159,21 +156,6 @@ fn file_offset(elf: &Elf, shndx: usize, address: u64) -> Option<u64> {
         .filter(|p| p.p_type == PT_LOAD)
         .find(|p| p.p_vaddr <= address && address < p.p_vaddr + p.p_memsz)
         .and_then(|p| p.p_offset.checked_add(address - p.p_vaddr))
-}
-
-fn build_id(elf: &Elf, bytes: &[u8]) -> Option<Vec<u8>> {
-    const NT_GNU_BUILD_ID: u32 = 3;
-    let notes = elf.iter_note_sections(bytes, Some(".note.gnu.build-id"))?;
-    for note in notes.flatten() {
-        if note.n_type == NT_GNU_BUILD_ID
-            && note.name == "GNU"
-            && !note.desc.is_empty()
-            && note.desc.len() <= 32
-        {
-            return Some(note.desc.to_vec());
-        }
-    }
-    None
 }
 
 fn demangle(raw: &str) -> Option<String> {

@@ -4,11 +4,13 @@
 
 pub mod families;
 pub mod format;
+mod identity;
 mod json;
 mod model;
 mod read;
 mod write;
 
+pub use identity::identity_of_elf;
 pub use json::to_json;
 pub use model::*;
 pub use read::read;

@@ -1,0 +1,38 @@
+//! Compiles the BPF programs in bpf/ into libbpf-rs skeletons.
+
+use std::path::PathBuf;
+
+use libbpf_cargo::SkeletonBuilder;
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let bpf = manifest.join("../bpf");
+    let include = bpf.join("include");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
+    // The uapi headers (linux/bpf.h) include <asm/types.h> from the
+    // multiarch directory, which clang -target bpf does not search.
+    let arch = match std::env::var("CARGO_CFG_TARGET_ARCH").unwrap().as_str() {
+        "x86_64" => "x86_64",
+        "aarch64" => "aarch64",
+        other => panic!("unsupported architecture {other}"),
+    };
+    let multiarch = format!("/usr/include/{arch}-linux-gnu");
+    for name in ["bpfbox", "uprobe", "kfunc"] {
+        let source = bpf.join(format!("{name}.bpf.c"));
+        SkeletonBuilder::new()
+            .source(&source)
+            .clang_args([
+                format!("-I{}", include.display()),
+                format!("-I{multiarch}"),
+                "-Wall".to_string(),
+                "-Werror".to_string(),
+            ])
+            .build_and_generate(out.join(format!("{name}.skel.rs")))
+            .unwrap_or_else(|e| panic!("building {}: {e:#}", source.display()));
+        println!("cargo:rerun-if-changed={}", source.display());
+    }
+    println!("cargo:rerun-if-changed={}", include.display());
+    for header in ["bpfbox.h", "kernel.h", "scopes.h"] {
+        println!("cargo:rerun-if-changed={}", include.join(header).display());
+    }
+}

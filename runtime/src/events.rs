@@ -1,0 +1,204 @@
+//! `--follow`: audit events from the kernel's ring buffer, one JSON object
+//! per line.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bpfbox_abi::{self as abi, vocabulary};
+use bpfbox_image::families::family_name;
+use bpfbox_image::RuleKind;
+use libbpf_rs::{ErrorKind, RingBufferBuilder};
+use serde_json::{json, Value};
+use zerocopy::FromBytes;
+
+use crate::failure::Failure;
+use crate::kernel::{entries, registry_exe, scope_name, Maps};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn name_of(table: &[(&'static str, u32)], value: u32) -> Value {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or(json!(value), |(n, _)| json!(n))
+}
+
+/// Seconds between CLOCK_MONOTONIC (event times) and the wall clock.
+fn monotonic_to_wall() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime fills the timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let monotonic = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(monotonic)
+}
+
+struct Names<'a> {
+    maps: &'a Maps,
+    profiles: HashMap<u32, String>,
+    scopes: HashMap<u32, String>,
+}
+
+impl Names<'_> {
+    fn profile(&mut self, slot: u32) -> Value {
+        if !self.profiles.contains_key(&slot) {
+            self.profiles = self
+                .maps
+                .registry()
+                .iter()
+                .map(|(s, e)| (*s, registry_exe(e)))
+                .collect();
+        }
+        self.profiles
+            .get(&slot)
+            .map_or(Value::Null, |exe| json!(exe))
+    }
+
+    fn scope(&mut self, id: u32) -> Value {
+        if id == 0 {
+            return Value::Null;
+        }
+        if !self.scopes.contains_key(&id) {
+            self.scopes = entries::<u32, abi::bpfbox_scope_name>(&self.maps.scope_names)
+                .into_iter()
+                .map(|(id, n)| (id, scope_name(&n)))
+                .collect();
+        }
+        self.scopes
+            .get(&id)
+            .map_or(json!(format!("{id:#x}")), |n| json!(n))
+    }
+}
+
+/// One event as the JSON object --follow prints.
+fn to_json(e: &abi::bpfbox_event, names: &mut Names, epoch: Duration) -> Value {
+    let time = UNIX_EPOCH + epoch + Duration::from_nanos(e.ts_ns);
+    let kind = RuleKind::from_code(e.kind as u8);
+    let access: Vec<&str> = kind
+        .map(|k| {
+            k.flags()
+                .iter()
+                .filter(|(_, bit)| e.access & bit != 0)
+                .map(|(n, _)| *n)
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = |chars: &[std::os::raw::c_char]| {
+        let bytes: Vec<u8> = chars
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let path = text(&e.path);
+    let mut object = serde_json::Map::new();
+    match kind {
+        Some(RuleKind::Net) => {
+            object.insert(
+                "family".into(),
+                family_name(e.family as u16).map_or(json!(e.family), |f| json!(f)),
+            );
+        }
+        Some(RuleKind::Signal | RuleKind::Ptrace | RuleKind::Proc) => {
+            object.insert("peer_pid".into(), json!(e.peer_pid));
+            if matches!(kind, Some(RuleKind::Signal)) {
+                object.insert("signal".into(), json!(e.signal));
+            }
+            object.insert(
+                "exe_dev".into(),
+                json!(format!("{}:{}", e.dev >> 20, e.dev & 0xfffff)),
+            );
+            object.insert("exe_ino".into(), json!(e.ino));
+        }
+        _ => {
+            if path.starts_with('/') {
+                object.insert("path".into(), json!(path));
+            } else if !path.is_empty() {
+                object.insert("name".into(), json!(path));
+            }
+            object.insert(
+                "dev".into(),
+                json!(format!("{}:{}", e.dev >> 20, e.dev & 0xfffff)),
+            );
+            object.insert("ino".into(), json!(e.ino));
+        }
+    }
+    json!({
+        "time": humantime::format_rfc3339_micros(time).to_string(),
+        "pid": e.pid,
+        "tid": e.tid,
+        "comm": text(&e.comm),
+        "profile": names.profile(e.slot),
+        "op": name_of(vocabulary::OP_NAMES, e.op),
+        "kind": kind.map_or(json!(e.kind), |k| json!(k.name())),
+        "access": access,
+        "decision": name_of(vocabulary::DECISION_NAMES, e.decision),
+        "scope": names.scope(e.scope),
+        "object": object,
+    })
+}
+
+/// Prints events until SIGINT or SIGTERM.
+pub fn follow(maps: &Maps) -> Result<(), Failure> {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    let epoch = monotonic_to_wall();
+    let names = RefCell::new(Names {
+        maps,
+        profiles: HashMap::new(),
+        scopes: HashMap::new(),
+    });
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&maps.events, |data: &[u8]| {
+            if let Ok((event, _)) = abi::bpfbox_event::read_from_prefix(data) {
+                println!("{}", to_json(&event, &mut names.borrow_mut(), epoch));
+            }
+            0
+        })
+        .map_err(|e| {
+            Failure::kernel(
+                format!("cannot read the event ring buffer: {e}"),
+                "is another bpfbox-load --follow running? events go to one reader",
+            )
+        })?;
+    let ring = builder.build().map_err(|e| {
+        Failure::kernel(
+            format!("cannot read the event ring buffer: {e}"),
+            "is another bpfbox-load --follow running? events go to one reader",
+        )
+    })?;
+    while !STOP.load(Ordering::Relaxed) {
+        match ring.poll(Duration::from_millis(200)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Failure::kernel(
+                    format!("reading events failed: {e}"),
+                    "try again",
+                ))
+            }
+        }
+    }
+    let _ = ring.consume();
+    let dropped = maps.stats().events_dropped;
+    if dropped > 0 {
+        eprintln!("warning: {dropped} events were dropped because the ring buffer was full");
+    }
+    Ok(())
+}

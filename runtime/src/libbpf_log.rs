@@ -1,0 +1,42 @@
+//! libbpf's own messages: kept, not printed, so that a failure is one line
+//! (with the last of libbpf's lines as its hint), and printed in full with
+//! --verbose.
+
+use std::sync::Mutex;
+
+use libbpf_rs::PrintLevel;
+
+static LOG: Mutex<String> = Mutex::new(String::new());
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn capture(level: PrintLevel, message: String) {
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        eprint!("libbpf: {message}");
+    }
+    if matches!(level, PrintLevel::Warn | PrintLevel::Info) {
+        if let Ok(mut log) = LOG.lock() {
+            log.push_str(&message);
+        }
+    }
+}
+
+pub fn install(verbose: bool) {
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+    let level = if verbose {
+        PrintLevel::Debug
+    } else {
+        PrintLevel::Info
+    };
+    libbpf_rs::set_print(Some((level, capture)));
+}
+
+/// The last `n` non-empty lines libbpf printed, joined with " / ".
+pub fn last_lines(n: usize) -> String {
+    let log = LOG.lock().map(|l| l.clone()).unwrap_or_default();
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.trim().trim_start_matches("libbpf: "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(n)..].join(" / ")
+}

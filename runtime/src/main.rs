@@ -1,0 +1,256 @@
+//! `bpfbox-load`: puts a compiled bpfbox image in force in the kernel, where
+//! it stays after the command returns; lists, unloads, and follows audit
+//! events. Scriptable: one line per profile on stdout, one-line errors with a
+//! hint on stderr, distinct exit statuses.
+
+mod checks;
+mod events;
+mod failure;
+mod kernel;
+mod libbpf_log;
+mod plan;
+mod skel;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+
+use failure::{exit, io_message, Failure};
+use kernel::{Maps, Outcome};
+
+#[derive(Parser)]
+#[command(
+    name = "bpfbox-load",
+    version,
+    about = "Load a compiled bpfbox policy image into the kernel and keep it enforced",
+    after_help = "Examples:\n  bpfbox-load web.bbx              load (again: a no-op; changed: replaced atomically)\n  bpfbox-load --dry-run web.bbx    check the image and show what would be loaded\n  bpfbox-load --list               profiles in force\n  bpfbox-load --follow             audit events as JSON lines\n  bpfbox-load --unload /usr/local/bin/webd\n  bpfbox-load --unload             remove everything bpfbox loaded\n\nExit status: 0 success; 1 the image or a binary it names is refused; 2 usage or I/O error;\n3 this kernel cannot enforce bpfbox policies; 4 not root."
+)]
+struct Cli {
+    /// The image to load (written by `bpfboxc POLICY -o IMAGE`).
+    #[arg(value_name = "IMAGE")]
+    image: Option<PathBuf>,
+
+    /// Check the image and resolve its paths; print what would be loaded and change nothing.
+    #[arg(long, requires = "image")]
+    dry_run: bool,
+
+    /// List the profiles in force, with rule, scope and process counts.
+    #[arg(long, conflicts_with_all = ["image", "unload", "follow"])]
+    list: bool,
+
+    /// Remove the profile of EXE, or without EXE everything bpfbox loaded.
+    #[arg(long, value_name = "EXE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["image", "follow"])]
+    unload: Option<String>,
+
+    /// Print audit events as JSON lines until interrupted (after loading IMAGE, if given).
+    #[arg(long)]
+    follow: bool,
+
+    /// With --list: print JSON.
+    #[arg(long, requires = "list")]
+    json: bool,
+
+    /// Print libbpf's log (the verifier's output) as it comes.
+    #[arg(short, long)]
+    verbose: bool,
+
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    libbpf_log::install(cli.verbose);
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{failure}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Failure> {
+    if cli.image.is_none() && !cli.list && cli.unload.is_none() && !cli.follow {
+        return Err(Failure::new(
+            exit::USAGE,
+            "nothing to do: give an IMAGE, or --list, --unload or --follow",
+            "see bpfbox-load --help",
+        ));
+    }
+    if let Some(path) = &cli.image {
+        load(cli, path)?;
+    }
+    if cli.list {
+        return list(cli);
+    }
+    if let Some(exe) = &cli.unload {
+        return unload(cli, exe);
+    }
+    if cli.follow {
+        checks::privileges()?;
+        require_loaded()?;
+        return events::follow(&Maps::open()?);
+    }
+    Ok(())
+}
+
+fn require_loaded() -> Result<(), Failure> {
+    if kernel::is_loaded() {
+        Ok(())
+    } else {
+        Err(Failure::refused(
+            "no bpfbox policy is loaded",
+            "load one first: bpfbox-load IMAGE",
+        ))
+    }
+}
+
+fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::io(
+            format!("cannot read {}: {}", path.display(), io_message(&e)),
+            "pass the image written by bpfboxc POLICY -o IMAGE",
+        )
+    })?;
+    let image = bpfbox_image::read(&bytes)
+        .map_err(|e| Failure::refused(format!("{}: {e}", path.display()), e.hint()))?;
+    if !cli.dry_run {
+        checks::privileges()?;
+        checks::kernel()?;
+    }
+    let planned = plan::plan(&image)?;
+    for profile in &planned {
+        for missing in &profile.missing {
+            eprintln!("warning: {}: {missing} does not exist here; its rules have no effect until it does and the image is loaded again", profile.exe);
+        }
+    }
+    if cli.dry_run {
+        for profile in &planned {
+            println!(
+                "would load {}: {} map entries ({} file, {} subtree, {} process, {} net), {} function scope{}{}",
+                profile.exe,
+                profile.entries(),
+                profile.file.len(),
+                profile.tree.len(),
+                profile.task.len(),
+                profile.net.len(),
+                profile.scopes.len(),
+                if profile.scopes.len() == 1 { "" } else { "s" },
+                if profile.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { ", complain mode" } else { "" }
+            );
+        }
+        return Ok(());
+    }
+    kernel::ensure_programs()?;
+    let maps = Maps::open()?;
+    let outcomes = kernel::apply(&maps, &planned)?;
+    if !cli.quiet {
+        for (profile, outcome) in planned.iter().zip(&outcomes) {
+            let what = format!(
+                "{} rules, {} function scopes",
+                profile.entries(),
+                profile.scopes.len()
+            );
+            match outcome {
+                Outcome::Added { version } => {
+                    println!("loaded {} (version {version}): {what}", profile.exe)
+                }
+                Outcome::Replaced { old, version } => println!(
+                    "replaced {} (version {old} -> {version}): {what}",
+                    profile.exe
+                ),
+                Outcome::Unchanged { version } => {
+                    println!("unchanged {} (version {version})", profile.exe)
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn list(cli: &Cli) -> Result<(), Failure> {
+    checks::privileges()?;
+    if !kernel::is_loaded() {
+        if cli.json {
+            println!("[]");
+        } else if !cli.quiet {
+            println!("no bpfbox policy is loaded");
+        }
+        return Ok(());
+    }
+    let maps = Maps::open()?;
+    let processes = kernel::processes_per_slot(&maps);
+    let rows: Vec<serde_json::Value> = maps
+        .registry()
+        .iter()
+        .map(|(slot, entry)| {
+            json!({
+                "profile": kernel::registry_exe(entry),
+                "mode": if entry.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { "complain" } else { "enforce" },
+                "version": entry.version,
+                "rules": entry.rules,
+                "scopes": entry.scopes,
+                "processes": processes.get(slot).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    if cli.json {
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:<8} {:>7} {:>6} {:>6} {:>9}",
+        "PROFILE", "MODE", "VERSION", "RULES", "SCOPES", "PROCESSES"
+    );
+    for row in rows {
+        println!(
+            "{:<40} {:<8} {:>7} {:>6} {:>6} {:>9}",
+            row["profile"].as_str().unwrap_or(""),
+            row["mode"].as_str().unwrap_or(""),
+            row["version"],
+            row["rules"],
+            row["scopes"],
+            row["processes"]
+        );
+    }
+    Ok(())
+}
+
+fn unload(cli: &Cli, exe: &str) -> Result<(), Failure> {
+    checks::privileges()?;
+    if exe.is_empty() {
+        let removed = kernel::unload_all()?;
+        if !cli.quiet {
+            println!(
+                "{}",
+                if removed {
+                    "unloaded everything"
+                } else {
+                    "nothing was loaded"
+                }
+            );
+        }
+        return Ok(());
+    }
+    if !kernel::is_loaded() {
+        return Err(Failure::refused(
+            format!("no profile for {exe} is loaded"),
+            "see bpfbox-load --list",
+        ));
+    }
+    let maps = Maps::open()?;
+    if !kernel::unload_profile(&maps, exe)? {
+        return Err(Failure::refused(
+            format!("no profile for {exe} is loaded"),
+            "see bpfbox-load --list",
+        ));
+    }
+    if !cli.quiet {
+        println!("unloaded {exe}");
+    }
+    Ok(())
+}

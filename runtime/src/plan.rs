@@ -1,0 +1,364 @@
+//! From image to map entries: every path resolved to the (device, inode) the
+//! kernel sees, patterns expanded, `self` bound, binaries checked against the
+//! identity the compiler recorded. Pure userspace: `--dry-run` shows it.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+
+use bpfbox_abi as abi;
+use bpfbox_image::{identity_of_elf, Image, Profile, RuleKind, ScopeKind, Target};
+use sha2::{Digest, Sha256};
+
+use crate::failure::{io_message, Failure};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Inode {
+    /// Kernel dev_t encoding (MAJOR << 20 | MINOR), as in inode->i_sb->s_dev.
+    pub dev: u64,
+    pub ino: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Masks {
+    pub allow: u32,
+    pub taint: u32,
+    pub audit: u32,
+    pub deny: u32,
+}
+
+impl Masks {
+    fn add(&mut self, m: bpfbox_image::Masks) {
+        self.allow |= u32::from(m.allow);
+        self.taint |= u32::from(m.taint);
+        self.audit |= u32::from(m.audit);
+        self.deny |= u32::from(m.deny);
+    }
+
+    pub fn to_abi(self) -> abi::bpfbox_masks {
+        abi::bpfbox_masks {
+            allow: self.allow,
+            taint: self.taint,
+            audit: self.audit,
+            deny: self.deny,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedScope {
+    /// Global scope id: the uprobe cookie, and the `scope` of map keys.
+    pub id: u32,
+    pub kind: ScopeKind,
+    pub name: String,
+    pub offset: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedProfile {
+    pub exe: String,
+    pub exe_inode: Inode,
+    /// enum bpfbox_profile_flags
+    pub flags: u32,
+    pub scopes: Vec<PlannedScope>,
+    /// (scope, file) -> sets
+    pub file: BTreeMap<(u32, Inode), Masks>,
+    /// (scope, directory) -> sets for everything below it
+    pub tree: BTreeMap<(u32, Inode), Masks>,
+    /// (scope, kind, executable) -> sets
+    pub task: BTreeMap<(u32, u32, Inode), Masks>,
+    /// (scope, family) -> sets
+    pub net: BTreeMap<(u32, u32), Masks>,
+    /// Paths of the policy that name nothing on this machine.
+    pub missing: Vec<String>,
+    /// Of everything above: equal digests mean a reload changes nothing.
+    pub digest: [u8; 32],
+}
+
+impl PlannedProfile {
+    pub fn entries(&self) -> usize {
+        self.file.len() + self.tree.len() + self.task.len() + self.net.len()
+    }
+}
+
+pub fn kernel_dev(st_dev: u64) -> u64 {
+    let (major, minor) = (libc::major(st_dev) as u64, libc::minor(st_dev) as u64);
+    (major << 20) | minor
+}
+
+fn inode_of(path: &str) -> std::io::Result<(Inode, std::fs::Metadata)> {
+    let meta = std::fs::metadata(path)?;
+    Ok((
+        Inode {
+            dev: kernel_dev(meta.dev()),
+            ino: meta.ino(),
+        },
+        meta,
+    ))
+}
+
+/// A scope's id: derived from what it is, so an unchanged function keeps its
+/// id (and its attached probes) across reloads.
+pub fn scope_id(exe: &str, scope: &bpfbox_image::Scope) -> u32 {
+    // FNV-1a, 32 bits.
+    let mut hash: u32 = 0x811c9dc5;
+    let kind = [matches!(scope.kind, ScopeKind::Kernel) as u8];
+    for part in [
+        exe.as_bytes(),
+        &[0],
+        &kind,
+        scope.name.as_bytes(),
+        &[0],
+        &scope.offset.to_le_bytes(),
+    ] {
+        for byte in part {
+            hash ^= u32::from(*byte);
+            hash = hash.wrapping_mul(0x01000193);
+        }
+    }
+    // 0 means "always" and u32::MAX "no scope" in the kernel.
+    match hash {
+        0 => 1,
+        u32::MAX => u32::MAX - 1,
+        id => id,
+    }
+}
+
+pub fn plan(image: &Image) -> Result<Vec<PlannedProfile>, Failure> {
+    let planned: Vec<PlannedProfile> = image
+        .profiles
+        .iter()
+        .map(plan_profile)
+        .collect::<Result<_, _>>()?;
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    for profile in &planned {
+        for scope in &profile.scopes {
+            if let Some(other) = seen.insert(scope.id, &scope.name) {
+                if other != scope.name {
+                    return Err(Failure::refused(
+                        format!(
+                            "function scopes `{other}` and `{}` hash to the same id {:#x}",
+                            scope.name, scope.id
+                        ),
+                        "rename one of the functions, or load their profiles from separate images",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(planned)
+}
+
+fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
+    let exe = profile.exe.as_str();
+    let (exe_inode, exe_meta) =
+        inode_of(exe).map_err(|e| {
+            Failure::refused(
+            format!("the profiled executable {exe} cannot be found: {}", io_message(&e)),
+            "install the program before loading its profile, or remove the profile from the policy",
+        )
+        })?;
+    check_binary(profile, exe_meta.len())?;
+
+    let scopes: Vec<PlannedScope> = profile
+        .scopes
+        .iter()
+        .map(|scope| PlannedScope {
+            id: scope_id(exe, scope),
+            kind: scope.kind,
+            name: scope.name.clone(),
+            offset: scope.offset,
+        })
+        .collect();
+    let mut flags = 0;
+    if profile.complain {
+        flags |= abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN;
+    }
+    if profile.taint_rules {
+        flags |= abi::bpfbox_profile_flags::BPFBOX_PROFILE_TAINT_RULES;
+    }
+    let mut out = PlannedProfile {
+        exe: exe.to_string(),
+        exe_inode,
+        flags,
+        scopes,
+        file: BTreeMap::new(),
+        tree: BTreeMap::new(),
+        task: BTreeMap::new(),
+        net: BTreeMap::new(),
+        missing: Vec::new(),
+        digest: [0; 32],
+    };
+    for rule in &profile.rules {
+        let scope = match rule.scope {
+            0 => 0,
+            n => out.scopes[usize::from(n) - 1].id,
+        };
+        match (&rule.kind, &rule.target) {
+            (RuleKind::File, Target::Path(path)) => match inode_of(path) {
+                Ok((inode, _)) => out.file.entry((scope, inode)).or_default().add(rule.masks),
+                Err(_) => out.missing.push(path.clone()),
+            },
+            (RuleKind::Subtree, Target::Path(dir)) => match inode_of(dir) {
+                Ok((inode, _)) => out.tree.entry((scope, inode)).or_default().add(rule.masks),
+                Err(_) => out
+                    .missing
+                    .push(format!("{}/**", dir.trim_end_matches('/'))),
+            },
+            (RuleKind::Glob, Target::Path(pattern)) => {
+                let (base, subtree) = match pattern.strip_suffix("/**") {
+                    Some(base) => (base, true),
+                    None => (pattern.as_str(), false),
+                };
+                let options = glob::MatchOptions {
+                    case_sensitive: true,
+                    require_literal_separator: true,
+                    require_literal_leading_dot: false,
+                };
+                let mut matched = false;
+                // A pattern the glob crate cannot parse matches nothing.
+                for path in glob::glob_with(base, options)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let Some(path) = path.to_str() else { continue };
+                    if let Ok((inode, _)) = inode_of(path) {
+                        matched = true;
+                        let map = if subtree {
+                            &mut out.tree
+                        } else {
+                            &mut out.file
+                        };
+                        map.entry((scope, inode)).or_default().add(rule.masks);
+                    }
+                }
+                if !matched {
+                    out.missing.push(pattern.clone());
+                }
+            }
+            (RuleKind::Proc | RuleKind::Signal | RuleKind::Ptrace, Target::Exe(target)) => {
+                let inode = match target {
+                    None => Some(exe_inode),
+                    Some(path) => inode_of(path).map(|(inode, _)| inode).ok(),
+                };
+                match inode {
+                    Some(inode) => out
+                        .task
+                        .entry((scope, u32::from(rule.kind.code()), inode))
+                        .or_default()
+                        .add(rule.masks),
+                    None => out.missing.push(target.clone().unwrap_or_default()),
+                }
+            }
+            (RuleKind::Net, Target::Family(family)) => out
+                .net
+                .entry((scope, u32::from(*family)))
+                .or_default()
+                .add(rule.masks),
+            // The image reader only produces the shapes above.
+            _ => {}
+        }
+    }
+    if !out.tree.is_empty() {
+        out.flags |= abi::bpfbox_profile_flags::BPFBOX_PROFILE_SUBTREES;
+    }
+    out.missing.sort();
+    out.missing.dedup();
+    out.digest = digest(&out);
+    Ok(out)
+}
+
+/// Refuses a binary that is not the one the `#[func]` offsets were computed
+/// for, and offsets that point outside it.
+fn check_binary(profile: &Profile, size: u64) -> Result<(), Failure> {
+    let exe = &profile.exe;
+    let recompile =
+        format!("recompile the policy against this binary: bpfboxc POLICY --binary {exe} -o IMAGE");
+    if let Some(expected) = &profile.identity {
+        let bytes = std::fs::read(exe).map_err(|e| {
+            Failure::io(
+                format!("cannot read {exe}: {}", io_message(&e)),
+                "check its permissions",
+            )
+        })?;
+        let actual = identity_of_elf(&bytes).map_err(|e| {
+            Failure::refused(
+                format!("{exe} is not an ELF binary ({e}), but the policy scopes its functions"),
+                recompile.clone(),
+            )
+        })?;
+        if &actual != expected {
+            return Err(Failure::refused(
+                format!(
+                    "{exe} is not the binary the policy was compiled against: it has {}, the image expects {}",
+                    actual.describe(),
+                    expected.describe()
+                ),
+                recompile,
+            ));
+        }
+    }
+    for scope in profile.scopes.iter().filter(|s| s.kind == ScopeKind::User) {
+        if scope.offset >= size {
+            return Err(Failure::refused(
+                format!(
+                    "#[func {}] is at offset {:#x}, outside {exe} ({size} bytes)",
+                    scope.name, scope.offset
+                ),
+                recompile,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn digest(p: &PlannedProfile) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut put = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    put(p.exe.as_bytes());
+    put(&p.exe_inode.dev.to_le_bytes());
+    put(&p.exe_inode.ino.to_le_bytes());
+    put(&p.flags.to_le_bytes());
+    for s in &p.scopes {
+        put(&s.id.to_le_bytes());
+        put(s.name.as_bytes());
+        put(&s.offset.to_le_bytes());
+        put(&[matches!(s.kind, ScopeKind::Kernel) as u8]);
+    }
+    let masks = |m: &Masks| {
+        [m.allow, m.taint, m.audit, m.deny]
+            .map(u32::to_le_bytes)
+            .concat()
+    };
+    for (name, map) in [(b"file", &p.file), (b"tree", &p.tree)] {
+        put(name);
+        for ((scope, inode), m) in map {
+            put(&[
+                &scope.to_le_bytes()[..],
+                &inode.dev.to_le_bytes(),
+                &inode.ino.to_le_bytes(),
+                &masks(m),
+            ]
+            .concat());
+        }
+    }
+    put(b"task");
+    for ((scope, kind, inode), m) in &p.task {
+        put(&[
+            &scope.to_le_bytes()[..],
+            &kind.to_le_bytes(),
+            &inode.dev.to_le_bytes(),
+            &inode.ino.to_le_bytes(),
+            &masks(m),
+        ]
+        .concat());
+    }
+    put(b"net");
+    for ((scope, family), m) in &p.net {
+        put(&[&scope.to_le_bytes()[..], &family.to_le_bytes(), &masks(m)].concat());
+    }
+    h.finalize().into()
+}
