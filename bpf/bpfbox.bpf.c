@@ -220,7 +220,12 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 		}
 		return 0;
 	}
-	if (!(access & ~m->allow))
+	__u32 allowed = m->allow;
+	/* Reading or writing a file already open: the access that tainted the
+	 * process stays usable on the file it opened. */
+	if (o->op == BPFBOX_OP_PERMISSION)
+		allowed |= m->taint;
+	if (!(access & ~allowed))
 		return 0;
 deny:
 	emit(s, o, access, complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY);
@@ -349,8 +354,14 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
 	return decide(s, &w.acc, access, &o);
 }
 
-/* Opening for exec, and the kernel mapping an executable and its
- * interpreter during exec, are mediated by bprm_check_security. */
+/* Opened by exec (the executable, its interpreter): mediated as exec by
+ * bprm_check_security, not as a read. */
+static __always_inline int opened_for_exec(struct file *file)
+{
+	return (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC) || (BPF_CORE_READ(file, f_mode) & FMODE_EXEC);
+}
+
+/* The kernel mapping an executable and its interpreter during exec. */
 static __always_inline int in_exec(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -370,9 +381,9 @@ int BPF_PROG(file_open, struct file *file, int ret)
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	unsigned int mode = BPF_CORE_READ(file, f_mode);
-	if (mode & FMODE_EXEC)
+	if (opened_for_exec(file))
 		return 0;
+	unsigned int mode = BPF_CORE_READ(file, f_mode);
 	__u32 access = 0;
 	if (mode & FMODE_READ)
 		access |= BPFBOX_FS_READ;
@@ -389,7 +400,7 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	if (BPF_CORE_READ(file, f_mode) & FMODE_EXEC)
+	if (opened_for_exec(file))
 		return 0;
 	__u32 access = 0;
 	if (mask & MAY_READ)
@@ -409,6 +420,14 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 		return 0;
 	struct file *file = bprm->file;
 	return check_inode(&s, BPFBOX_OP_EXEC, file->f_inode, file->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
+}
+
+/* The program a process runs may map itself (the C library protects its
+ * RELRO segment at start-up): it was allowed to exec it. */
+static __always_inline int own_executable(struct inode *inode)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return inode && inode == BPF_CORE_READ(task, mm, exe_file, f_inode);
 }
 
 static __always_inline __u32 mmap_access(unsigned long prot, int shared)
@@ -432,6 +451,8 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	if (!file || !get_state(&s) || in_exec())
 		return 0;
 	__u32 access = mmap_access(prot, flags & MAP_SHARED);
+	if (own_executable(file->f_inode))
+		access &= BPFBOX_FS_WRITE;
 	return check_inode(&s, BPFBOX_OP_MMAP, file->f_inode, file->f_path.dentry, &file->f_path, access);
 }
 
@@ -447,7 +468,10 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	if (!file)
 		return 0;
 	__u32 access = mmap_access(prot, BPF_CORE_READ(vma, vm_flags) & VM_SHARED);
-	return check_inode(&s, BPFBOX_OP_MPROTECT, BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry), 0, access);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if (own_executable(inode))
+		access &= BPFBOX_FS_WRITE;
+	return check_inode(&s, BPFBOX_OP_MPROTECT, inode, BPF_CORE_READ(file, f_path.dentry), 0, access);
 }
 
 SEC("lsm/file_ioctl")

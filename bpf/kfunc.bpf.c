@@ -10,11 +10,13 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 scope_id = 0;
+/* The profile the scope belongs to: kernel functions run in every process. */
+const volatile __u32 scope_slot = 0;
 
 SEC("fentry")
 int BPF_PROG(kfunc_entry)
 {
-	scope_enter(scope_id);
+	scope_enter(scope_id, scope_slot);
 	return 0;
 }
 

@@ -12,7 +12,7 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("uprobe")
 int scope_entry(struct pt_regs *ctx)
 {
-	scope_enter(bpf_get_attach_cookie(ctx));
+	scope_enter(bpf_get_attach_cookie(ctx), ANY_SLOT);
 	return 0;
 }
 

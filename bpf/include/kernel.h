@@ -135,6 +135,7 @@ struct sockaddr;
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+#define __FMODE_EXEC 0x20 /* in f_flags: opened by exec (6.1 sets only this) */
 #define O_APPEND 02000
 #define MAY_EXEC 0x1
 #define MAY_WRITE 0x2

@@ -63,13 +63,21 @@ static __always_inline struct bpfbox_thread *thread_state(__u32 tid, int create)
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
-/* Entering a scoped function: count it, so recursion and nesting work. */
-static __always_inline void scope_enter(__u32 scope)
+/* Any profile: uprobes only fire in the profiled binary's own code. */
+#define ANY_SLOT 0xffffffffu
+
+/* Entering a scoped function: count it, so recursion and nesting work.
+ * `slot` limits the scope to processes of one profile (a kernel function
+ * runs in every process). */
+static __always_inline void scope_enter(__u32 scope, __u32 slot)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	if (!bpf_map_lookup_elem(&procs, &tgid))
+	struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
+	if (!proc)
 		return; /* not confined: nothing to scope */
+	if (slot != ANY_SLOT && proc->slot != slot)
+		return;
 	struct bpfbox_thread *t = thread_state(tid, 1);
 	if (!t)
 		return;

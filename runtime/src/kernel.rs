@@ -5,8 +5,8 @@
 //!   maps/<name>            every map, shared by all loaded objects
 //!   links/<program>        the LSM and tracepoint links (enforcement stays
 //!                          after bpfbox-load exits)
-//!   scopes/<id>.entry      uprobe/fentry link of a function scope
-//!   scopes/<id>.return     uretprobe/fexit link
+//!   scopes/<id>-entry      uprobe/fentry link of a function scope
+//!   scopes/<id>-return     uretprobe/fexit link
 //!
 //! A profile lives in a slot. Its rules are map entries keyed by a version
 //! number; `profiles[slot]` names the version in force. A reload writes the
@@ -324,7 +324,7 @@ fn load_failure(what: &str, error: libbpf_rs::Error) -> Failure {
 
 /// Attaches the probes of `scopes` (of `exe`) that are not attached yet;
 /// returns the pins created.
-fn attach_scopes(exe: &str, scopes: &[crate::plan::PlannedScope]) -> Result<Vec<PathBuf>, Failure> {
+fn attach_scopes(exe: &str, slot: u32, scopes: &[crate::plan::PlannedScope]) -> Result<Vec<PathBuf>, Failure> {
     let mut created = Vec::new();
     std::fs::create_dir_all(scopes_dir()).map_err(|e| {
         Failure::io(
@@ -388,6 +388,7 @@ fn attach_scopes(exe: &str, scopes: &[crate::plan::PlannedScope]) -> Result<Vec<
             .map_err(|e| bpf_failure("cannot open the kfunc object", e))?;
         if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
             rodata.scope_id = scope.id;
+            rodata.scope_slot = slot;
         }
         reuse_maps(open.open_object_mut())?;
         for mut program in open.open_object_mut().progs_mut() {
@@ -435,7 +436,8 @@ fn reuse_maps(object: &mut libbpf_rs::OpenObject) -> Result<(), Failure> {
 }
 
 fn scope_pin(id: u32, end: &str) -> PathBuf {
-    scopes_dir().join(format!("{id:08x}.{end}"))
+    // bpffs refuses names with dots.
+    scopes_dir().join(format!("{id:08x}-{end}"))
 }
 
 fn unpin_link(path: &Path) {
@@ -652,7 +654,7 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
                 hint,
             ));
         }
-        match attach_scopes(&profile.exe, &profile.scopes) {
+        match attach_scopes(&profile.exe, slot, &profile.scopes) {
             Ok(pins) => entry.pins = pins,
             Err(failure) => {
                 prepared.push(entry);

@@ -1,0 +1,100 @@
+/*
+ * bench: workloads for the overhead measurements (testsuite/vm/run --bench).
+ * Under QEMU's -icount shift=0 the guest clock advances one nanosecond per
+ * instruction, so the elapsed times printed here are instruction counts.
+ *
+ *   bench openread N PATH   open, read and close PATH N times
+ *   bench probed N          call probed(), a #[func]-scoped function, N times
+ *   bench serve N           N request/response exchanges over loopback TCP
+ *
+ * Prints "<workload> <nanoseconds>".
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static volatile int sink;
+
+__attribute__((noinline)) int probed(int x)
+{
+	sink += x;
+	return sink;
+}
+
+static void openread(long n, const char *path)
+{
+	char buf[64];
+	for (long i = 0; i < n; i++) {
+		int fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			perror(path);
+			exit(1);
+		}
+		if (read(fd, buf, sizeof buf) < 0)
+			exit(1);
+		close(fd);
+	}
+}
+
+static void serve(long n)
+{
+	int server = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof addr;
+	if (bind(server, (struct sockaddr *)&addr, sizeof addr) || listen(server, 4) || getsockname(server, (struct sockaddr *)&addr, &len)) {
+		perror("bench serve");
+		exit(1);
+	}
+	char req[] = "GET /index.html HTTP/1.0\r\n\r\n", resp[] = "HTTP/1.0 200 OK\r\n\r\nhello\n", buf[128];
+	for (long i = 0; i < n; i++) {
+		int client = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(client, (struct sockaddr *)&addr, sizeof addr)) {
+			perror("connect");
+			exit(1);
+		}
+		int conn = accept(server, NULL, NULL);
+		if (send(client, req, sizeof req, 0) < 0 || recv(conn, buf, sizeof buf, 0) < 0 ||
+		    send(conn, resp, sizeof resp, 0) < 0 || recv(client, buf, sizeof buf, 0) < 0)
+			exit(1);
+		shutdown(conn, SHUT_RDWR);
+		close(conn);
+		close(client);
+	}
+	close(server);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench openread N PATH | probed N | serve N\n");
+		return 2;
+	}
+	long n = atol(argv[2]);
+	long long start = now();
+	if (!strcmp(argv[1], "openread") && argc > 3)
+		openread(n, argv[3]);
+	else if (!strcmp(argv[1], "probed"))
+		for (long i = 0; i < n; i++)
+			probed((int)i);
+	else if (!strcmp(argv[1], "serve"))
+		serve(n);
+	else
+		return 2;
+	printf("%s %lld\n", argv[1], now() - start);
+	return 0;
+}

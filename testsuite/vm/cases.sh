@@ -1,0 +1,220 @@
+#!/bin/sh
+# The end-to-end cases, run as init's child inside the VM (busybox sh).
+# Every case is a real process, really allowed or denied by the loaded
+# policies. Prints PASS/FAIL lines; testsuite/vm/run counts them.
+
+LOAD=/usr/local/bin/bpfbox-load
+IMG=/t/images
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+
+# expect NAME WANT COMMAND...: the command's output (stdout and stderr) is WANT.
+expect() {
+    name=$1 want=$2
+    shift 2
+    got=$("$@" 2>&1)
+    if [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "want [$want], got [$got]"; fi
+}
+
+# expect_status NAME STATUS PATTERN COMMAND...: exit status and a line matching PATTERN.
+expect_status() {
+    name=$1 want=$2 pattern=$3
+    shift 3
+    got=$("$@" 2>&1)
+    status=$?
+    if [ "$status" = "$want" ] && printf '%s\n' "$got" | grep -q -- "$pattern"; then
+        pass "$name"
+    else
+        fail "$name" "want status $want and /$pattern/, got $status: [$got]"
+    fi
+}
+
+if [ "$1" = nolsm ]; then
+    expect_status "kernel without BPF LSM: refused with the fix" 3 "BPF LSM is not active" $LOAD $IMG/fs.bbx
+    expect_status "kernel without BPF LSM: the hint names lsm=" 3 "add bpf to lsm=" $LOAD $IMG/fs.bbx
+    [ -e /sys/fs/bpf/bpfbox ] && fail "kernel without BPF LSM: nothing left behind" "/sys/fs/bpf/bpfbox exists" \
+        || pass "kernel without BPF LSM: nothing left behind"
+    exit 0
+fi
+
+# ---- the files the policies talk about -------------------------------------
+mkdir -p /srv/t/tree/sub /srv/t/dir /srv/t/glob /srv/t/other /srv/t/bench
+for f in readable writable appendable secret secret2 trigger a-only b-only audited kf linkable attr lib.so \
+         tree/a tree/forbidden dir/victim dir/keep glob/a.txt glob/b.log; do
+    echo "content of $f" > /srv/t/$f
+done
+echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
+echo "root:\$6\$hash:19000:0:99999:7:::" > /etc/shadow
+
+# ---- loading ---------------------------------------------------------------
+expect_status "a tampered image is refused" 1 "checksum mismatch" sh -c "
+    cp $IMG/fs.bbx /tmp/bad.bbx && printf 'X' | dd of=/tmp/bad.bbx bs=1 seek=100 conv=notrunc 2>/dev/null && $LOAD /tmp/bad.bbx"
+expect_status "a truncated image is refused" 1 "truncated" sh -c "head -c 90 $IMG/fs.bbx > /tmp/short.bbx && $LOAD /tmp/short.bbx"
+expect_status "a policy file is not an image" 1 "not a bpfbox image" $LOAD /t/cases.sh
+expect_status "a changed binary is refused" 1 "not the binary the policy was compiled against" $LOAD $IMG/mismatch.bbx
+expect_status "not root: refused" 4 "must run as root" /opt/t/free/probe asuser 65534 $LOAD $IMG/fs.bbx
+[ -e /sys/fs/bpf/bpfbox ] && fail "refusals leave nothing behind" "/sys/fs/bpf/bpfbox exists" || pass "refusals leave nothing behind"
+
+for image in fs escape taint login login-pie switch task audit kfunc; do
+    out=$($LOAD $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
+done
+expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
+
+# Created after loading: covered by the "**" rule, which walks parents.
+echo later > /srv/t/tree/sub/created-later
+
+# ---- fs --------------------------------------------------------------------
+P=/opt/t/fs/probe
+expect "fs: read allowed / not listed" "ok denied" $P read /srv/t/readable , read /srv/t/secret
+expect "fs: write allowed / read-only file" "ok denied" $P write /srv/t/writable , write /srv/t/readable
+expect "fs: append allowed / write without O_APPEND" "ok denied" $P append /srv/t/appendable , write /srv/t/appendable
+expect "fs: ** subtree, also a file created later" "ok ok" $P read /srv/t/tree/a , read /srv/t/tree/sub/created-later
+expect "fs: #[deny] wins inside an allowed subtree" "denied" $P read /srv/t/tree/forbidden
+expect "fs: getattr allowed / not" "ok ok denied" $P stat /srv/t/tree/a , stat /srv/t/attr , stat /srv/t/secret
+expect "fs: setattr allowed / not" "ok denied" $P chmod /srv/t/attr , chmod /srv/t/readable
+expect "fs: mkdir needs write on the directory" "ok denied" $P mkdir /srv/t/dir/new , mkdir /srv/t/other/new
+expect "fs: a new file also needs write on itself" "denied" $P create /srv/t/dir/newfile
+expect "fs: unlink needs rm on the file" "ok denied" $P unlink /srv/t/dir/victim , unlink /srv/t/dir/keep
+expect "fs: hard link needs link on the file" "ok denied" $P link /srv/t/linkable /srv/t/dir/hl , link /srv/t/secret /srv/t/dir/hl2
+expect "fs: mmap PROT_EXEC needs exec" "ok denied" $P mmapx /srv/t/lib.so , mmapx /srv/t/readable
+expect "fs: ioctl allowed / not" "ok denied" $P ioctl /srv/t/readable , ioctl /srv/t/tree/a
+expect "fs: exec allowed" "
+ok" $P exec /opt/t/fs/helper
+expect "fs: exec not allowed" "denied" $P exec /bin/busybox true
+expect "fs: * pattern" "ok denied" $P read /srv/t/glob/a.txt , read /srv/t/glob/b.log
+expect "fs: an unconfined process is not affected" "ok ok" /opt/t/free/probe read /srv/t/secret , write /srv/t/readable
+
+# ---- escapes ---------------------------------------------------------------
+P=/opt/t/esc/probe
+ln /srv/t/secret /srv/t/tree/hardlink
+ln -s /srv/t/secret /srv/t/tree/symlink
+expect "escape: a hard link of a denied file" "denied" $P read /srv/t/tree/hardlink
+expect "escape: a symlink to it" "denied" $P read /srv/t/tree/symlink
+expect "escape: reopening through /proc/self/fd" "denied" $P reopen /srv/t/secret
+expect "escape: O_PATH + openat" "denied" $P openat /srv/t secret
+expect "escape: linking it into an allowed tree" "denied" $P link /srv/t/secret /srv/t/tree/mine
+mv /srv/t/secret /srv/t/tree/renamed
+expect "escape: renamed into an allowed tree" "denied" $P read /srv/t/tree/renamed
+mv /srv/t/tree/renamed /srv/t/secret
+expect "escape: mmap PROT_EXEC of a readable file" "denied" $P mmapx /srv/t/readable
+expect "escape: exec of a denied file" "denied" $P exec /srv/t/denied-exe check
+expect "escape: (control) the interpreter runs it when unconfined" "check_password: ok
+ok" /opt/t/free/probe exec /lib64/ld-linux-x86-64.so.2 /srv/t/denied-exe check
+out=$($P exec /lib64/ld-linux-x86-64.so.2 /srv/t/denied-exe check 2>&1)
+case "$out" in
+    *failed:*) pass "escape: exec through the interpreter (its mmap PROT_EXEC is denied)" ;;
+    *) fail "escape: exec through the interpreter" "it ran: [$out]" ;;
+esac
+
+# ---- taint -----------------------------------------------------------------
+expect "taint: anything before the taint, only the allowed after" "ok ok denied ok" \
+    /opt/t/taint/probe read /srv/t/secret , read /srv/t/trigger , read /srv/t/secret , read /srv/t/readable
+expect "taint: a child inherits the taint" "ok ok denied" \
+    /opt/t/taint/probe read /srv/t/trigger , fork read /srv/t/readable , fork read /srv/t/secret
+expect "taint: a new process starts untainted" "ok" /opt/t/taint/probe read /srv/t/secret
+
+# ---- #[func] scopes --------------------------------------------------------
+L=/opt/t/login/login
+expect "func: inside check_password" "check_password: ok" $L check
+expect "func: outside any scoped function" "main: denied (Operation not permitted)" $L outside
+expect "func: nested scoped functions" "verify_hash: ok
+check_password: ok" $L nested
+expect "func: recursion keeps the scope until the outermost return" "recurse(0): ok
+recurse(1): ok
+recurse(2): ok
+recurse(3): ok
+main after recurse: denied (Operation not permitted)" $L recurse 3
+expect "func: a new thread starts outside the scope" "thread: denied (Operation not permitted)" $L thread
+expect "func: a child forked inside the scope inherits it" "child in check_password: ok
+check_password: ok" $L forkinside
+expect "func: append only inside add_user" "add_user: ok" $L add bpfbox
+expect "func: PIE build" "check_password: ok" /opt/t/login-pie/login check
+expect "func: PIE build, outside" "main: denied (Operation not permitted)" /opt/t/login-pie/login outside
+
+# ---- #[kfunc] scopes ---------------------------------------------------------
+expect "kfunc: open inside do_filp_open, read(2) outside it" "ok denied" /opt/t/kf/probe openonly /srv/t/kf , readfd /srv/t/kf
+
+# ---- processes: children, threads, exec --------------------------------------
+A=/opt/t/sw/a
+expect "process: children and threads inherit the profile" "ok denied ok denied" \
+    $A fork read /srv/t/a-only , fork read /srv/t/secret , thread read /srv/t/a-only , thread read /srv/t/secret
+expect "process: exec of a profiled binary switches profile" "ok
+ok" $A exec /opt/t/sw/b read /srv/t/b-only
+expect "process: the old profile is gone after the switch" "denied
+ok" $A exec /opt/t/sw/b read /srv/t/a-only
+expect "process: exec of an unprofiled binary keeps the profile (denies)" "denied
+ok" $A exec /opt/t/sw/plain read /srv/t/secret
+expect "process: exec of an unprofiled binary keeps the profile (allows)" "ok
+ok" $A exec /opt/t/sw/plain read /srv/t/a-only
+
+# ---- signals, ptrace, /proc, sockets -----------------------------------------
+/opt/t/task/target sleep 300 &
+TARGET=$!
+/opt/t/task/other sleep 300 &
+OTHER=$!
+sleep 1
+P=/opt/t/task/probe
+expect "signal: sigcheck to a listed executable / another" "ok denied" $P kill $TARGET 0 , kill $OTHER 0
+expect "signal: sigmisc not granted" "denied" $P kill $TARGET 15
+expect "ptrace: attach to a listed executable / another" "ok denied" $P ptrace $TARGET , ptrace $OTHER
+expect "proc: /proc/PID of a listed executable / another / self" "ok denied ok" \
+    $P read /proc/$TARGET/status , read /proc/$OTHER/status , read /proc/self/status
+expect "net: families" "ok ok denied denied" $P socket unix , socket inet , socket inet6 , socket netlink
+expect "net: connect allowed (and refused: nobody listens)" "error:ECONNREFUSED" $P connect 9
+expect "net: connect not allowed" "denied" /opt/t/task2/probe connect 9
+expect "signal: sigkill granted" "ok" $P kill $TARGET 9
+kill $OTHER 2>/dev/null
+
+# ---- audit events ------------------------------------------------------------
+$LOAD --follow > /tmp/events.json 2>/tmp/follow.err &
+FOLLOW=$!
+sleep 2
+expect "audit: #[audit] allows, the rest is denied" "ok denied" /opt/t/audit/probe read /srv/t/audited , read /srv/t/secret
+expect "complain: would-be denials are allowed" "ok" /opt/t/complain/probe read /srv/t/secret
+sleep 2
+kill -INT $FOLLOW
+wait $FOLLOW 2>/dev/null
+line=$(grep '"decision":"audit"' /tmp/events.json | grep '"path":"/srv/t/audited"' | head -1)
+ok=1
+for field in '"time":"20' '"pid":' '"tid":' '"comm":"probe"' '"profile":"/opt/t/audit/probe"' '"op":"open"' '"kind":"file"' '"access":\["read"\]' '"scope":null' '"ino":'; do
+    printf '%s' "$line" | grep -q "$field" || { ok=0; fail "audit: event field $field" "in [$line]"; }
+done
+[ $ok = 1 ] && pass "audit: the event is JSON with time, pid, tid, comm, profile, op, kind, access, scope, object"
+grep '"decision":"deny"' /tmp/events.json | grep -q '"path":"/srv/t/secret"' && pass "audit: denials are logged" \
+    || fail "audit: denials are logged" "$(cat /tmp/events.json /tmp/follow.err)"
+grep '"decision":"complain"' /tmp/events.json | grep -q '"profile":"/opt/t/complain/probe"' && pass "complain: logged as complain" \
+    || fail "complain: logged as complain" "$(cat /tmp/events.json)"
+grep '"decision":"taint"' /tmp/events.json > /dev/null; true
+
+# ---- reload ------------------------------------------------------------------
+P=/opt/t/reload/probe
+expect_status "reload: first load" 0 "^loaded /opt/t/reload/probe" $LOAD $IMG/reload-v1.bbx
+expect_status "reload: same image again" 0 "^unchanged /opt/t/reload/probe" $LOAD $IMG/reload-v1.bbx
+expect "reload: v1 does not allow b-only" "denied" $P read /srv/t/b-only
+# The workload reads an allowed file in a loop until told to stop; the
+# confined process writes to a pipe (its stdout), cat to the file.
+rm -f /tmp/stop
+($P loopuntil /srv/t/readable /tmp/stop | cat > /tmp/workload.out) &
+WORKLOAD=$!
+sleep 1
+replaced=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    $LOAD -q $IMG/reload-v2.bbx && $LOAD -q $IMG/reload-v1.bbx && replaced=$((replaced + 2))
+done
+touch /tmp/stop
+wait $WORKLOAD
+result=$(cat /tmp/workload.out)
+case "$result" in
+    ok:*) pass "reload: $replaced atomic replacements under load, ${result#ok:} reads, none denied" ;;
+    *) fail "reload: $replaced atomic replacements under load" "the workload saw [$result]" ;;
+esac
+expect_status "reload: a changed profile is replaced" 0 "^replaced /opt/t/reload/probe" $LOAD $IMG/reload-v2.bbx
+expect "reload: the new rules are in force" "ok ok" $P read /srv/t/b-only , read /srv/t/readable
+expect_status "list: profiles in force" 0 "/opt/t/reload/probe *enforce" $LOAD --list
+expect_status "unload: one profile" 0 "^unloaded /opt/t/reload/probe" $LOAD --unload /opt/t/reload/probe
+expect "unload: its processes are free" "ok" $P read /srv/t/secret
+expect "unload: the others stay" "denied" /opt/t/fs/probe read /srv/t/secret
+expect_status "unload: everything" 0 "unloaded everything" $LOAD --unload
+expect "unload: nothing is confined" "ok" /opt/t/fs/probe read /srv/t/secret
+[ -e /sys/fs/bpf/bpfbox ] && fail "unload: nothing left behind" "$(ls -R /sys/fs/bpf/bpfbox)" || pass "unload: nothing left behind"
