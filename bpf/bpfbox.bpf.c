@@ -593,8 +593,10 @@ static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 a
 SEC("lsm/inode_setattr")
 int inode_setattr(unsigned long long *ctx)
 {
-	/* The argument list differs between kernels; see setattr_dentry_arg. */
-	struct dentry *dentry = (struct dentry *)(setattr_dentry_arg ? ctx[1] : ctx[0]);
+	/* The argument list differs between kernels; see setattr_dentry_arg.
+	 * Both loads at constant offsets: the verifier refuses a computed one. */
+	__u64 first = ctx[0], second = ctx[1];
+	struct dentry *dentry = (struct dentry *)(setattr_dentry_arg ? second : first);
 	return check_dentry(BPFBOX_OP_SETATTR, dentry, BPFBOX_FS_SETATTR);
 }
 

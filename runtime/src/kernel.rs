@@ -300,9 +300,25 @@ fn load_programs(before: &BTreeSet<PathBuf>) -> Result<bool, Failure> {
     Ok(true)
 }
 
+/// The errno behind a libbpf error: libbpf-rs exposes only its text.
+fn errno_of(error: &libbpf_rs::Error) -> Option<i32> {
+    let text = error.to_string();
+    let start = text.rfind("(os error ")? + "(os error ".len();
+    text[start..].trim_end_matches(')').parse().ok()
+}
+
 /// A load error as the one line a deploy log needs.
 fn load_failure(what: &str, error: libbpf_rs::Error) -> Failure {
-    if error.kind() == ErrorKind::PermissionDenied {
+    if errno_of(&error) == Some(libc::EACCES) {
+        return Failure::kernel(
+            format!("the kernel's verifier rejected {what}"),
+            format!(
+                "this kernel is not one bpfbox supports yet; the verifier said: {} (--verbose shows the whole log)",
+                libbpf_log::verifier_error()
+            ),
+        );
+    }
+    if errno_of(&error) == Some(libc::EPERM) || error.kind() == ErrorKind::PermissionDenied {
         return Failure::kernel(
             format!("the kernel refused to load {what}: Operation not permitted"),
             "BPF LSM is active, so a policy forbids BPF LSM programs here (kernel lockdown, a sandbox or a container); load on a host or VM that allows them",
@@ -324,7 +340,11 @@ fn load_failure(what: &str, error: libbpf_rs::Error) -> Failure {
 
 /// Attaches the probes of `scopes` (of `exe`) that are not attached yet;
 /// returns the pins created.
-fn attach_scopes(exe: &str, slot: u32, scopes: &[crate::plan::PlannedScope]) -> Result<Vec<PathBuf>, Failure> {
+fn attach_scopes(
+    exe: &str,
+    slot: u32,
+    scopes: &[crate::plan::PlannedScope],
+) -> Result<Vec<PathBuf>, Failure> {
     let mut created = Vec::new();
     std::fs::create_dir_all(scopes_dir()).map_err(|e| {
         Failure::io(

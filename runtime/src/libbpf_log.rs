@@ -11,7 +11,7 @@ static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 fn capture(level: PrintLevel, message: String) {
     if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
-        eprint!("libbpf: {message}");
+        eprint!("{message}");
     }
     if matches!(level, PrintLevel::Warn | PrintLevel::Info) {
         if let Ok(mut log) = LOG.lock() {
@@ -39,4 +39,21 @@ pub fn last_lines(n: usize) -> String {
         .filter(|l| !l.is_empty())
         .collect();
     lines[lines.len().saturating_sub(n)..].join(" / ")
+}
+
+/// The verifier's reason for its last rejection: the line before the
+/// "processed N insns" summary of the last program load log.
+pub fn verifier_error() -> String {
+    let log = LOG.lock().map(|l| l.clone()).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().map(str::trim).collect();
+    lines
+        .iter()
+        .rposition(|l| l.starts_with("processed ") && l.contains(" insns"))
+        .and_then(|i| {
+            lines[..i]
+                .iter()
+                .rev()
+                .find(|l| !l.is_empty() && !l.starts_with("verification time"))
+        })
+        .map_or_else(|| last_lines(1), |l| l.to_string())
 }
