@@ -104,6 +104,7 @@ static void run_command(int fd, const char *cmd)
 		dup2(out[1], 2);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		printf("exec /bin/sh: %s\n", strerror(errno));
+		fflush(stdout);
 		_exit(127);
 	}
 	close(out[1]);
