@@ -119,14 +119,21 @@ static __always_inline int get_state(struct state *s)
 	s->proc = bpf_map_lookup_elem(&procs, &s->tgid);
 	if (!s->proc)
 		return 0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	if (s->proc->start_time != BPF_CORE_READ(task, group_leader, start_time))
+	/* Direct loads through BTF pointers, here and in the hooks: no helper
+	 * call per field, which is most of the cost of a check. */
+	/* Newer verifiers mark some pointer fields "or NULL": every pointer
+	 * loaded from a field is checked before use. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *leader = task->group_leader;
+	if (!leader || s->proc->start_time != leader->start_time)
 		return 0; /* a stale entry of an earlier process with this pid */
 	s->profile = bpf_map_lookup_elem(&profiles, &s->proc->slot);
 	if (!s->profile || !s->profile->version)
 		return 0; /* the profile was unloaded */
 	s->scopes[0] = 0;
-	struct bpfbox_thread *t = thread_state(s->tid, 0);
+	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &s->tid);
+	if (t && t->start_time != task->start_time)
+		t = 0;
 	__u32 count = t ? t->count : 0;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
 		s->scopes[1 + i] = NO_SCOPE;
@@ -197,8 +204,8 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
 			e->path[0] = 0;
 	} else if (o->dentry) {
-		struct dentry *dentry = o->dentry; /* see walk_up */
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		struct dentry *dentry = o->dentry;
+		const unsigned char *name = dentry->d_name.name;
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
 	}
 	bpf_ringbuf_submit(e, 0);
@@ -273,23 +280,33 @@ static __always_inline int not_a_file(struct inode *inode)
 {
 	if (!inode)
 		return 1;
-	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFSOCK)
+	if ((inode->i_mode & S_IFMT) == S_IFSOCK)
 		return 1;
-	return (BPF_CORE_READ(inode, i_sb, s_flags) & SB_KERNMOUNT) != 0;
+	struct super_block *sb = inode->i_sb;
+	return !sb || (sb->s_flags & SB_KERNMOUNT) != 0;
 }
 
-static __always_inline void task_exe(struct task_struct *task, __u64 *dev, __u64 *ino)
+static __always_inline struct inode *exe_inode(struct task_struct *task)
 {
-	struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	*dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
-	*ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? mm->exe_file : 0;
+	return exe ? exe->f_inode : 0;
 }
 
-static __always_inline int check_task(struct state *s, __u32 kind, struct task_struct *target, __u32 access, struct object *o)
+/* The executable a process runs, of a task from a hook's arguments. */
+static __always_inline void task_exe(struct task_struct *task, struct object *o)
 {
-	task_exe(target, &o->dev, &o->ino);
+	struct inode *inode = exe_inode(task);
+	struct super_block *sb = inode ? inode->i_sb : 0;
+	o->dev = sb ? sb->s_dev : 0;
+	o->ino = inode ? inode->i_ino : 0;
+	o->peer_pid = task->tgid;
+}
+
+/* o->dev, o->ino: the target's executable; o->peer_pid: the target. */
+static __always_inline int check_task(struct state *s, __u32 kind, __u32 access, struct object *o)
+{
 	o->kind = kind;
-	o->peer_pid = BPF_CORE_READ(target, tgid);
 	struct bpfbox_task_key key = {
 		.version = s->profile->version,
 		.kind = kind,
@@ -311,7 +328,8 @@ static __always_inline int check_task(struct state *s, __u32 kind, struct task_s
  * pid entry and *verdict was set. */
 static __always_inline int check_procfs(struct state *s, struct inode *inode, __u32 access, struct object *o, int *verdict)
 {
-	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+	struct super_block *sb = inode->i_sb;
+	if (!sb || sb->s_magic != PROC_SUPER_MAGIC)
 		return 0;
 	unsigned long proc_inode = (unsigned long)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
 	struct pid *pid = BPF_CORE_READ((struct proc_inode *)proc_inode, pid);
@@ -320,13 +338,19 @@ static __always_inline int check_procfs(struct state *s, struct inode *inode, __
 	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
 	if (!first)
 		return 0;
+	/* Found by address arithmetic, not through BTF: read with probes. */
 	struct task_struct *task = (struct task_struct *)((unsigned long)first - bpf_core_field_offset(struct task_struct, pid_links));
-	if (BPF_CORE_READ(task, tgid) == s->tgid) {
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (tgid == s->tgid) {
 		*verdict = 0;
 		return 1;
 	}
+	struct inode *exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
 	o->op = BPFBOX_OP_PROC;
-	*verdict = check_task(s, BPFBOX_RULE_PROC, task, access, o);
+	o->dev = exe ? BPF_CORE_READ(exe, i_sb, s_dev) : 0;
+	o->ino = exe ? BPF_CORE_READ(exe, i_ino) : 0;
+	o->peer_pid = tgid;
+	*verdict = check_task(s, BPFBOX_RULE_PROC, access, o);
 	return 1;
 }
 
@@ -338,8 +362,9 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
 	int verdict;
 	if (check_procfs(s, inode, access, &o, &verdict))
 		return verdict;
-	o.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	o.ino = BPF_CORE_READ(inode, i_ino);
+	struct super_block *sb = inode->i_sb;
+	o.dev = sb ? sb->s_dev : 0;
+	o.ino = inode->i_ino;
 	struct walk w = {.version = s->profile->version, .dev = o.dev, .dentry = dentry};
 	struct bpfbox_file_key key = {.version = w.version, .dev = o.dev, .ino = o.ino};
 	for (int i = 0; i < NSCOPES; i++) {
@@ -358,19 +383,19 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
  * bprm_check_security, not as a read. */
 static __always_inline int opened_for_exec(struct file *file)
 {
-	return (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC) || (BPF_CORE_READ(file, f_mode) & FMODE_EXEC);
+	return (file->f_flags & __FMODE_EXEC) || (file->f_mode & FMODE_EXEC);
 }
 
 /* The kernel mapping an executable and its interpreter during exec. */
 static __always_inline int in_exec(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ_BITFIELD_PROBED(task, in_execve);
+	struct task_struct *task = bpf_get_current_task_btf();
+	return BPF_CORE_READ_BITFIELD(task, in_execve);
 }
 
 static __always_inline __u32 file_write_access(struct file *file)
 {
-	return (BPF_CORE_READ(file, f_flags) & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
+	return (file->f_flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
 }
 
 SEC("lsm/file_open")
@@ -383,7 +408,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 		return 0;
 	if (opened_for_exec(file))
 		return 0;
-	unsigned int mode = BPF_CORE_READ(file, f_mode);
+	unsigned int mode = file->f_mode;
 	__u32 access = 0;
 	if (mode & FMODE_READ)
 		access |= BPFBOX_FS_READ;
@@ -419,6 +444,8 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	if (!get_state(&s))
 		return 0;
 	struct file *file = bprm->file;
+	if (!file)
+		return 0;
 	return check_inode(&s, BPFBOX_OP_EXEC, file->f_inode, file->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
 }
 
@@ -426,8 +453,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
  * RELRO segment at start-up): it was allowed to exec it. */
 static __always_inline int own_executable(struct inode *inode)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return inode && inode == BPF_CORE_READ(task, mm, exe_file, f_inode);
+	return inode && inode == exe_inode(bpf_get_current_task_btf());
 }
 
 static __always_inline __u32 mmap_access(unsigned long prot, int shared)
@@ -464,14 +490,14 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	struct file *file = BPF_CORE_READ(vma, vm_file);
+	struct file *file = vma->vm_file;
 	if (!file)
 		return 0;
-	__u32 access = mmap_access(prot, BPF_CORE_READ(vma, vm_flags) & VM_SHARED);
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	__u32 access = mmap_access(prot, vma->vm_flags & VM_SHARED);
+	struct inode *inode = file->f_inode;
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_inode(&s, BPFBOX_OP_MPROTECT, inode, BPF_CORE_READ(file, f_path.dentry), 0, access);
+	return check_inode(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, access);
 }
 
 SEC("lsm/file_ioctl")
@@ -491,8 +517,10 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
-	return check_inode(&s, op, BPF_CORE_READ(dir, d_inode), dir, 0, BPFBOX_FS_WRITE);
+	struct dentry *dir = dentry->d_parent;
+	if (!dir)
+		return 0;
+	return check_inode(&s, op, dir->d_inode, dir, 0, BPFBOX_FS_WRITE);
 }
 
 /* Removing an entry needs write on the directory and rm on the entry. */
@@ -501,11 +529,13 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
-	int verdict = check_inode(&s, op, BPF_CORE_READ(dir, d_inode), dir, 0, BPFBOX_FS_WRITE);
+	struct dentry *dir = dentry->d_parent;
+	if (!dir)
+		return 0;
+	int verdict = check_inode(&s, op, dir->d_inode, dir, 0, BPFBOX_FS_WRITE);
 	if (verdict)
 		return verdict;
-	return check_inode(&s, op, BPF_CORE_READ(dentry, d_inode), dentry, 0, BPFBOX_FS_RM);
+	return check_inode(&s, op, dentry->d_inode, dentry, 0, BPFBOX_FS_RM);
 }
 
 SEC("lsm/inode_create")
@@ -553,11 +583,13 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	int verdict = check_inode(&s, BPFBOX_OP_LINK, BPF_CORE_READ(old_dentry, d_inode), old_dentry, 0, BPFBOX_FS_LINK);
+	int verdict = check_inode(&s, BPFBOX_OP_LINK, old_dentry->d_inode, old_dentry, 0, BPFBOX_FS_LINK);
 	if (verdict)
 		return verdict;
-	struct dentry *new_dir = BPF_CORE_READ(new_dentry, d_parent);
-	return check_inode(&s, BPFBOX_OP_LINK, BPF_CORE_READ(new_dir, d_inode), new_dir, 0, BPFBOX_FS_WRITE);
+	struct dentry *new_dir = new_dentry->d_parent;
+	if (!new_dir)
+		return 0;
+	return check_inode(&s, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, BPFBOX_FS_WRITE);
 }
 
 /* A rename removes the old entry (rm, write on its directory), makes a new
@@ -576,7 +608,7 @@ int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, str
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct inode *replaced = BPF_CORE_READ(new_dentry, d_inode);
+	struct inode *replaced = new_dentry->d_inode;
 	if (replaced)
 		return check_inode(&s, BPFBOX_OP_RENAME, replaced, new_dentry, 0, BPFBOX_FS_RM);
 	return 0;
@@ -585,9 +617,9 @@ int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, str
 static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 access)
 {
 	struct state s;
-	if (!get_state(&s))
+	if (!dentry || !get_state(&s))
 		return 0;
-	return check_inode(&s, op, BPF_CORE_READ(dentry, d_inode), dentry, 0, access);
+	return check_inode(&s, op, dentry->d_inode, dentry, 0, access);
 }
 
 SEC("lsm/inode_setattr")
@@ -616,7 +648,7 @@ int inode_removexattr(unsigned long long *ctx)
 SEC("lsm/inode_getattr")
 int BPF_PROG(inode_getattr, const struct path *path, int ret)
 {
-	return ret ? prior(ret) : check_dentry(BPFBOX_OP_GETATTR, BPF_CORE_READ(path, dentry), BPFBOX_FS_GETATTR);
+	return ret ? prior(ret) : check_dentry(BPFBOX_OP_GETATTR, path->dentry, BPFBOX_FS_GETATTR);
 }
 
 SEC("lsm/inode_getxattr")
@@ -645,7 +677,7 @@ int BPF_PROG(task_kill, struct task_struct *p, struct kernel_siginfo *info, int 
 	 * positive si_code are the kernel's own signals. */
 	if ((unsigned long)info == 1)
 		return 0;
-	if ((unsigned long)info > 1 && BPF_CORE_READ(info, si_code) > 0)
+	if ((unsigned long)info > 1 && info->si_code > 0)
 		return 0;
 	__u32 access;
 	switch (sig) {
@@ -665,7 +697,8 @@ int BPF_PROG(task_kill, struct task_struct *p, struct kernel_siginfo *info, int 
 		access = BPFBOX_SIGNAL_SIGMISC;
 	}
 	struct object o = {.op = BPFBOX_OP_SIGNAL, .signal = sig};
-	return check_task(&s, BPFBOX_RULE_SIGNAL, p, access, &o);
+	task_exe(p, &o);
+	return check_task(&s, BPFBOX_RULE_SIGNAL, access, &o);
 }
 
 SEC("lsm/ptrace_access_check")
@@ -677,11 +710,12 @@ int BPF_PROG(ptrace_access_check, struct task_struct *child, unsigned int mode, 
 	if (!get_state(&s))
 		return 0;
 	struct object o = {.op = BPFBOX_OP_PTRACE};
+	task_exe(child, &o);
 	if (mode & PTRACE_MODE_ATTACH)
-		return check_task(&s, BPFBOX_RULE_PTRACE, child, BPFBOX_PTRACE_ATTACH, &o);
+		return check_task(&s, BPFBOX_RULE_PTRACE, BPFBOX_PTRACE_ATTACH, &o);
 	/* Read-mode checks guard /proc/PID entries such as maps and environ. */
 	o.op = BPFBOX_OP_PROC;
-	return check_task(&s, BPFBOX_RULE_PROC, child, BPFBOX_FS_READ, &o);
+	return check_task(&s, BPFBOX_RULE_PROC, BPFBOX_FS_READ, &o);
 }
 
 SEC("lsm/ptrace_traceme")
@@ -693,7 +727,8 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	if (!get_state(&s))
 		return 0;
 	struct object o = {.op = BPFBOX_OP_PTRACE};
-	return check_task(&s, BPFBOX_RULE_PTRACE, parent, BPFBOX_PTRACE_ATTACH, &o);
+	task_exe(parent, &o);
+	return check_task(&s, BPFBOX_RULE_PTRACE, BPFBOX_PTRACE_ATTACH, &o);
 }
 
 /* ---- Sockets ------------------------------------------------------------ */
@@ -717,7 +752,8 @@ static __always_inline int check_net(__u32 op, __u32 family, __u32 access)
 
 static __always_inline __u32 socket_family(struct socket *sock)
 {
-	return BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	struct sock *sk = sock->sk;
+	return sk ? sk->__sk_common.skc_family : 0;
 }
 
 SEC("lsm/socket_create")
@@ -795,10 +831,14 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	bpf_map_delete_elem(&threads, &tid);
-	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	struct file *file = bprm->file;
+	struct inode *inode = file ? file->f_inode : 0;
+	struct super_block *sb = inode ? inode->i_sb : 0;
+	if (!sb)
+		return 0;
 	struct bpfbox_inode_key exe = {
-		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
-		.ino = BPF_CORE_READ(inode, i_ino),
+		.dev = sb->s_dev,
+		.ino = inode->i_ino,
 	};
 	__u32 *slot = bpf_map_lookup_elem(&exe_profiles, &exe);
 	if (!slot)
@@ -809,7 +849,7 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	struct bpfbox_proc proc = {
 		.slot = *slot,
 		.tainted = !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
-		.start_time = current_start_time(), /* exec made this thread the leader */
+		.start_time = bpf_get_current_task_btf()->start_time, /* exec made this thread the leader */
 	};
 	bpf_map_update_elem(&procs, &tgid, &proc, BPF_ANY);
 	return 0;
@@ -821,18 +861,18 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 ptgid = parent->tgid;
+	__u32 ctgid = child->tgid;
 	if (ctgid == ptgid)
 		return 0;
 	struct bpfbox_proc *p = bpf_map_lookup_elem(&procs, &ptgid);
 	if (!p)
 		return 0;
-	__u64 start = BPF_CORE_READ(child, start_time);
+	__u64 start = child->start_time;
 	struct bpfbox_proc c = *p;
 	c.start_time = start;
 	bpf_map_update_elem(&procs, &ctgid, &c, BPF_ANY);
-	__u32 ptid = BPF_CORE_READ(parent, pid), ctid = BPF_CORE_READ(child, pid);
+	__u32 ptid = parent->pid, ctid = child->pid;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
 	if (t && t->count) {
 		struct bpfbox_thread copy = *t;
@@ -846,9 +886,10 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
-	__u32 tid = BPF_CORE_READ(task, pid), tgid = BPF_CORE_READ(task, tgid);
+	__u32 tid = task->pid, tgid = task->tgid;
 	bpf_map_delete_elem(&threads, &tid);
-	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+	struct signal_struct *signal = task->signal;
+	if (signal && signal->live.counter == 0)
 		bpf_map_delete_elem(&procs, &tgid);
 	return 0;
 }

@@ -310,8 +310,10 @@ fn errno_of(error: &libbpf_rs::Error) -> Option<i32> {
 /// A load error as the one line a deploy log needs.
 fn load_failure(what: &str, error: libbpf_rs::Error) -> Failure {
     if errno_of(&error) == Some(libc::EACCES) {
+        let program =
+            libbpf_log::failed_program().map_or_else(String::new, |p| format!(" (program {p})"));
         return Failure::kernel(
-            format!("the kernel's verifier rejected {what}"),
+            format!("the kernel's verifier rejected {what}{program}"),
             format!(
                 "this kernel is not one bpfbox supports yet; the verifier said: {} (--verbose shows the whole log)",
                 libbpf_log::verifier_error()

@@ -57,3 +57,16 @@ pub fn verifier_error() -> String {
         })
         .map_or_else(|| last_lines(1), |l| l.to_string())
 }
+
+/// The program libbpf last failed to load, from "prog 'NAME': BPF program
+/// load failed".
+pub fn failed_program() -> Option<String> {
+    let log = LOG.lock().map(|l| l.clone()).unwrap_or_default();
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("BPF program load failed"))?;
+    let start = line.find("prog '")? + "prog '".len();
+    let end = start + line[start..].find('\'')?;
+    Some(line[start..end].to_string())
+}

@@ -6,6 +6,7 @@
  *   bench openread N PATH   open, read and close PATH N times
  *   bench probed N          call probed(), a #[func]-scoped function, N times
  *   bench serve N           N request/response exchanges over loopback TCP
+ *   bench time CMD ARG...   run CMD, print its elapsed time as "time <ns>"
  *
  * Prints "<workload> <nanoseconds>".
  */
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +85,18 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: bench openread N PATH | probed N | serve N\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "time")) {
+		long long start = now();
+		pid_t pid = fork();
+		if (pid == 0) {
+			execv(argv[2], argv + 2);
+			_exit(127);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		printf("time %lld\n", now() - start);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 	}
 	long n = atol(argv[2]);
 	long long start = now();

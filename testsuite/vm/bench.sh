@@ -1,3 +1,54 @@
 #!/bin/sh
-# Overhead benchmarks; see testsuite/vm/bench.c. Written by the bench step.
-echo "bench: not yet"
+# Overhead of bpfbox, measured side by side in one boot. The VM runs with
+# -icount shift=0 and one CPU, so guest time is instruction count: the
+# figures are instructions, repeatable across boots, not wall time.
+LOAD=/usr/local/bin/bpfbox-load
+B=/opt/t/bench
+echo 0 > /proc/sys/kernel/randomize_va_space
+mkdir -p /srv/t/bench
+echo "readable" > /srv/t/readable
+for i in $(seq 1 9997); do : > /srv/t/bench/f$i; done
+
+N_OPEN=20000
+N_PROBED=50000
+N_SERVE=2000
+
+# median of three runs of: bench WORKLOAD ARGS (as BINARY)
+measure() {
+    bin=$1
+    shift
+    for run in 1 2 3; do $bin "$@" | cut -d' ' -f2; done | sort -n | sed -n 2p
+}
+
+report() { # label workload value base
+    awk -v l="$1" -v w="$2" -v v="$3" -v b="$4" 'BEGIN { printf "RESULT %-9s %-28s %12d instructions  %+6.1f%%\n", w, l, v, (v - b) * 100.0 / b }'
+}
+
+for w in openread probed serve; do
+    case $w in
+        openread) args="$N_OPEN /srv/t/readable" ;;
+        probed) args="$N_PROBED" ;;
+        serve) args="$N_SERVE" ;;
+    esac
+    eval "base_$w=\$(measure $B/bench $w $args)"
+done
+
+first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | cut -d' ' -f2)
+tenk=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | cut -d' ' -f2)
+again=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | cut -d' ' -f2)
+echo "RESULT load    first load (programs + 10 rules)   $first instructions"
+echo "RESULT load    a 10,000-rule image                $tenk instructions"
+echo "RESULT load    the same image again (no-op)       $again instructions"
+
+for w in openread probed serve; do
+    case $w in
+        openread) args="$N_OPEN /srv/t/readable" ;;
+        probed) args="$N_PROBED" ;;
+        serve) args="$N_SERVE" ;;
+    esac
+    eval "base=\$base_$w"
+    report "without bpfbox" $w "$base" "$base"
+    report "loaded, no rule for it" $w "$(measure $B/bench $w $args)" "$base"
+    report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
+    report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
+done
