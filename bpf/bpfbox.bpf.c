@@ -113,6 +113,8 @@ struct state {
 /* Fills `s` for a confined process; 0 when the caller is not confined. */
 static __always_inline int get_state(struct state *s)
 {
+	if (none_confined())
+		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	s->tgid = id >> 32;
 	s->tid = (__u32)id;
@@ -851,7 +853,7 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 		.tainted = !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
 		.start_time = bpf_get_current_task_btf()->start_time, /* exec made this thread the leader */
 	};
-	bpf_map_update_elem(&procs, &tgid, &proc, BPF_ANY);
+	add_proc(tgid, &proc);
 	return 0;
 }
 
@@ -871,7 +873,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	__u64 start = child->start_time;
 	struct bpfbox_proc c = *p;
 	c.start_time = start;
-	bpf_map_update_elem(&procs, &ctgid, &c, BPF_ANY);
+	add_proc(ctgid, &c);
 	__u32 ptid = parent->pid, ctid = child->pid;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
 	if (t && t->count) {
@@ -890,6 +892,6 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	bpf_map_delete_elem(&threads, &tid);
 	struct signal_struct *signal = task->signal;
 	if (signal && signal->live.counter == 0)
-		bpf_map_delete_elem(&procs, &tgid);
+		remove_proc(tgid);
 	return 0;
 }

@@ -264,6 +264,8 @@ struct bpfbox_scope_name {
 struct bpfbox_meta {
 	__u32 abi_version;
 	__u32 last_version;
+	__u32 programs; /* LSM and tracepoint programs attached: all of them when set */
+	__u32 pad;
 };
 
 #endif /* BPFBOX_H */

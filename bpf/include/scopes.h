@@ -33,6 +33,49 @@ struct {
 	__type(value, struct bpfbox_stats);
 } stats SEC(".maps");
 
+/* How many entries procs may hold: raised before an entry is added and
+ * lowered after one is removed, so it is never below the truth. When it is
+ * zero no process is confined, and every hook returns after one array
+ * lookup (which the verifier inlines) instead of a hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} confined SEC(".maps");
+
+static __always_inline int none_confined(void)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&confined, &zero);
+	return count && *count == 0;
+}
+
+/* Adds a procs entry, keeping `confined` at or above the number of entries. */
+static __always_inline void add_proc(__u32 tgid, struct bpfbox_proc *proc)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&confined, &zero);
+	if (!count)
+		return;
+	__sync_fetch_and_add(count, 1);
+	if (bpf_map_update_elem(&procs, &tgid, proc, BPF_NOEXIST) == 0)
+		return;
+	__sync_fetch_and_add(count, -1);
+	/* Already there (exec in a confined process, or a stale entry). */
+	bpf_map_update_elem(&procs, &tgid, proc, BPF_EXIST);
+}
+
+static __always_inline void remove_proc(__u32 tgid)
+{
+	__u32 zero = 0;
+	if (bpf_map_delete_elem(&procs, &tgid) == 0) {
+		__u64 *count = bpf_map_lookup_elem(&confined, &zero);
+		if (count)
+			__sync_fetch_and_add(count, -1);
+	}
+}
+
 static __always_inline void count_scope_dropped(void)
 {
 	__u32 zero = 0;

@@ -211,11 +211,30 @@ fn setattr_dentry_arg() -> u32 {
 /// everything this call pinned is removed again.
 pub fn ensure_programs() -> Result<bool, Failure> {
     let before = existing_pins();
+    if programs_in_force(&before) {
+        return Ok(false);
+    }
     let result = load_programs(&before);
     if result.is_err() {
         remove_new_pins(&before);
     }
     result
+}
+
+/// The common case of a reload, decided without opening the BPF object
+/// (which parses its BTF): the meta map says how many programs a complete
+/// load attached, and that many links are pinned.
+fn programs_in_force(before: &BTreeSet<PathBuf>) -> bool {
+    let Ok(meta) = MapHandle::from_pinned_path(maps_dir().join("meta")) else {
+        return false;
+    };
+    let Some(meta) = lookup::<u32, abi::bpfbox_meta>(&meta, &0) else {
+        return false;
+    };
+    let links = before.iter().filter(|p| p.starts_with(links_dir())).count();
+    meta.abi_version == abi::BPFBOX_ABI_VERSION
+        && meta.programs > 0
+        && links == meta.programs as usize
 }
 
 fn load_programs(before: &BTreeSet<PathBuf>) -> Result<bool, Failure> {
@@ -273,6 +292,7 @@ fn load_programs(before: &BTreeSet<PathBuf>) -> Result<bool, Failure> {
         ));
     }
     current.abi_version = abi::BPFBOX_ABI_VERSION;
+    current.programs = 0;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
         .map_err(|e| bpf_failure("cannot write the meta map", e))?;
     std::fs::create_dir_all(links_dir()).map_err(|e| {
@@ -297,6 +317,10 @@ fn load_programs(before: &BTreeSet<PathBuf>) -> Result<bool, Failure> {
         link.pin(&path)
             .map_err(|e| bpf_failure(&format!("cannot pin the link of {name}"), e))?;
     }
+    // Only now is the load complete (see programs_in_force).
+    current.programs = programs.len() as u32;
+    meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
+        .map_err(|e| bpf_failure("cannot write the meta map", e))?;
     Ok(true)
 }
 

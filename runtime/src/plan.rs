@@ -2,7 +2,9 @@
 //! kernel sees, patterns expanded, `self` bound, binaries checked against the
 //! identity the compiler recorded. Pure userspace: `--dry-run` shows it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
 use bpfbox_abi as abi;
@@ -83,6 +85,51 @@ impl PlannedProfile {
 pub fn kernel_dev(st_dev: u64) -> u64 {
     let (major, minor) = (libc::major(st_dev) as u64, libc::minor(st_dev) as u64);
     (major << 20) | minor
+}
+
+/// Resolves paths to inodes with fstatat relative to their directory, opened
+/// once: a policy's paths share few directories, and each stat then walks
+/// one component instead of the whole path.
+#[derive(Default)]
+struct Resolver {
+    dirs: HashMap<String, Option<OwnedFd>>,
+}
+
+impl Resolver {
+    /// The inode a path names (following symlinks, as exec and open do).
+    fn inode(&mut self, path: &str) -> std::io::Result<Inode> {
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((_, "")) | None => return inode_of(path).map(|(inode, _)| inode),
+            Some(("", name)) => ("/", name),
+            Some(split) => split,
+        };
+        let fd = self.dirs.entry(dir.to_string()).or_insert_with(|| {
+            let c = CString::new(dir).ok()?;
+            // SAFETY: a valid C string; the result is checked.
+            let fd = unsafe {
+                libc::open(
+                    c.as_ptr(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            // SAFETY: fd is a fresh descriptor we own.
+            (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+        });
+        let Some(fd) = fd else {
+            return inode_of(path).map(|(inode, _)| inode);
+        };
+        let name = CString::new(name)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        // SAFETY: fstatat fills the zeroed struct; fd and name are valid.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat(fd.as_raw_fd(), name.as_ptr(), &mut st, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Inode {
+            dev: kernel_dev(st.st_dev),
+            ino: st.st_ino,
+        })
+    }
 }
 
 fn inode_of(path: &str) -> std::io::Result<(Inode, std::fs::Metadata)> {
@@ -188,18 +235,19 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
         missing: Vec::new(),
         digest: [0; 32],
     };
+    let mut resolver = Resolver::default();
     for rule in &profile.rules {
         let scope = match rule.scope {
             0 => 0,
             n => out.scopes[usize::from(n) - 1].id,
         };
         match (&rule.kind, &rule.target) {
-            (RuleKind::File, Target::Path(path)) => match inode_of(path) {
-                Ok((inode, _)) => out.file.entry((scope, inode)).or_default().add(rule.masks),
+            (RuleKind::File, Target::Path(path)) => match resolver.inode(path) {
+                Ok(inode) => out.file.entry((scope, inode)).or_default().add(rule.masks),
                 Err(_) => out.missing.push(path.clone()),
             },
-            (RuleKind::Subtree, Target::Path(dir)) => match inode_of(dir) {
-                Ok((inode, _)) => out.tree.entry((scope, inode)).or_default().add(rule.masks),
+            (RuleKind::Subtree, Target::Path(dir)) => match resolver.inode(dir) {
+                Ok(inode) => out.tree.entry((scope, inode)).or_default().add(rule.masks),
                 Err(_) => out
                     .missing
                     .push(format!("{}/**", dir.trim_end_matches('/'))),
@@ -239,7 +287,7 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
             (RuleKind::Proc | RuleKind::Signal | RuleKind::Ptrace, Target::Exe(target)) => {
                 let inode = match target {
                     None => Some(exe_inode),
-                    Some(path) => inode_of(path).map(|(inode, _)| inode).ok(),
+                    Some(path) => resolver.inode(path).ok(),
                 };
                 match inode {
                     Some(inode) => out
@@ -313,10 +361,12 @@ fn check_binary(profile: &Profile, size: u64) -> Result<(), Failure> {
 }
 
 fn digest(p: &PlannedProfile) -> [u8; 32] {
-    let mut h = Sha256::new();
+    // Serialised first, hashed once: many small updates cost more than the
+    // hashing itself.
+    let mut buffer: Vec<u8> = Vec::with_capacity(64 * (p.entries() + p.scopes.len() + 4));
     let mut put = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+        buffer.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        buffer.extend_from_slice(bytes);
     };
     put(p.exe.as_bytes());
     put(&p.exe_inode.dev.to_le_bytes());
@@ -360,5 +410,5 @@ fn digest(p: &PlannedProfile) -> [u8; 32] {
     for ((scope, family), m) in &p.net {
         put(&[&scope.to_le_bytes()[..], &family.to_le_bytes(), &masks(m)].concat());
     }
-    h.finalize().into()
+    Sha256::digest(&buffer).into()
 }

@@ -33,12 +33,16 @@ for w in openread probed serve; do
     eval "base_$w=\$(measure $B/bench $w $args)"
 done
 
-first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | cut -d' ' -f2)
-tenk=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | cut -d' ' -f2)
-again=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | cut -d' ' -f2)
+first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | tail -1 | cut -d' ' -f2)
+tenk=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
+again=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
+dry=$($B/bench time $LOAD -q --dry-run /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
+startup=$($B/bench time $LOAD --version | tail -1 | cut -d' ' -f2)
 echo "RESULT load    first load (programs + 10 rules)   $first instructions"
 echo "RESULT load    a 10,000-rule image                $tenk instructions"
 echo "RESULT load    the same image again (no-op)       $again instructions"
+echo "RESULT load    of which reading, checking, resolving the image (--dry-run)  $dry instructions"
+echo "RESULT load    of which starting the process (--version)  $startup instructions"
 
 for w in openread probed serve; do
     case $w in
