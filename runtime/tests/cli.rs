@@ -217,9 +217,9 @@ fn usage_errors() {
 fn not_root_is_refused() {
     let f = Fixture::new();
     let image = f.image("ok.bbx", f.profile());
-    let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
-    std::fs::set_permissions(f.dir.path(), perm.clone()).unwrap();
-    std::fs::set_permissions(&image, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(f.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&image, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
