@@ -113,11 +113,11 @@ struct state {
 /* Fills `s` for a confined process; 0 when the caller is not confined. */
 static __always_inline int get_state(struct state *s)
 {
-	if (none_confined())
-		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	s->tgid = id >> 32;
 	s->tid = (__u32)id;
+	if (!maybe_confined(s->tgid))
+		return 0;
 	s->proc = bpf_map_lookup_elem(&procs, &s->tgid);
 	if (!s->proc)
 		return 0;

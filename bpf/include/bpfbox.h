@@ -97,6 +97,8 @@ enum bpfbox_limits {
 	BPFBOX_MAX_SCOPES = 1 << 12,
 	BPFBOX_PATH_LEN = 256,
 	BPFBOX_MAX_PROCS = 1 << 16,
+	/* words of the confined-process bitmap: one bit per pid up to 2^22 */
+	BPFBOX_PID_WORDS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,
 	BPFBOX_RINGBUF_BYTES = 1 << 20,
 };

@@ -33,46 +33,41 @@ struct {
 	__type(value, struct bpfbox_stats);
 } stats SEC(".maps");
 
-/* How many entries procs may hold: raised before an entry is added and
- * lowered after one is removed, so it is never below the truth. When it is
- * zero no process is confined, and every hook returns after one array
- * lookup (which the verifier inlines) instead of a hash lookup. */
+/* One bit per process id (PID_MAX_LIMIT is 2^22): set before a procs entry
+ * is added, cleared after it is removed, so a clear bit means "not
+ * confined" for sure. Most processes are not confined, and for them every
+ * hook returns after this array lookup, which the verifier inlines, instead
+ * of a hash lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, BPFBOX_PID_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } confined SEC(".maps");
 
-static __always_inline int none_confined(void)
+static __always_inline int maybe_confined(__u32 tgid)
 {
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&confined, &zero);
-	return count && *count == 0;
+	__u32 word = tgid >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&confined, &word);
+	return !bits || (*bits & (1ULL << (tgid & 63)));
 }
 
-/* Adds a procs entry, keeping `confined` at or above the number of entries. */
 static __always_inline void add_proc(__u32 tgid, struct bpfbox_proc *proc)
 {
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&confined, &zero);
-	if (!count)
-		return;
-	__sync_fetch_and_add(count, 1);
-	if (bpf_map_update_elem(&procs, &tgid, proc, BPF_NOEXIST) == 0)
-		return;
-	__sync_fetch_and_add(count, -1);
-	/* Already there (exec in a confined process, or a stale entry). */
-	bpf_map_update_elem(&procs, &tgid, proc, BPF_EXIST);
+	__u32 word = tgid >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&confined, &word);
+	if (bits)
+		__sync_fetch_and_or(bits, 1ULL << (tgid & 63));
+	bpf_map_update_elem(&procs, &tgid, proc, BPF_ANY);
 }
 
 static __always_inline void remove_proc(__u32 tgid)
 {
-	__u32 zero = 0;
+	__u32 word = tgid >> 6;
 	if (bpf_map_delete_elem(&procs, &tgid) == 0) {
-		__u64 *count = bpf_map_lookup_elem(&confined, &zero);
-		if (count)
-			__sync_fetch_and_add(count, -1);
+		__u64 *bits = bpf_map_lookup_elem(&confined, &word);
+		if (bits)
+			__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
 	}
 }
 

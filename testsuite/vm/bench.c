@@ -6,6 +6,7 @@
  *   bench openread N PATH   open, read and close PATH N times
  *   bench probed N          call probed(), a #[func]-scoped function, N times
  *   bench serve N           N request/response exchanges over loopback TCP
+ *   bench sleep N           sleep (a confined process that stays around)
  *   bench time CMD ARG...   run CMD, print its elapsed time as "time <ns>"
  *
  * Prints "<workload> <nanoseconds>".
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 			probed((int)i);
 	else if (!strcmp(argv[1], "serve"))
 		serve(n);
+	else if (!strcmp(argv[1], "sleep"))
+		sleep(n);
 	else
 		return 2;
 	printf("%s %lld\n", argv[1], now() - start);

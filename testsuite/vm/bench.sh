@@ -21,7 +21,7 @@ measure() {
 }
 
 report() { # label workload value base
-    awk -v l="$1" -v w="$2" -v v="$3" -v b="$4" 'BEGIN { printf "RESULT %-9s %-28s %12d instructions  %+6.1f%%\n", w, l, v, (v - b) * 100.0 / b }'
+    awk -v l="$1" -v w="$2" -v v="$3" -v b="$4" 'BEGIN { printf "RESULT %-9s %-32s %12d instructions  %+6.1f%%\n", w, l, v, (v - b) * 100.0 / b }'
 }
 
 for w in openread probed serve; do
@@ -53,6 +53,10 @@ for w in openread probed serve; do
     eval "base=\$base_$w"
     report "without bpfbox" $w "$base" "$base"
     report "loaded, no rule for it" $w "$(measure $B/bench $w $args)" "$base"
+    $B/bench-10 sleep 100000 &
+    sleeper=$!
+    report "no rule for it, others confined" $w "$(measure $B/bench $w $args)" "$base"
+    kill $sleeper
     report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
     report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
 done
