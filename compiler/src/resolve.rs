@@ -11,16 +11,18 @@ use crate::model::Policy;
 /// Where the compiler gets profiled binaries from. The CLI reads them from
 /// disk (honouring `--binary`); the language server caches them.
 pub trait BinarySource {
-    /// The ELF data of the executable a profile names.
-    fn binary(&self, exe: &str) -> Result<Arc<ElfInfo>, ElfError>;
+    /// The ELF data of the executable a profile names, or `None` when it is
+    /// not known yet (an editor reads binaries off the typing path): its
+    /// `#[func]` names are then left unchecked.
+    fn binary(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>>;
 }
 
 /// Reads each profile's executable from its own path.
 pub struct DiskBinaries;
 
 impl BinarySource for DiskBinaries {
-    fn binary(&self, exe: &str) -> Result<Arc<ElfInfo>, ElfError> {
-        ElfInfo::load(exe.as_ref()).map(Arc::new)
+    fn binary(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
+        Some(ElfInfo::load(exe.as_ref()).map(Arc::new))
     }
 }
 
@@ -38,8 +40,12 @@ pub fn resolve(
             continue;
         }
         let elf = match binaries.binary(&profile.exe) {
-            Ok(elf) => elf,
-            Err(error) => {
+            None => {
+                loaded.push(None);
+                continue;
+            }
+            Some(Ok(elf)) => elf,
+            Some(Err(error)) => {
                 let first_use = profile
                     .scopes
                     .iter()

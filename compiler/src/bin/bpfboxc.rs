@@ -448,12 +448,12 @@ impl CliBinaries {
 }
 
 impl BinarySource for CliBinaries {
-    fn binary(&self, exe: &str) -> Result<Arc<ElfInfo>, ElfError> {
+    fn binary(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
         let path = self
             .by_exe
             .get(exe)
             .or(self.default.as_ref())
             .map_or_else(|| PathBuf::from(exe), Clone::clone);
-        ElfInfo::load(&path).map(Arc::new)
+        Some(ElfInfo::load(&path).map(Arc::new))
     }
 }
