@@ -1,0 +1,68 @@
+//! Profiled binaries for `#[func]`, read off the typing path: analysis asks
+//! the cache, which answers from memory or says "not yet" and queues a read;
+//! a background task reads and parses the ELF file, and the documents are
+//! analysed again. Entries are keyed by the file's (device, inode, size,
+//! mtime), so a rebuilt binary is read again.
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bpfbox_compiler::elf::{ElfError, ElfInfo};
+use bpfbox_compiler::BinarySource;
+
+type Stamp = (u64, u64, u64, i64);
+type Loaded = Result<Arc<ElfInfo>, ElfError>;
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.dev(), m.ino(), m.size(), m.mtime()))
+}
+
+#[derive(Default)]
+pub struct BinaryCache {
+    entries: Mutex<HashMap<PathBuf, (Option<Stamp>, Loaded)>>,
+    wanted: Mutex<HashSet<PathBuf>>,
+}
+
+impl BinaryCache {
+    /// Binaries analysis asked for and did not get; emptied by the call.
+    pub fn take_wanted(&self) -> Vec<PathBuf> {
+        self.wanted
+            .lock()
+            .map(|mut w| w.drain().collect())
+            .unwrap_or_default()
+    }
+
+    /// Reads one binary (slow: call off the typing path).
+    pub fn load(&self, path: &Path) {
+        let result = ElfInfo::load(path).map(Arc::new);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(path.to_path_buf(), (stamp(path), result));
+        }
+    }
+
+    /// The cached binary, if it is current.
+    pub fn get(&self, path: &Path) -> Option<Result<Arc<ElfInfo>, ElfError>> {
+        let current = stamp(path);
+        let entries = self.entries.lock().ok()?;
+        match entries.get(path) {
+            Some((cached, result)) if *cached == current => Some(result.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl BinarySource for BinaryCache {
+    fn binary(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
+        let path = Path::new(exe);
+        let found = self.get(path);
+        if found.is_none() {
+            if let Ok(mut wanted) = self.wanted.lock() {
+                wanted.insert(path.to_path_buf());
+            }
+        }
+        found
+    }
+}

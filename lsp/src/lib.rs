@@ -1,0 +1,385 @@
+//! `bpfbox-lsp`: the language server for bpfbox policies. It speaks LSP
+//! (over stdio, with tower-lsp-server) and nothing else: parsing, checking,
+//! `#[func]` resolution and formatting are bpfbox-compiler's, the same code
+//! that bpfboxc runs, so the editor shows exactly what the compiler says.
+//!
+//! Documents are synced in full; each change is applied (newest version
+//! wins) and analysed before the handler's first await, then diagnostics are
+//! published. Requests read an immutable snapshot (`Arc<Analysis>`) of the
+//! document. Every handler runs inside `catch_unwind`: a panic answers the
+//! request with an error and leaves the server running.
+
+mod binaries;
+mod docs;
+mod features;
+pub mod position;
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bpfbox_compiler::{analyze, Analysis, Options, Severity};
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use binaries::BinaryCache;
+use position::{Encoding, Text};
+
+/// One open document: its text and what the compiler made of it.
+pub(crate) struct Document {
+    pub text: Text,
+    pub version: i32,
+    pub analysis: Arc<Analysis>,
+}
+
+pub(crate) struct State {
+    pub encoding: Encoding,
+    pub documents: HashMap<Uri, Arc<Document>>,
+    pub roots: Vec<PathBuf>,
+}
+
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+    binaries: Arc<BinaryCache>,
+}
+
+/// Runs `f`, turning a panic into an internal error for the client.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let mut error = Error::internal_error();
+        error.message = format!("bpfbox-lsp failed on this request: {what}").into();
+        error
+    })
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        Backend {
+            client,
+            state: Arc::new(Mutex::new(State {
+                encoding: Encoding::Utf16,
+                documents: HashMap::new(),
+                roots: Vec::new(),
+            })),
+            binaries: Arc::new(BinaryCache::default()),
+        }
+    }
+
+    fn analyze(&self, text: &str) -> Analysis {
+        let options = Options {
+            binaries: &*self.binaries,
+            check_paths: true,
+        };
+        analyze(text, &options)
+    }
+
+    fn with_snapshot<T>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&Document, Encoding, &State) -> Option<T>,
+    ) -> Result<Option<T>> {
+        let Ok(state) = self.state.lock() else {
+            return Ok(None);
+        };
+        let Some(document) = state.documents.get(uri).cloned() else {
+            return Ok(None);
+        };
+        let encoding = state.encoding;
+        guarded(|| f(&document, encoding, &state))
+    }
+
+    /// Applies a new text (unless an older version arrives late), analyses
+    /// it, and returns what to publish.
+    fn update(&self, uri: Uri, text: String, version: i32) -> Option<(Uri, Vec<Diagnostic>, i32)> {
+        let analysis = guarded(|| self.analyze(&text)).ok()?;
+        let mut state = self.state.lock().ok()?;
+        if state
+            .documents
+            .get(&uri)
+            .is_some_and(|d| d.version > version)
+        {
+            return None;
+        }
+        let document = Arc::new(Document {
+            text: Text::new(text),
+            version,
+            analysis: Arc::new(analysis),
+        });
+        let diagnostics = features::diagnostics(&uri, &document, state.encoding);
+        state.documents.insert(uri.clone(), document);
+        Some((uri, diagnostics, version))
+    }
+
+    async fn publish(&self, update: Option<(Uri, Vec<Diagnostic>, i32)>) {
+        if let Some((uri, diagnostics, version)) = update {
+            self.client
+                .publish_diagnostics(uri, diagnostics, Some(version))
+                .await;
+        }
+        self.load_wanted_binaries();
+    }
+
+    /// Reads the binaries that analysis asked for, in the background, then
+    /// analyses the open documents again and publishes.
+    fn load_wanted_binaries(&self) {
+        let wanted = self.binaries.take_wanted();
+        if wanted.is_empty() {
+            return;
+        }
+        let binaries = self.binaries.clone();
+        let state = self.state.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let cache = binaries.clone();
+            let loaded = tokio::task::spawn_blocking(move || {
+                for path in wanted {
+                    cache.load(&path);
+                }
+            })
+            .await;
+            if loaded.is_err() {
+                return;
+            }
+            let documents: Vec<(Uri, Arc<Document>)> = match state.lock() {
+                Ok(state) => state
+                    .documents
+                    .iter()
+                    .map(|(u, d)| (u.clone(), d.clone()))
+                    .collect(),
+                Err(_) => return,
+            };
+            for (uri, document) in documents {
+                let analysis = guarded(|| {
+                    let options = Options {
+                        binaries: &*binaries,
+                        check_paths: true,
+                    };
+                    analyze(&document.text.text, &options)
+                });
+                let Ok(analysis) = analysis else { continue };
+                let published = {
+                    let Ok(mut state) = state.lock() else { return };
+                    let encoding = state.encoding;
+                    match state.documents.get(&uri) {
+                        // Only if the document has not changed meanwhile.
+                        Some(current) if current.version == document.version => {
+                            let fresh = Arc::new(Document {
+                                text: Text::new(document.text.text.clone()),
+                                version: document.version,
+                                analysis: Arc::new(analysis),
+                            });
+                            let diagnostics = features::diagnostics(&uri, &fresh, encoding);
+                            state.documents.insert(uri.clone(), fresh);
+                            Some(diagnostics)
+                        }
+                        _ => None,
+                    }
+                };
+                if let Some(diagnostics) = published {
+                    client
+                        .publish_diagnostics(uri, diagnostics, Some(document.version))
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offers_utf8 = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref())
+            .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
+        let encoding = if offers_utf8 {
+            Encoding::Utf8
+        } else {
+            Encoding::Utf16
+        };
+        let mut roots: Vec<PathBuf> = params
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        #[allow(deprecated)]
+        if let Some(root) = params.root_uri.as_ref().and_then(|u| u.to_file_path()) {
+            roots.push(root.into_owned());
+        }
+        if let Ok(mut state) = self.state.lock() {
+            state.encoding = encoding;
+            state.roots = roots;
+        }
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(match encoding {
+                    Encoding::Utf8 => PositionEncodingKind::UTF8,
+                    Encoding::Utf16 => PositionEncodingKind::UTF16,
+                }),
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                    TextDocumentSyncKind::FULL,
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![
+                        "[".into(),
+                        "(".into(),
+                        ",".into(),
+                        "|".into(),
+                        "/".into(),
+                        " ".into(),
+                        "\"".into(),
+                    ]),
+                    ..CompletionOptions::default()
+                }),
+                definition_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensOptions {
+                        legend: features::semantic_legend(),
+                        full: Some(SemanticTokensFullOptions::Bool(true)),
+                        range: None,
+                        ..SemanticTokensOptions::default()
+                    }
+                    .into(),
+                ),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "bpfbox-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            ..InitializeResult::default()
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let update = self.update(doc.uri, doc.text, doc.version);
+        self.publish(update).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        // Full sync: the last change holds the whole text.
+        let Some(change) = params.content_changes.into_iter().last() else {
+            return;
+        };
+        let update = self.update(
+            params.text_document.uri,
+            change.text,
+            params.text_document.version,
+        );
+        self.publish(update).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        if let Ok(mut state) = self.state.lock() {
+            state.documents.remove(&params.text_document.uri);
+        }
+        self.client
+            .publish_diagnostics(params.text_document.uri, Vec::new(), None)
+            .await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let p = params.text_document_position_params;
+        let binaries = self.binaries.clone();
+        self.with_snapshot(&p.text_document.uri, |doc, encoding, _| {
+            features::hover(doc, encoding, p.position, &binaries)
+        })
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let p = params.text_document_position;
+        let binaries = self.binaries.clone();
+        self.with_snapshot(&p.text_document.uri, |doc, encoding, _| {
+            Some(CompletionResponse::Array(features::completion(
+                doc, encoding, p.position, &binaries,
+            )))
+        })
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let p = params.text_document_position_params;
+        let uri = p.text_document.uri.clone();
+        let binaries = self.binaries.clone();
+        self.with_snapshot(&p.text_document.uri, |doc, encoding, state| {
+            features::definition(&uri, doc, encoding, p.position, state, &binaries)
+        })
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
+            Some(DocumentSymbolResponse::Nested(features::symbols(
+                doc, encoding,
+            )))
+        })
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
+            features::formatting(doc, encoding)
+        })
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri.clone();
+        self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
+            Some(features::code_actions(&uri, doc, encoding, params.range))
+        })
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
+            Some(SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data: features::semantic_tokens(doc, encoding),
+            }))
+        })
+    }
+}
+
+/// Whether any diagnostic of an analysis is an error (for tests and tools).
+pub fn has_errors(analysis: &Analysis) -> bool {
+    analysis
+        .diagnostics
+        .iter()
+        .any(|d| d.severity() == Severity::Error)
+}
+
+pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
+    LspService::new(Backend::new)
+}
+
+/// Serves LSP on stdin/stdout until `exit`.
+pub async fn serve_stdio() {
+    let (service, socket) = service();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+}

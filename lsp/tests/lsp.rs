@@ -1,0 +1,544 @@
+//! The server driven in-process over JSON-RPC, as an editor drives it:
+//! requests in, responses and publishDiagnostics notifications out.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tower::{Service, ServiceExt};
+use tower_lsp_server::jsonrpc::Request;
+use tower_lsp_server::LspService;
+
+struct Harness {
+    service: LspService<bpfbox_lsp::Backend>,
+    notifications: mpsc::UnboundedReceiver<Request>,
+    next_id: i64,
+}
+
+impl Harness {
+    async fn start(position_encodings: &[&str]) -> (Harness, Value) {
+        let (service, socket) = bpfbox_lsp::service();
+        let (tx, rx) = mpsc::unbounded_channel();
+        // Drain the server's messages as they come, or its handlers block.
+        tokio::spawn(async move {
+            let mut socket = socket;
+            while let Some(message) = socket.next().await {
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut h = Harness {
+            service,
+            notifications: rx,
+            next_id: 1,
+        };
+        let result = h
+            .request(
+                "initialize",
+                json!({ "capabilities": { "general": { "positionEncodings": position_encodings } } }),
+            )
+            .await;
+        h.notify("initialized", json!({})).await;
+        (h, result)
+    }
+
+    async fn request(&mut self, method: &'static str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = Request::build(method).params(params).id(id).finish();
+        let response = self
+            .service
+            .ready()
+            .await
+            .unwrap()
+            .call(request)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, result) = response.into_parts();
+        result.unwrap_or_else(|e| panic!("{method}: {e:?}"))
+    }
+
+    async fn request_error(&mut self, method: &'static str, params: Value) -> bool {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = Request::build(method).params(params).id(id).finish();
+        let response = self
+            .service
+            .ready()
+            .await
+            .unwrap()
+            .call(request)
+            .await
+            .unwrap()
+            .unwrap();
+        response.error().is_some()
+    }
+
+    async fn notify(&mut self, method: &'static str, params: Value) {
+        let request = Request::build(method).params(params).finish();
+        self.service
+            .ready()
+            .await
+            .unwrap()
+            .call(request)
+            .await
+            .unwrap();
+    }
+
+    /// The next diagnostics published for `uri`.
+    async fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.notifications.recv())
+                .await
+                .expect("no diagnostics within 10 s")
+                .expect("server gone");
+            if message.method() == "textDocument/publishDiagnostics" {
+                let params = message.params().unwrap();
+                if params["uri"] == uri {
+                    return params["diagnostics"].as_array().unwrap().clone();
+                }
+            }
+        }
+    }
+
+    async fn open(&mut self, uri: &str, text: &str) -> Vec<Value> {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "bpfbox", "version": 1, "text": text } }),
+        )
+        .await;
+        self.diagnostics(uri).await
+    }
+
+    async fn change(&mut self, uri: &str, version: i32, text: &str) -> Vec<Value> {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        )
+        .await;
+        self.diagnostics(uri).await
+    }
+}
+
+fn at(uri: &str, line: u32, character: u32) -> Value {
+    json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } })
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// testsuite/fixtures/login.c, compiled with debug info, in `dir`.
+fn login_binary(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let out = dir.join("login");
+    let status = std::process::Command::new("cc")
+        .args(["-O1", "-g", "-pthread", "-o"])
+        .arg(&out)
+        .arg(root.join("testsuite/fixtures/login.c"))
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    out
+}
+
+#[tokio::test]
+async fn diagnostics_with_positions_in_utf16_and_utf8() {
+    // é and an emoji before the error; UTF-16 counts the emoji as 2.
+    let text = "#![profile \"/usr/bin/env\"]\nread(\"/tmp/é😀\") fs(\"/etc/hosts\", raed)\n";
+    for (encodings, column) in [(&["utf-16"][..], 34), (&["utf-8", "utf-16"][..], 37)] {
+        let (mut h, init) = Harness::start(encodings).await;
+        let expected_encoding = if column == 37 { "utf-8" } else { "utf-16" };
+        assert_eq!(init["capabilities"]["positionEncoding"], expected_encoding);
+        let diagnostics = h.open("file:///w/a.policy", text).await;
+        let flag = diagnostics
+            .iter()
+            .find(|d| d["code"] == "E0104")
+            .expect("E0104");
+        assert_eq!(
+            flag["range"]["start"],
+            json!({ "line": 1, "character": column })
+        );
+        assert_eq!(
+            flag["range"]["end"],
+            json!({ "line": 1, "character": column + 4 })
+        );
+        assert!(flag["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `read`?"));
+        assert_eq!(flag["severity"], 1);
+        assert_eq!(flag["source"], "bpfbox");
+    }
+}
+
+#[tokio::test]
+async fn crlf_text() {
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    let text =
+        "#![profile \"/usr/bin/env\"]\r\nread(\"/etc/hosts\")\r\nfs(\"/etc/hosts\", wirte)\r\n";
+    let diagnostics = h.open("file:///w/crlf.policy", text).await;
+    let flag = diagnostics.iter().find(|d| d["code"] == "E0104").unwrap();
+    assert_eq!(
+        flag["range"]["start"],
+        json!({ "line": 2, "character": 17 })
+    );
+    assert_eq!(flag["range"]["end"], json!({ "line": 2, "character": 22 }));
+    // Formatting keeps working on CRLF text (and writes LF).
+    h.change(
+        "file:///w/crlf.policy",
+        2,
+        "#![profile \"/usr/bin/env\"]\r\n  read( '/etc/hosts' )\r\n",
+    )
+    .await;
+    let edits = h.request("textDocument/formatting", json!({ "textDocument": { "uri": "file:///w/crlf.policy" }, "options": { "tabSize": 4, "insertSpaces": true } })).await;
+    assert_eq!(
+        edits[0]["newText"],
+        "#![profile \"/usr/bin/env\"]\nread(\"/etc/hosts\")\n"
+    );
+    assert_eq!(
+        edits[0]["range"]["end"],
+        json!({ "line": 2, "character": 0 })
+    );
+}
+
+#[tokio::test]
+async fn hover_completion_actions_format_symbols_tokens() {
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    let uri = "file:///w/b.policy";
+    let text = "#![profile \"/usr/bin/env\"]\n#[allow] {\n    fs(\"/etc/hosts\", read|raed)\n    net(inet, bind)\n}\n";
+    let diagnostics = h.open(uri, text).await;
+    assert_eq!(codes(&diagnostics), vec!["E0104"]);
+
+    let hover = h.request("textDocument/hover", at(uri, 2, 23)).await;
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("open for reading"),
+        "{hover}"
+    );
+    let hover = h.request("textDocument/hover", at(uri, 3, 9)).await;
+    assert_eq!(hover["contents"]["value"], "address family `AF_INET` (2)");
+    let hover = h.request("textDocument/hover", at(uri, 1, 3)).await;
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("allow the access"),
+        "{hover}"
+    );
+    let hover = h.request("textDocument/hover", at(uri, 2, 10)).await;
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("`/etc/hosts` is a file"),
+        "{hover}"
+    );
+
+    // Flags after `|`, filtered to the rule kind.
+    let items = h.request("textDocument/completion", at(uri, 2, 27)).await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"getattr") && !labels.contains(&"bind"),
+        "{labels:?}"
+    );
+    // Families in net's first argument.
+    let items = h.request("textDocument/completion", at(uri, 3, 8)).await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"inet6") && labels.contains(&"unix"),
+        "{labels:?}"
+    );
+    // Rule kinds and attributes at the start of a line.
+    let items = h.request("textDocument/completion", at(uri, 4, 1)).await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"fs") && labels.contains(&"#[taint]") && labels.contains(&"ptrace"),
+        "{labels:?}"
+    );
+
+    // The did-you-mean as a quick fix.
+    let actions = h
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 2, "character": 28 }, "end": { "line": 2, "character": 28 } }, "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let action = &actions[0];
+    assert_eq!(action["title"], "did you mean `read`?");
+    assert_eq!(action["kind"], "quickfix");
+    let edit = &action["edit"]["changes"][uri][0];
+    assert_eq!(edit["newText"], "read");
+    assert_eq!(
+        edit["range"]["start"],
+        json!({ "line": 2, "character": 26 })
+    );
+
+    let symbols = h
+        .request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri } }),
+        )
+        .await;
+    assert_eq!(symbols[0]["name"], "/usr/bin/env");
+    assert_eq!(symbols[0]["children"][0]["name"], "#[allow]");
+    assert_eq!(
+        symbols[0]["children"][0]["children"][1]["name"],
+        "net(inet, bind)"
+    );
+
+    let tokens = h
+        .request(
+            "textDocument/semanticTokens/full",
+            json!({ "textDocument": { "uri": uri } }),
+        )
+        .await;
+    let data = tokens["data"].as_array().unwrap();
+    assert_eq!(data.len() % 5, 0);
+    // The first token is `#![profile` (a macro, type 4) at 0:0.
+    assert_eq!(
+        &data[..5],
+        &[json!(0), json!(0), json!(10), json!(4), json!(0)]
+    );
+
+    h.change(
+        uri,
+        2,
+        "#![profile  '/usr/bin/env']\nread( \"/etc/hosts\" ) // why\n",
+    )
+    .await;
+    let edits = h.request("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } })).await;
+    assert_eq!(
+        edits[0]["newText"],
+        "#![profile \"/usr/bin/env\"]\nread(\"/etc/hosts\") // why\n"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_profile_line_has_a_fix() {
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    let diagnostics = h.open("file:///w/c.policy", "read(\"/etc/hosts\")\n").await;
+    assert_eq!(codes(&diagnostics), vec!["E0100"]);
+    let actions = h
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": "file:///w/c.policy" }, "range": { "start": { "line": 0, "character": 2 }, "end": { "line": 0, "character": 2 } }, "context": { "diagnostics": [] } }),
+        )
+        .await;
+    let edit = &actions[0]["edit"]["changes"]["file:///w/c.policy"][0];
+    assert_eq!(edit["newText"], "#![profile \"/path/to/executable\"]\n\n");
+    assert_eq!(edit["range"]["start"], json!({ "line": 0, "character": 0 }));
+}
+
+#[tokio::test]
+async fn func_symbols_resolve_in_the_background_with_hover_completion_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = login_binary(dir.path());
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    let uri = "file:///w/login.policy";
+    let text = format!("#![profile \"{}\"]\n#[func check_password]\nread(\"/etc/shadow\")\n#[func chek_password] read(\"/etc/shadow\")\n#[func ", binary.display());
+    // First analysis: the binary is not read yet, so no symbol errors...
+    let first = h.open(uri, &text).await;
+    assert!(!codes(&first).contains(&"E0115".to_string()), "{first:?}");
+    // ...then it is read off the typing path, and the diagnostics follow.
+    let second = h.diagnostics(uri).await;
+    let unknown = second
+        .iter()
+        .find(|d| d["code"] == "E0115")
+        .expect("E0115 once the binary is read");
+    assert_eq!(
+        unknown["range"]["start"],
+        json!({ "line": 3, "character": 7 })
+    );
+    assert!(unknown["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `check_password`?"));
+
+    let hover = h.request("textDocument/hover", at(uri, 1, 10)).await;
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.contains("**`check_password`**") && value.contains("file offset `0x"),
+        "{value}"
+    );
+
+    let items = h.request("textDocument/completion", at(uri, 4, 7)).await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"add_user") && labels.contains(&"recurse"),
+        "{labels:?}"
+    );
+
+    // To the function's source line, from the binary's DWARF line table.
+    let definition = h.request("textDocument/definition", at(uri, 1, 10)).await;
+    assert!(
+        definition["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("testsuite/fixtures/login.c"),
+        "{definition}"
+    );
+    let line = definition["range"]["start"]["line"].as_u64().unwrap() as usize;
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testsuite/fixtures/login.c"),
+    )
+    .unwrap();
+    let defined_at = source
+        .lines()
+        .position(|l| l.contains("int check_password("))
+        .unwrap();
+    assert!(
+        line.abs_diff(defined_at) <= 1,
+        "line {line}, defined at {defined_at}"
+    );
+}
+
+#[tokio::test]
+async fn definition_of_an_executable_is_its_profile_line_in_another_file() {
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    h.open(
+        "file:///w/gdb.policy",
+        "// the debugger\n#![profile \"/usr/bin/gdb\"]\nread(\"/etc/hosts\")\n",
+    )
+    .await;
+    h.open(
+        "file:///w/app.policy",
+        "#![profile \"/usr/bin/env\"]\nptrace(\"/usr/bin/gdb\")\nsignal(self, sigkill)\n",
+    )
+    .await;
+    let definition = h
+        .request("textDocument/definition", at("file:///w/app.policy", 1, 10))
+        .await;
+    assert_eq!(definition[0]["uri"], "file:///w/gdb.policy");
+    assert_eq!(
+        definition[0]["range"]["start"],
+        json!({ "line": 1, "character": 11 })
+    );
+    let definition = h
+        .request("textDocument/definition", at("file:///w/app.policy", 2, 8))
+        .await;
+    assert_eq!(definition["uri"], "file:///w/app.policy");
+    assert_eq!(
+        definition["range"]["start"],
+        json!({ "line": 0, "character": 11 })
+    );
+}
+
+#[tokio::test]
+async fn no_edit_sequence_crashes_the_server() {
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    let uri = "file:///w/fuzz.policy";
+    let mut text =
+        String::from("#![profile \"/usr/bin/env\"]\n#[allow] { fs(\"/etc/hosts\", read) }\n");
+    h.open(uri, &text).await;
+    let pieces = [
+        "#[", "\"", "(", ")", "{", "}", "é", "😀", "\r\n", "|", ",", "#![", "read", "/*", "*/",
+        "\\", " ", "fs(\"",
+    ];
+    let mut seed = 7u64;
+    for version in 2..150 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let piece = pieces[(seed >> 33) as usize % pieces.len()];
+        let mut cut = (seed >> 13) as usize % (text.len() + 1);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if seed % 5 == 0 && cut < text.len() {
+            let mut end = (cut + 3).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            text.replace_range(cut..end, "");
+        } else {
+            text.insert_str(cut, piece);
+        }
+        h.change(uri, version, &text).await;
+        let line = (seed >> 40) as u32 % 6;
+        let character = (seed >> 20) as u32 % 50;
+        for method in [
+            "textDocument/hover",
+            "textDocument/completion",
+            "textDocument/definition",
+        ] {
+            h.request(method, at(uri, line, character)).await;
+        }
+        h.request(
+            "textDocument/semanticTokens/full",
+            json!({ "textDocument": { "uri": uri } }),
+        )
+        .await;
+        h.request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri } }),
+        )
+        .await;
+    }
+    // Still answering, and a stale change is ignored.
+    let diagnostics = h
+        .change(
+            uri,
+            200,
+            "#![profile \"/usr/bin/env\"]\nread(\"/etc/hosts\")\n",
+        )
+        .await;
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    h.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 150 }, "contentChanges": [{ "text": "garbage(" }] }),
+    )
+    .await;
+    let symbols = h
+        .request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri } }),
+        )
+        .await;
+    assert_eq!(
+        symbols[0]["name"], "/usr/bin/env",
+        "the newer version stays"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_and_exit() {
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    assert_eq!(h.request("shutdown", json!(null)).await, Value::Null);
+    assert!(
+        h.request_error("textDocument/hover", at("file:///w/x.policy", 0, 0))
+            .await,
+        "requests after shutdown are refused"
+    );
+    h.notify("exit", json!(null)).await;
+}
