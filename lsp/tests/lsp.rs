@@ -475,7 +475,7 @@ async fn no_edit_sequence_crashes_the_server() {
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
-        if seed % 5 == 0 && cut < text.len() {
+        if seed.is_multiple_of(5) && cut < text.len() {
             let mut end = (cut + 3).min(text.len());
             while !text.is_char_boundary(end) {
                 end += 1;
