@@ -692,10 +692,11 @@ impl Checker<'_> {
         } else {
             path
         };
-        let components: Vec<&str> = trimmed.split('/').skip(1).collect();
         if path != "/" {
-            for (i, component) in components.iter().enumerate() {
-                let problem = match *component {
+            let mut components = trimmed.split('/').skip(1).peekable();
+            while let Some(component) = components.next() {
+                let last = components.peek().is_none();
+                let problem = match component {
                     "" => Some("an empty component (`//`)"),
                     "." => Some("a `.` component"),
                     ".." => Some("a `..` component"),
@@ -715,7 +716,7 @@ impl Checker<'_> {
                     self.push(d);
                     return false;
                 }
-                if component.contains("**") && (*component != "**" || i + 1 != components.len()) {
+                if component.contains("**") && (component != "**" || !last) {
                     self.push(
                         Diagnostic::new(Code::InvalidGlob, span, "`**` must be the whole last component")
                             .with_label("`**` here is not supported")

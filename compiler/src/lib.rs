@@ -25,6 +25,13 @@ pub struct Options<'a> {
     pub binaries: &'a dyn BinarySource,
     /// Warn about paths that do not exist on this machine.
     pub check_paths: bool,
+    /// Whether a path exists; the language server answers from a cache.
+    pub path_exists: &'a dyn Fn(&str) -> bool,
+}
+
+/// Whether a path exists, asking the file system.
+pub fn path_exists_on_disk(path: &str) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
 }
 
 impl Default for Options<'_> {
@@ -32,6 +39,7 @@ impl Default for Options<'_> {
         Options {
             binaries: &DiskBinaries,
             check_paths: true,
+            path_exists: &path_exists_on_disk,
         }
     }
 }
@@ -65,7 +73,10 @@ pub fn analyze(text: &str, options: &Options) -> Analysis {
     let (mut policy, semantic) = check::check(text, &ast);
     diagnostics.extend(semantic);
     let binaries = resolve::resolve(&mut policy, options.binaries, &mut diagnostics);
-    lint::lint(&policy, options.check_paths, &mut diagnostics);
+    if options.check_paths {
+        lint::missing_paths(&policy, options.path_exists, &mut diagnostics);
+    }
+    lint::lint(&policy, &mut diagnostics);
     // A warning about text that already has an error (a path in an
     // unterminated string, say) only adds noise.
     let errors: Vec<Span> = diagnostics

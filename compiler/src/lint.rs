@@ -7,13 +7,10 @@ use bpfbox_image::{RuleKind, Target};
 
 use crate::model::{Policy, RuleDef};
 
-pub fn lint(policy: &Policy, check_paths: bool, diagnostics: &mut Vec<Diagnostic>) {
+pub fn lint(policy: &Policy, diagnostics: &mut Vec<Diagnostic>) {
     for profile in &policy.profiles {
         duplicates_and_shadows(&profile.rules, diagnostics);
         deny_cancels_allow(&profile.rules, diagnostics);
-        if check_paths {
-            missing_paths(&profile.rules, diagnostics);
-        }
     }
 }
 
@@ -28,13 +25,15 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
     type Key<'a> = (RuleKind, &'a Target, crate::model::Actions, &'a [usize]);
     let scopes: Vec<Vec<usize>> = rules.iter().map(sorted_scopes).collect();
     let mut seen: HashMap<Key, &RuleDef> = HashMap::with_capacity(rules.len());
-    let mut subtrees: HashMap<(&str, crate::model::Actions, &[usize]), &RuleDef> = HashMap::new();
+    // `**` rules by directory: an ancestor lookup hashes only the path.
+    let mut subtrees: HashMap<&str, Vec<(&RuleDef, &[usize])>> = HashMap::new();
     for (rule, scopes) in rules.iter().zip(&scopes) {
         if rule.kind == RuleKind::Subtree {
             if let Target::Path(dir) = &rule.target {
                 subtrees
-                    .entry((dir.as_str(), rule.actions, scopes))
-                    .or_insert(rule);
+                    .entry(dir.as_str())
+                    .or_default()
+                    .push((rule, scopes));
             }
         }
     }
@@ -73,7 +72,13 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
             if parent == ancestor {
                 break; // `/**` covers what is below `/`, not `/` itself
             }
-            if let Some(tree) = subtrees.get(&(parent, rule.actions, scopes)) {
+            let same = |entry: &&(&RuleDef, &[usize])| {
+                entry.0.actions == rule.actions && entry.1 == scopes
+            };
+            if let Some((tree, _)) = subtrees
+                .get(parent)
+                .and_then(|trees| trees.iter().find(same))
+            {
                 if !std::ptr::eq(*tree, rule) && rule.access & !tree.access == 0 {
                     diagnostics.push(
                         Diagnostic::new(
@@ -125,8 +130,13 @@ fn deny_cancels_allow(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-fn missing_paths(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
-    for rule in rules {
+/// W0004 for paths that `exists` says are not there.
+pub fn missing_paths(
+    policy: &Policy,
+    exists: &dyn Fn(&str) -> bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for rule in policy.profiles.iter().flat_map(|p| &p.rules) {
         let path = match (&rule.kind, &rule.target) {
             (RuleKind::File | RuleKind::Subtree, Target::Path(path)) => path.as_str(),
             // A pattern: check the part before its first wildcard component.
@@ -143,7 +153,7 @@ fn missing_paths(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
             }
             _ => continue,
         };
-        if std::fs::symlink_metadata(path).is_err() {
+        if !exists(path) {
             diagnostics.push(
                 Diagnostic::new(Code::MissingPath, rule.target_span, format!("{path} does not exist on this machine"))
                     .with_label("no such file")

@@ -20,6 +20,7 @@ pub fn policy(text: &str) {
     let options = Options {
         binaries: &NoBinaries,
         check_paths: false,
+        ..Options::default()
     };
     let analysis = analyze(text, &options);
     for d in &analysis.diagnostics {

@@ -144,6 +144,7 @@ fn formatting_is_idempotent_and_keeps_meaning() {
     let options = Options {
         binaries: &TestBinaries,
         check_paths: false,
+        ..Options::default()
     };
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();

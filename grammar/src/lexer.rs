@@ -275,6 +275,9 @@ pub fn unescape(text: &str, span: Span, diagnostics: &mut Vec<Diagnostic>) -> St
         .strip_suffix(quote)
         .filter(|_| raw.len() >= 2)
         .unwrap_or(inner);
+    if !inner.contains('\\') {
+        return inner.to_string();
+    }
     let mut value = String::with_capacity(inner.len());
     let mut chars = inner.char_indices();
     while let Some((i, c)) = chars.next() {

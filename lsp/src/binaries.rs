@@ -66,3 +66,30 @@ impl BinarySource for BinaryCache {
         found
     }
 }
+
+/// Whether paths exist, remembered for a few seconds: a keystroke in a
+/// 5,000-line policy would otherwise stat thousands of paths.
+#[derive(Default)]
+pub struct PathCache {
+    entries: Mutex<HashMap<String, (bool, std::time::Instant)>>,
+}
+
+impl PathCache {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(3);
+
+    pub fn exists(&self, path: &str) -> bool {
+        let now = std::time::Instant::now();
+        if let Ok(entries) = self.entries.lock() {
+            if let Some((exists, at)) = entries.get(path) {
+                if now.duration_since(*at) < Self::FRESH {
+                    return *exists;
+                }
+            }
+        }
+        let exists = bpfbox_compiler::path_exists_on_disk(path);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(path.to_string(), (exists, now));
+        }
+        exists
+    }
+}

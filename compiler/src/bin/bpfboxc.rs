@@ -169,6 +169,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let options = Options {
         binaries: &binaries,
         check_paths: !cli.no_path_check,
+        ..Options::default()
     };
     let analysis = analyze(&text, &options);
     report(cli, &name, &text, &analysis.diagnostics);
