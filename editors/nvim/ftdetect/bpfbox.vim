@@ -1,0 +1,2 @@
+" bpfbox policies
+autocmd BufRead,BufNewFile *.policy setfiletype bpfbox
