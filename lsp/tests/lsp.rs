@@ -542,3 +542,84 @@ async fn shutdown_and_exit() {
     );
     h.notify("exit", json!(null)).await;
 }
+
+#[tokio::test]
+async fn paths_complete_inside_strings_and_definitions_reach_workspace_files() {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(workspace.path().join("policies")).unwrap();
+    std::fs::write(
+        workspace.path().join("policies/gdb.policy"),
+        "#![profile \"/usr/bin/gdb\"]\nread(\"/etc/hosts\")\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(workspace.path().join("files/sub")).unwrap();
+    std::fs::write(workspace.path().join("files/alpha.conf"), "").unwrap();
+    let (service, socket) = bpfbox_lsp::service();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut socket = socket;
+        while let Some(message) = socket.next().await {
+            if tx.send(message).is_err() {
+                break;
+            }
+        }
+    });
+    let mut h = Harness {
+        service,
+        notifications: rx,
+        next_id: 1,
+    };
+    let root = format!("file://{}", workspace.path().display());
+    h.request(
+        "initialize",
+        json!({ "capabilities": {}, "workspaceFolders": [{ "uri": root, "name": "w" }] }),
+    )
+    .await;
+    h.notify("initialized", json!({})).await;
+
+    let uri = "file:///w/app.policy";
+    let files = workspace.path().join("files");
+    let text = format!(
+        "#![profile \"/usr/bin/env\"]\nread(\"{}/a\")\nptrace(\"/usr/bin/gdb\")\n",
+        files.display()
+    );
+    h.open(uri, &text).await;
+    let column = 6 + files.display().to_string().len() as u32 + 2;
+    let items = h
+        .request("textDocument/completion", at(uri, 1, column))
+        .await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["alpha.conf"], "entries starting with `a`");
+    let edit = &items[0]["textEdit"];
+    assert_eq!(edit["newText"], "alpha.conf");
+    assert_eq!(edit["range"]["start"]["character"], column - 1);
+    let items = h
+        .request("textDocument/completion", at(uri, 1, column - 1))
+        .await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["alpha.conf", "sub/"]);
+
+    // gdb's profile is in a workspace file that is not open.
+    let definition = h.request("textDocument/definition", at(uri, 2, 10)).await;
+    assert!(
+        definition[0]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/policies/gdb.policy"),
+        "{definition}"
+    );
+    assert_eq!(
+        definition[0]["range"]["start"],
+        json!({ "line": 0, "character": 11 })
+    );
+}
