@@ -19,6 +19,14 @@ struct Harness {
 
 impl Harness {
     async fn start(position_encodings: &[&str]) -> (Harness, Value) {
+        Harness::start_with(
+            json!({ "capabilities": { "general": { "positionEncodings": position_encodings } } }),
+        )
+        .await
+    }
+
+    /// Initializes with `params` (the client's capabilities, workspace).
+    async fn start_with(params: Value) -> (Harness, Value) {
         let (service, socket) = bpfbox_lsp::service();
         let (tx, rx) = mpsc::unbounded_channel();
         // Drain the server's messages as they come, or its handlers block.
@@ -35,12 +43,7 @@ impl Harness {
             notifications: rx,
             next_id: 1,
         };
-        let result = h
-            .request(
-                "initialize",
-                json!({ "capabilities": { "general": { "positionEncodings": position_encodings } } }),
-            )
-            .await;
+        let result = h.request("initialize", params).await;
         h.notify("initialized", json!({})).await;
         (h, result)
     }
@@ -554,28 +557,11 @@ async fn paths_complete_inside_strings_and_definitions_reach_workspace_files() {
     .unwrap();
     std::fs::create_dir_all(workspace.path().join("files/sub")).unwrap();
     std::fs::write(workspace.path().join("files/alpha.conf"), "").unwrap();
-    let (service, socket) = bpfbox_lsp::service();
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut socket = socket;
-        while let Some(message) = socket.next().await {
-            if tx.send(message).is_err() {
-                break;
-            }
-        }
-    });
-    let mut h = Harness {
-        service,
-        notifications: rx,
-        next_id: 1,
-    };
     let root = format!("file://{}", workspace.path().display());
-    h.request(
-        "initialize",
+    let (mut h, _) = Harness::start_with(
         json!({ "capabilities": {}, "workspaceFolders": [{ "uri": root, "name": "w" }] }),
     )
     .await;
-    h.notify("initialized", json!({})).await;
 
     let uri = "file:///w/app.policy";
     let files = workspace.path().join("files");

@@ -24,13 +24,17 @@ report() { # label workload value base
     awk -v l="$1" -v w="$2" -v v="$3" -v b="$4" 'BEGIN { printf "RESULT %-9s %-32s %12d instructions  %+6.1f%%\n", w, l, v, (v - b) * 100.0 / b }'
 }
 
-for w in openread probed serve; do
-    case $w in
-        openread) args="$N_OPEN /srv/t/readable" ;;
-        probed) args="$N_PROBED" ;;
-        serve) args="$N_SERVE" ;;
+# the arguments of each workload
+args_of() {
+    case $1 in
+        openread) echo "$N_OPEN /srv/t/readable" ;;
+        probed) echo "$N_PROBED" ;;
+        serve) echo "$N_SERVE" ;;
     esac
-    eval "base_$w=\$(measure $B/bench $w $args)"
+}
+
+for w in openread probed serve; do
+    eval "base_$w=\$(measure $B/bench $w $(args_of $w))"
 done
 
 first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | tail -1 | cut -d' ' -f2)
@@ -45,11 +49,7 @@ echo "RESULT load    of which reading, checking, resolving the image (--dry-run)
 echo "RESULT load    of which starting the process (--version)  $startup instructions"
 
 for w in openread probed serve; do
-    case $w in
-        openread) args="$N_OPEN /srv/t/readable" ;;
-        probed) args="$N_PROBED" ;;
-        serve) args="$N_SERVE" ;;
-    esac
+    args=$(args_of $w)
     eval "base=\$base_$w"
     report "without bpfbox" $w "$base" "$base"
     report "loaded, no rule for it" $w "$(measure $B/bench $w $args)" "$base"
