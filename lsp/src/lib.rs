@@ -25,7 +25,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use bpfbox_compiler::{analyze, Analysis, Options, Severity};
+use bpfbox_compiler::{analyze, Analysis, Options};
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
@@ -371,14 +371,6 @@ impl LanguageServer for Backend {
             }))
         })
     }
-}
-
-/// Whether any diagnostic of an analysis is an error (for tests and tools).
-pub fn has_errors(analysis: &Analysis) -> bool {
-    analysis
-        .diagnostics
-        .iter()
-        .any(|d| d.severity() == Severity::Error)
 }
 
 pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
