@@ -853,7 +853,10 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 		.tainted = !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
 		.start_time = bpf_get_current_task_btf()->start_time, /* exec made this thread the leader */
 	};
-	add_proc(tgid, &proc);
+	/* A process that must be confined but cannot be tracked (65,536
+	 * confined processes already) does not get to run unconfined. */
+	if (add_proc(tgid, &proc))
+		bpf_send_signal(SIGKILL);
 	return 0;
 }
 

@@ -52,13 +52,14 @@ static __always_inline int maybe_confined(__u32 tgid)
 	return !bits || (*bits & (1ULL << (tgid & 63)));
 }
 
-static __always_inline void add_proc(__u32 tgid, struct bpfbox_proc *proc)
+/* Returns non-zero when the entry could not be stored (the map is full). */
+static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
 {
 	__u32 word = tgid >> 6;
 	__u64 *bits = bpf_map_lookup_elem(&confined, &word);
 	if (bits)
 		__sync_fetch_and_or(bits, 1ULL << (tgid & 63));
-	bpf_map_update_elem(&procs, &tgid, proc, BPF_ANY);
+	return bpf_map_update_elem(&procs, &tgid, proc, BPF_ANY);
 }
 
 static __always_inline void remove_proc(__u32 tgid)
