@@ -8,6 +8,15 @@ use std::process::{Command, Output};
 
 use bpfbox_image::{Identity, Image, Masks, Profile, Rule, RuleKind, Scope, ScopeKind, Target};
 
+/// Tests that touch /sys/fs/bpf (the host's real state) take turns.
+static BPF_FS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn bpf_fs_turn() -> std::sync::MutexGuard<'static, ()> {
+    BPF_FS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn bpfbox_load(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bpfbox-load"))
         .args(args)
@@ -241,6 +250,7 @@ fn not_root_is_refused() {
 /// them the load succeeds, and the test unloads it again.)
 #[test]
 fn a_kernel_that_refuses_bpf_lsm_gets_a_clear_message() {
+    let _turn = bpf_fs_turn();
     let f = Fixture::new();
     let image = f.image("ok.bbx", f.profile());
     let before = bpf_fs_listing();
@@ -262,6 +272,7 @@ fn a_kernel_that_refuses_bpf_lsm_gets_a_clear_message() {
 
 #[test]
 fn list_unload_and_follow_with_nothing_loaded() {
+    let _turn = bpf_fs_turn();
     if Path::new("/sys/fs/bpf/bpfbox/maps/registry").exists() {
         eprintln!("a bpfbox policy is loaded on this host; skipped");
         return;
