@@ -7,6 +7,33 @@ mod common;
 use common::{bpfboxc, login_binaries, root};
 use serde_json::Value;
 
+/// `bpfboxc POLICY --binary BINARY --emit json`, which must succeed.
+fn compile_json(policy: &std::path::Path, binary: &str) -> Value {
+    let out = bpfboxc(&[
+        policy.to_str().unwrap(),
+        "--binary",
+        binary,
+        "--emit",
+        "json",
+        "-o",
+        "-",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The first 16 bytes at `offset` of a file, in hex.
+fn code_at(file: &[u8], offset: usize) -> String {
+    file[offset..offset + 16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn offsets_match_code(binary: &str) {
     let path = root().join(binary);
     let output = std::process::Command::new(&path)
@@ -27,31 +54,14 @@ fn offsets_match_code(binary: &str) {
          #[func add_user] append(\"/etc/passwd\")\n",
     )
     .unwrap();
-    let out = bpfboxc(&[
-        policy.to_str().unwrap(),
-        "--binary",
-        binary,
-        "--emit",
-        "json",
-        "-o",
-        "-",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = compile_json(&policy, binary);
     let funcs = json["profiles"][0]["funcs"].as_array().unwrap();
     assert_eq!(funcs.len(), 4);
     for line in printed.lines() {
         let (name, hex) = line.split_once(' ').unwrap();
         let func = funcs.iter().find(|f| f["name"] == name).unwrap();
         let offset = func["offset"].as_u64().unwrap() as usize;
-        let in_file: String = file[offset..offset + 16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let in_file = code_at(&file, offset);
         assert_eq!(in_file, hex, "{binary}: {name} at offset {offset:#x}");
     }
     let identity = &json["profiles"][0]["identity"]["build_id"];
@@ -95,21 +105,7 @@ fn stripped_binaries_resolve_through_dynsym_and_fall_back_to_sha256() {
         "#![profile \"/usr/local/bin/mylogin\"]\n#[func check_password] read(\"/etc/shadow\")\n",
     )
     .unwrap();
-    let out = bpfboxc(&[
-        policy.to_str().unwrap(),
-        "--binary",
-        binary.to_str().unwrap(),
-        "--emit",
-        "json",
-        "-o",
-        "-",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = compile_json(&policy, binary.to_str().unwrap());
     let sha = json["profiles"][0]["identity"]["sha256"].as_str().unwrap();
     use sha2::Digest;
     let expected: String = sha2::Sha256::digest(std::fs::read(&binary).unwrap())
@@ -130,10 +126,7 @@ fn stripped_binaries_resolve_through_dynsym_and_fall_back_to_sha256() {
         .unwrap();
     let offset = json["profiles"][0]["funcs"][0]["offset"].as_u64().unwrap() as usize;
     let file = std::fs::read(&binary).unwrap();
-    let in_file: String = file[offset..offset + 16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let in_file = code_at(&file, offset);
     assert_eq!(in_file, hex);
 }
 

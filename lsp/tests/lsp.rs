@@ -132,6 +132,16 @@ fn at(uri: &str, line: u32, character: u32) -> Value {
     json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } })
 }
 
+/// The labels of a completion response.
+fn labels_of(items: &Value) -> Vec<&str> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect()
+}
+
 fn codes(diagnostics: &[Value]) -> Vec<String> {
     diagnostics
         .iter()
@@ -250,36 +260,21 @@ async fn hover_completion_actions_format_symbols_tokens() {
 
     // Flags after `|`, filtered to the rule kind.
     let items = h.request("textDocument/completion", at(uri, 2, 27)).await;
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = labels_of(&items);
     assert!(
         labels.contains(&"getattr") && !labels.contains(&"bind"),
         "{labels:?}"
     );
     // Families in net's first argument.
     let items = h.request("textDocument/completion", at(uri, 3, 8)).await;
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = labels_of(&items);
     assert!(
         labels.contains(&"inet6") && labels.contains(&"unix"),
         "{labels:?}"
     );
     // Rule kinds and attributes at the start of a line.
     let items = h.request("textDocument/completion", at(uri, 4, 1)).await;
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = labels_of(&items);
     assert!(
         labels.contains(&"fs") && labels.contains(&"#[taint]") && labels.contains(&"ptrace"),
         "{labels:?}"
@@ -391,12 +386,7 @@ async fn func_symbols_resolve_in_the_background_with_hover_completion_definition
     );
 
     let items = h.request("textDocument/completion", at(uri, 4, 7)).await;
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = labels_of(&items);
     assert!(
         labels.contains(&"add_user") && labels.contains(&"recurse"),
         "{labels:?}"
@@ -574,12 +564,7 @@ async fn paths_complete_inside_strings_and_definitions_reach_workspace_files() {
     let items = h
         .request("textDocument/completion", at(uri, 1, column))
         .await;
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = labels_of(&items);
     assert_eq!(labels, vec!["alpha.conf"], "entries starting with `a`");
     let edit = &items[0]["textEdit"];
     assert_eq!(edit["newText"], "alpha.conf");
@@ -587,12 +572,7 @@ async fn paths_complete_inside_strings_and_definitions_reach_workspace_files() {
     let items = h
         .request("textDocument/completion", at(uri, 1, column - 1))
         .await;
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let labels = labels_of(&items);
     assert_eq!(labels, vec!["alpha.conf", "sub/"]);
 
     // gdb's profile is in a workspace file that is not open.
