@@ -26,6 +26,21 @@ fn compile_json(policy: &std::path::Path, binary: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `bpfboxc POLICY --binary BINARY --check` succeeds.
+fn assert_checks(policy: &std::path::Path, binary: &std::path::Path, what: &str) {
+    let out = bpfboxc(&[
+        policy.to_str().unwrap(),
+        "--binary",
+        binary.to_str().unwrap(),
+        "--check",
+    ]);
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The first 16 bytes at `offset` of a file, in hex.
 fn code_at(file: &[u8], offset: usize) -> String {
     file[offset..offset + 16]
@@ -162,17 +177,7 @@ fn rust_and_cpp_names_match_demangled() {
             format!("#![profile \"/usr/bin/auth\"]\n#[func {name}] read(\"/etc/shadow\")\n"),
         )
         .unwrap();
-        let out = bpfboxc(&[
-            policy.to_str().unwrap(),
-            "--binary",
-            binary.to_str().unwrap(),
-            "--check",
-        ]);
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_checks(&policy, &binary, name);
     }
 }
 
@@ -197,15 +202,5 @@ fn rust_names_match_demangled_without_hash() {
     assert!(status.success());
     let policy = dir.path().join("p.policy");
     std::fs::write(&policy, "#![profile \"/usr/bin/app\"]\n#[func \"app::auth::check_password\"] read(\"/etc/shadow\")\n").unwrap();
-    let out = bpfboxc(&[
-        policy.to_str().unwrap(),
-        "--binary",
-        binary.to_str().unwrap(),
-        "--check",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_checks(&policy, &binary, "app::auth::check_password");
 }

@@ -46,6 +46,26 @@ pub(crate) struct State {
     pub roots: Vec<PathBuf>,
 }
 
+impl State {
+    /// Stores a document's new text and analysis; returns its diagnostics.
+    fn store(
+        &mut self,
+        uri: &Uri,
+        text: String,
+        version: i32,
+        analysis: Analysis,
+    ) -> Vec<Diagnostic> {
+        let document = Arc::new(Document {
+            text: Text::new(text),
+            version,
+            analysis: Arc::new(analysis),
+        });
+        let diagnostics = features::diagnostics(uri, &document, self.encoding);
+        self.documents.insert(uri.clone(), document);
+        diagnostics
+    }
+}
+
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
@@ -112,13 +132,7 @@ impl Backend {
         {
             return None;
         }
-        let document = Arc::new(Document {
-            text: Text::new(text),
-            version,
-            analysis: Arc::new(analysis),
-        });
-        let diagnostics = features::diagnostics(&uri, &document, state.encoding);
-        state.documents.insert(uri.clone(), document);
+        let diagnostics = state.store(&uri, text, version, analysis);
         Some((uri, diagnostics, version))
     }
 
@@ -166,21 +180,14 @@ impl Backend {
                 let Ok(analysis) = analysis else { continue };
                 let published = {
                     let Ok(mut state) = state.lock() else { return };
-                    let encoding = state.encoding;
-                    match state.documents.get(&uri) {
-                        // Only if the document has not changed meanwhile.
-                        Some(current) if current.version == document.version => {
-                            let fresh = Arc::new(Document {
-                                text: Text::new(document.text.text.clone()),
-                                version: document.version,
-                                analysis: Arc::new(analysis),
-                            });
-                            let diagnostics = features::diagnostics(&uri, &fresh, encoding);
-                            state.documents.insert(uri.clone(), fresh);
-                            Some(diagnostics)
-                        }
-                        _ => None,
-                    }
+                    // Only if the document has not changed meanwhile.
+                    let unchanged = state
+                        .documents
+                        .get(&uri)
+                        .is_some_and(|current| current.version == document.version);
+                    unchanged.then(|| {
+                        state.store(&uri, document.text.text.clone(), document.version, analysis)
+                    })
                 };
                 if let Some(diagnostics) = published {
                     client

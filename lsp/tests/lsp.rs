@@ -48,37 +48,32 @@ impl Harness {
         (h, result)
     }
 
-    async fn request(&mut self, method: &'static str, params: Value) -> Value {
+    /// Sends a request and returns the whole response.
+    async fn call(
+        &mut self,
+        method: &'static str,
+        params: Value,
+    ) -> tower_lsp_server::jsonrpc::Response {
         let id = self.next_id;
         self.next_id += 1;
         let request = Request::build(method).params(params).id(id).finish();
-        let response = self
-            .service
+        self.service
             .ready()
             .await
             .unwrap()
             .call(request)
             .await
             .unwrap()
-            .unwrap();
-        let (_, result) = response.into_parts();
+            .unwrap()
+    }
+
+    async fn request(&mut self, method: &'static str, params: Value) -> Value {
+        let (_, result) = self.call(method, params).await.into_parts();
         result.unwrap_or_else(|e| panic!("{method}: {e:?}"))
     }
 
     async fn request_error(&mut self, method: &'static str, params: Value) -> bool {
-        let id = self.next_id;
-        self.next_id += 1;
-        let request = Request::build(method).params(params).id(id).finish();
-        let response = self
-            .service
-            .ready()
-            .await
-            .unwrap()
-            .call(request)
-            .await
-            .unwrap()
-            .unwrap();
-        response.error().is_some()
+        self.call(method, params).await.error().is_some()
     }
 
     async fn notify(&mut self, method: &'static str, params: Value) {

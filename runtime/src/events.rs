@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use zerocopy::FromBytes;
 
 use crate::failure::Failure;
-use crate::kernel::{entries, registry_exe, scope_name, Maps};
+use crate::kernel::{chars_to_string, entries, registry_exe, scope_name, Maps};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -94,15 +94,7 @@ fn to_json(e: &abi::bpfbox_event, names: &mut Names, epoch: Duration) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    let text = |chars: &[std::os::raw::c_char]| {
-        let bytes: Vec<u8> = chars
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    let path = text(&e.path);
+    let path = chars_to_string(&e.path);
     let mut object = serde_json::Map::new();
     match kind {
         Some(RuleKind::Net) => {
@@ -139,7 +131,7 @@ fn to_json(e: &abi::bpfbox_event, names: &mut Names, epoch: Duration) -> Value {
         "time": humantime::format_rfc3339_micros(time).to_string(),
         "pid": e.pid,
         "tid": e.tid,
-        "comm": text(&e.comm),
+        "comm": chars_to_string(&e.comm),
         "profile": names.profile(e.slot),
         "op": name_of(vocabulary::OP_NAMES, e.op),
         "kind": kind.map_or(json!(e.kind), |k| json!(k.name())),

@@ -142,7 +142,7 @@ fn c_chars<const N: usize>(text: &str) -> [std::os::raw::c_char; N] {
     out
 }
 
-fn chars_to_string(chars: &[std::os::raw::c_char]) -> String {
+pub fn chars_to_string(chars: &[std::os::raw::c_char]) -> String {
     let bytes: Vec<u8> = chars.iter().map(|c| *c as u8).collect();
     c_string(&bytes)
 }
