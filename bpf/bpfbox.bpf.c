@@ -22,9 +22,12 @@ char LICENSE[] SEC("license") = "GPL";
  * later kernels put a struct mnt_idmap * before it). */
 const volatile __u32 setattr_dentry_arg = 0;
 
+/* The policy maps are BPF_F_RDONLY_PROG: only bpfbox-load writes them (from
+ * user space), and no BPF program, ours or another's, can. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_PROFILES);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
 	__type(key, struct bpfbox_inode_key);
 	__type(value, __u32); /* slot */
 } exe_profiles SEC(".maps");
@@ -32,6 +35,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_PROFILES);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
 	__type(key, __u32); /* slot */
 	__type(value, struct bpfbox_profile);
 } profiles SEC(".maps");
@@ -39,7 +43,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
 	__type(key, struct bpfbox_file_key);
 	__type(value, struct bpfbox_masks);
 } file_rules SEC(".maps");
@@ -47,7 +51,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
 	__type(key, struct bpfbox_file_key);
 	__type(value, struct bpfbox_masks);
 } tree_rules SEC(".maps");
@@ -55,7 +59,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
 	__type(key, struct bpfbox_task_key);
 	__type(value, struct bpfbox_masks);
 } task_rules SEC(".maps");
@@ -63,7 +67,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
 	__type(key, struct bpfbox_net_key);
 	__type(value, struct bpfbox_masks);
 } net_rules SEC(".maps");
@@ -76,6 +80,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_PROFILES);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
 	__type(key, __u32); /* slot */
 	__type(value, struct bpfbox_registry);
 } registry SEC(".maps");
@@ -83,6 +88,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
 	__type(key, __u32);
 	__type(value, struct bpfbox_meta);
 } meta SEC(".maps");
@@ -90,9 +96,27 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_SCOPES);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
 	__type(key, __u32); /* scope id */
 	__type(value, struct bpfbox_scope_name);
 } scope_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
+	__type(key, struct bpfbox_priv_key);
+	__type(value, struct bpfbox_masks);
+} priv_rules SEC(".maps");
+
+/* Children of confined processes between task_alloc and the fork
+ * tracepoint, each holding a claim on room in procs (by task address). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBOX_MAX_FORKING);
+	__type(key, __u64);
+	__type(value, __u8);
+} forking SEC(".maps");
 
 /* A previous BPF LSM program's verdict on the same hook, passed on. Newer
  * verifiers only accept returns in [-MAX_ERRNO, 0], so clamp it. */
@@ -132,6 +156,8 @@ static __always_inline int get_state(struct state *s)
 	s->profile = bpf_map_lookup_elem(&profiles, &s->proc->slot);
 	if (!s->profile || !s->profile->version)
 		return 0; /* the profile was unloaded */
+	if (s->proc->serial != s->profile->serial)
+		return 0; /* ... and its slot given to another executable */
 	s->scopes[0] = 0;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &s->tid);
 	if (t && t->start_time != task->start_time)
@@ -170,13 +196,16 @@ struct object {
 	__u32 op;
 	__u32 kind;
 	__u64 dev, ino;
-	__u32 family, signal, peer_pid;
+	__u32 family, signal, peer_pid, number;
+	int quiet;             /* no event: the kernel only probes (CAP_OPT_NOAUDIT) */
 	struct dentry *dentry; /* for the name, when there is no path */
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
 };
 
 static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
 {
+	if (o->quiet)
+		return;
 	struct bpfbox_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__u32 zero = 0;
@@ -198,6 +227,8 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	e->family = o->family;
 	e->signal = o->signal;
 	e->peer_pid = o->peer_pid;
+	e->number = o->number;
+	e->pad = 0;
 	e->dev = o->dev;
 	e->ino = o->ino;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -276,16 +307,42 @@ static long walk_up(__u32 index, void *data)
 	return 0;
 }
 
-/* Objects that are not files in a directory tree (pipes, sockets, anonymous
- * inodes, memfds) are not mediated as files. */
-static __always_inline int not_a_file(struct inode *inode)
+/* What an inode is to the file rules. */
+enum object_class {
+	CLASS_FILE,       /* a file in a directory tree: the rules name it */
+	CLASS_NOT_A_FILE, /* a pipe, socket, anonymous inode, namespace, pidfd */
+	CLASS_MEMORY,     /* a memfd, SysV shm segment or shared anonymous map */
+};
+
+/* By file system magic, not by SB_KERNMOUNT: tracefs, debugfs and
+ * securityfs have internal mounts too, and they are files to mediate. */
+static __always_inline int classify(struct inode *inode)
 {
 	if (!inode)
-		return 1;
+		return CLASS_NOT_A_FILE;
 	if ((inode->i_mode & S_IFMT) == S_IFSOCK)
-		return 1;
+		return CLASS_NOT_A_FILE;
 	struct super_block *sb = inode->i_sb;
-	return !sb || (sb->s_flags & SB_KERNMOUNT) != 0;
+	if (!sb)
+		return CLASS_NOT_A_FILE;
+	unsigned long magic = sb->s_magic;
+	switch (magic) {
+	case PIPEFS_MAGIC:
+	case SOCKFS_MAGIC:
+	case ANON_INODE_FS_MAGIC:
+	case NSFS_MAGIC:
+	case PID_FS_MAGIC:
+	case AIO_RING_MAGIC:
+	case DMA_BUF_MAGIC:
+		return CLASS_NOT_A_FILE;
+	case TMPFS_MAGIC:
+	case HUGETLBFS_MAGIC:
+	case SECRETMEM_MAGIC:
+		/* the internal mount only: a mounted tmpfs holds files */
+		if (sb->s_flags & SB_KERNMOUNT)
+			return CLASS_MEMORY;
+	}
+	return CLASS_FILE;
 }
 
 static __always_inline struct inode *exe_inode(struct task_struct *task)
@@ -356,17 +413,75 @@ static __always_inline int check_procfs(struct state *s, struct inode *inode, __
 	return 1;
 }
 
+/* The masks of a cap or sys rule (kind, number) over the thread's scopes. */
+static __always_inline void priv_masks(struct state *s, __u32 kind, __u32 number, struct bpfbox_masks *acc)
+{
+	struct bpfbox_priv_key key = {.version = s->profile->version, .kind = kind, .number = number};
+	for (int i = 0; i < NSCOPES; i++) {
+		if (s->scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = s->scopes[i];
+		add_masks(acc, bpf_map_lookup_elem(&priv_rules, &key));
+	}
+}
+
+/* A privileged operation: granted by a cap or sys rule (kind, number) in
+ * the profile, decided like any other access (taint, audit, complain). */
+static __always_inline int check_priv(struct state *s, __u32 op, __u32 kind, __u32 number, __u32 access, int quiet)
+{
+	struct object o = {.op = op, .kind = kind, .number = number, .quiet = quiet};
+	struct bpfbox_masks acc = {};
+	priv_masks(s, kind, number, &acc);
+	return decide(s, &acc, access, &o);
+}
+
+static __always_inline int check_cap(struct state *s, __u32 op, __u32 cap)
+{
+	return check_priv(s, op, BPFBOX_RULE_CAP, cap, BPFBOX_CAP_USE, 0);
+}
+
+/* bpfbox's own protection: refused to every confined process, tainted or
+ * not, in complain mode too, unless `grant` is set and the profile grants
+ * the cap or sys rule o->kind, o->number. */
+static __always_inline int protect(struct state *s, struct object *o, __u32 access, int grant)
+{
+	if (grant) {
+		struct bpfbox_masks acc = {};
+		priv_masks(s, o->kind, o->number, &acc);
+		if ((acc.allow & access) == access && !(acc.deny & access))
+			return 0;
+	}
+	emit(s, o, access, BPFBOX_DECISION_DENY);
+	return -EPERM;
+}
+
+/* Changes to the BPF file system that holds bpfbox's pins. */
+#define FS_MODIFY (BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
+
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
 {
-	if (!access || not_a_file(inode))
+	if (!access)
 		return 0;
+	switch (classify(inode)) {
+	case CLASS_NOT_A_FILE:
+		return 0;
+	case CLASS_MEMORY:
+		/* Reading and writing one's own memory is free; running code
+		 * from it is a sys(memfd_exec) grant, not an exec rule. */
+		if (!(access & BPFBOX_FS_EXEC))
+			return 0;
+		return check_priv(s, op, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_MEMFD_EXEC, 0);
+	}
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path};
-	int verdict;
-	if (check_procfs(s, inode, access, &o, &verdict))
-		return verdict;
 	struct super_block *sb = inode->i_sb;
 	o.dev = sb ? sb->s_dev : 0;
 	o.ino = inode->i_ino;
+	/* Unlinking a pinned link would detach a bpfbox program. */
+	if (sb && sb->s_magic == BPF_FS_MAGIC && (access & FS_MODIFY))
+		return protect(s, &o, access & FS_MODIFY, 0);
+	int verdict;
+	if (check_procfs(s, inode, access, &o, &verdict))
+		return verdict;
 	struct walk w = {.version = s->profile->version, .dev = o.dev, .dentry = dentry};
 	struct bpfbox_file_key key = {.version = w.version, .dev = o.dev, .ino = o.ino};
 	for (int i = 0; i < NSCOPES; i++) {
@@ -502,6 +617,24 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	return check_inode(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, access);
 }
 
+/* SIGIO and SIGURG go around task_kill: a file's owner gets them from
+ * whoever causes the I/O. A confined process may make itself the owner
+ * (F_SETOWN with its own pid); any other owner is a sys(sigio) grant. The
+ * forms that pass the owner through user memory (F_SETOWN_EX, FIOSETOWN,
+ * SIOCSPGRP) need the grant too: the kernel reads that memory after this
+ * hook, so what the hook could read there proves nothing. */
+static __always_inline int check_sigio(struct state *s, unsigned int cmd, unsigned long arg)
+{
+	if (cmd == F_SETOWN) {
+		int pid = (int)arg;
+		if (pid == 0 || pid == (int)s->tgid || pid == (int)s->tid)
+			return 0;
+	} else if (cmd != F_SETOWN_EX && cmd != FIOSETOWN && cmd != SIOCSPGRP) {
+		return 0;
+	}
+	return check_priv(s, BPFBOX_OP_SIGIO, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_SIGIO, 0);
+}
+
 SEC("lsm/file_ioctl")
 int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
@@ -510,6 +643,8 @@ int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg,
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
+	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
+		return check_sigio(&s, cmd, arg);
 	return check_inode(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, BPFBOX_FS_IOCTL);
 }
 
@@ -852,10 +987,17 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 		.slot = *slot,
 		.tainted = !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
 		.start_time = bpf_get_current_task_btf()->start_time, /* exec made this thread the leader */
+		.serial = profile->serial,
 	};
-	/* A process that must be confined but cannot be tracked (65,536
-	 * confined processes already) does not get to run unconfined. */
-	if (add_proc(tgid, &proc))
+	/* A process confined already has its room; a new one claims it. A
+	 * process that must be confined but cannot be tracked (65,536 confined
+	 * processes already) does not get to run unconfined. */
+	if (bpf_map_lookup_elem(&procs, &tgid)) {
+		if (bpf_map_update_elem(&procs, &tgid, &proc, BPF_EXIST))
+			bpf_send_signal(SIGKILL);
+		return 0;
+	}
+	if (!claim_proc() || add_proc(tgid, &proc))
 		bpf_send_signal(SIGKILL);
 	return 0;
 }
@@ -876,7 +1018,11 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	__u64 start = child->start_time;
 	struct bpfbox_proc c = *p;
 	c.start_time = start;
-	add_proc(ctgid, &c);
+	/* task_alloc claimed room for this child; without a claim (the
+	 * programs were attached between the two) claim it now. */
+	__u64 key = (__u64)child;
+	if (bpf_map_delete_elem(&forking, &key) == 0 || claim_proc())
+		add_proc(ctgid, &c);
 	__u32 ptid = parent->pid, ctid = child->pid;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
 	if (t && t->count) {
@@ -897,4 +1043,363 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	if (signal && signal->live.counter == 0)
 		remove_proc(tgid);
 	return 0;
+}
+
+/* fork of a confined process: room for the child is claimed in procs
+ * before the child exists, and the fork fails (EAGAIN, as at a process
+ * limit) when there is none, so no child ever runs untracked. */
+SEC("lsm/task_alloc")
+int BPF_PROG(task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	if (ret)
+		return prior(ret);
+	if (clone_flags & CLONE_THREAD)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!maybe_confined(tgid) || !bpf_map_lookup_elem(&procs, &tgid))
+		return 0;
+	if (claim_proc()) {
+		__u64 key = (__u64)task;
+		__u8 one = 1;
+		if (bpf_map_update_elem(&forking, &key, &one, BPF_NOEXIST) == 0)
+			return 0;
+		release_proc_claim();
+	}
+	struct bpfbox_stats *st = stats_entry();
+	if (st)
+		__sync_fetch_and_add(&st->forks_refused, 1);
+	return -EAGAIN;
+}
+
+/* A fork that failed after task_alloc gives its claim back. */
+SEC("lsm/task_free")
+int BPF_PROG(task_free, struct task_struct *task)
+{
+	__u64 key = (__u64)task;
+	if (bpf_map_delete_elem(&forking, &key) == 0)
+		release_proc_claim();
+	return 0;
+}
+
+/* ---- Capabilities and privileged operations ----------------------------- */
+
+/* Every capability check of a tainted process: its profile must grant the
+ * capability with a cap rule. Only checks of the process's own credentials
+ * are its own: with another cred (a file's opener, another task) the kernel
+ * asks about someone else's privilege. Checks the kernel makes quietly
+ * (CAP_OPT_NOAUDIT, e.g. whether to allow an overcommit reserve) are
+ * answered quietly. */
+SEC("lsm/capable")
+int BPF_PROG(capable, const struct cred *cred, void *ns, int cap, unsigned int opts, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	unsigned long c = (unsigned long)cred;
+	if (c != (unsigned long)task->cred && c != (unsigned long)task->real_cred)
+		return 0;
+	return check_priv(&s, BPFBOX_OP_CAPABLE, BPFBOX_RULE_CAP, cap, BPFBOX_CAP_USE, opts & CAP_OPT_NOAUDIT);
+}
+
+/* bpf(2): a confined process, tainted or not, uses it only with cap(bpf),
+ * and never to get a descriptor of an object it did not create (by id or
+ * by pin): bpfbox's maps, programs and links are out of reach. */
+SEC("lsm/bpf")
+int BPF_PROG(bpf_syscall, int cmd, void *attr, unsigned int size)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct object o = {.op = BPFBOX_OP_BPF, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_BPF};
+	int foreign = cmd == BPF_OBJ_GET || cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_PROG_GET_FD_BY_ID ||
+		      cmd == BPF_LINK_GET_FD_BY_ID;
+	return protect(&s, &o, BPFBOX_CAP_USE, !foreign);
+}
+
+static __always_inline int mount_of_bpffs(struct vfsmount *mnt)
+{
+	struct super_block *sb = mnt ? mnt->mnt_sb : 0;
+	return sb && sb->s_magic == BPF_FS_MAGIC;
+}
+
+/* The BPF file system holds the pins that keep bpfbox in force: no confined
+ * process unmounts or remounts it, nor lazily unmounts a tree with mounts
+ * below it (which takes them along). Other unmounts need cap(sys_admin). */
+SEC("lsm/sb_umount")
+int BPF_PROG(sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct object o = {.op = BPFBOX_OP_MOUNT};
+	if (mount_of_bpffs(mnt))
+		return protect(&s, &o, BPFBOX_CAP_USE, 0);
+	if (flags & MNT_DETACH) {
+		struct mount *m = (void *)((unsigned long)mnt - bpf_core_field_offset(struct mount, mnt));
+		struct list_head *head = (void *)((unsigned long)m + bpf_core_field_offset(struct mount, mnt_mounts));
+		if (BPF_CORE_READ(m, mnt_mounts.next) != head)
+			return protect(&s, &o, BPFBOX_CAP_USE, 0);
+	}
+	return check_cap(&s, BPFBOX_OP_MOUNT, BPFBOX_CAPABILITY_SYS_ADMIN);
+}
+
+SEC("lsm/sb_remount")
+int BPF_PROG(sb_remount, struct super_block *sb, void *mnt_opts, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	if (sb && sb->s_magic == BPF_FS_MAGIC) {
+		struct object o = {.op = BPFBOX_OP_MOUNT};
+		return protect(&s, &o, BPFBOX_CAP_USE, 0);
+	}
+	return check_cap(&s, BPFBOX_OP_MOUNT, BPFBOX_CAPABILITY_SYS_ADMIN);
+}
+
+static __always_inline int check_mount(void)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	return check_cap(&s, BPFBOX_OP_MOUNT, BPFBOX_CAPABILITY_SYS_ADMIN);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags, void *data, int ret)
+{
+	return ret ? prior(ret) : check_mount();
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	return ret ? prior(ret) : check_mount();
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(sb_pivotroot, const struct path *old_path, const struct path *new_path, int ret)
+{
+	return ret ? prior(ret) : check_mount();
+}
+
+/* Loading a kernel module (init_module, finit_module) or a kexec image:
+ * never without cap(sys_module), tainted or not. Firmware is the kernel's
+ * own business. */
+static __always_inline int check_kernel_load(int id)
+{
+	struct state s;
+	if (id < READING_MODULE || !get_state(&s))
+		return 0;
+	struct object o = {.op = BPFBOX_OP_MODULE, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_SYS_MODULE};
+	return protect(&s, &o, BPFBOX_CAP_USE, 1);
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(kernel_read_file, struct file *file, int id, int contents, int ret)
+{
+	return ret ? prior(ret) : check_kernel_load(id);
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(kernel_load_data, int id, int contents, int ret)
+{
+	return ret ? prior(ret) : check_kernel_load(id);
+}
+
+/* Asking the kernel to load a module (a socket of an unknown family). */
+SEC("lsm/kernel_module_request")
+int BPF_PROG(kernel_module_request, char *kmod_name, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	return check_cap(&s, BPFBOX_OP_MODULE, BPFBOX_CAPABILITY_SYS_MODULE);
+}
+
+SEC("lsm/perf_event_open")
+int BPF_PROG(perf_event_open, void *attr, int type, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	return check_cap(&s, BPFBOX_OP_PERF, BPFBOX_CAPABILITY_PERFMON);
+}
+
+/* What kernel lockdown guards (/dev/mem, /proc/kcore, ioperm, MSRs, kprobes
+ * through tracefs, ...) is raw access to the machine. */
+SEC("lsm/locked_down")
+int BPF_PROG(locked_down, int what, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	return check_cap(&s, BPFBOX_OP_LOCKDOWN, BPFBOX_CAPABILITY_SYS_RAWIO);
+}
+
+SEC("lsm/syslog")
+int BPF_PROG(syslog, int type, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	return check_cap(&s, BPFBOX_OP_SYSLOG, BPFBOX_CAPABILITY_SYSLOG);
+}
+
+/* Priorities and limits of another process: what cap(sys_nice) and
+ * cap(sys_resource) grant, even where the kernel asks for no capability
+ * (root changing another root process). */
+static __always_inline int check_other_task(struct task_struct *p, __u32 cap)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	if (p && (__u32)p->tgid == s.tgid)
+		return 0;
+	return check_cap(&s, BPFBOX_OP_SCHED, cap);
+}
+
+SEC("lsm/task_setnice")
+int BPF_PROG(task_setnice, struct task_struct *p, int nice, int ret)
+{
+	return ret ? prior(ret) : check_other_task(p, BPFBOX_CAPABILITY_SYS_NICE);
+}
+
+SEC("lsm/task_setioprio")
+int BPF_PROG(task_setioprio, struct task_struct *p, int ioprio, int ret)
+{
+	return ret ? prior(ret) : check_other_task(p, BPFBOX_CAPABILITY_SYS_NICE);
+}
+
+SEC("lsm/task_setscheduler")
+int BPF_PROG(task_setscheduler, struct task_struct *p, int ret)
+{
+	return ret ? prior(ret) : check_other_task(p, BPFBOX_CAPABILITY_SYS_NICE);
+}
+
+/* The kernel calls it only for another task; threads of one process share
+ * their credentials. */
+SEC("lsm/task_prlimit")
+int BPF_PROG(task_prlimit, const struct cred *cred, const struct cred *tcred, unsigned int flags, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	if ((unsigned long)cred == (unsigned long)tcred)
+		return 0;
+	return check_cap(&s, BPFBOX_OP_SCHED, BPFBOX_CAPABILITY_SYS_RESOURCE);
+}
+
+SEC("lsm/file_fcntl")
+int BPF_PROG(file_fcntl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	return check_sigio(&s, cmd, arg);
+}
+
+/* A watch reports what happens to a file: it needs read on the file. */
+SEC("lsm/path_notify")
+int BPF_PROG(path_notify, const struct path *path, __u64 mask, unsigned int obj_type, int ret)
+{
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct dentry *dentry = path->dentry;
+	if (!dentry)
+		return 0;
+	return check_inode(&s, BPFBOX_OP_NOTIFY, dentry->d_inode, dentry, 0, BPFBOX_FS_READ);
+}
+
+/* SysV IPC: creating, attaching, sending, receiving, controlling. */
+static __always_inline int check_ipc(void)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	return check_priv(&s, BPFBOX_OP_IPC, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_SYSVIPC, 0);
+}
+
+SEC("lsm/ipc_permission")
+int BPF_PROG(ipc_permission, void *ipcp, short flag, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+SEC("lsm/shm_alloc_security")
+int BPF_PROG(shm_alloc_security, void *perm, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+SEC("lsm/msg_queue_alloc_security")
+int BPF_PROG(msg_queue_alloc_security, void *perm, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+SEC("lsm/sem_alloc_security")
+int BPF_PROG(sem_alloc_security, void *perm, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+SEC("lsm/shm_shmctl")
+int BPF_PROG(shm_shmctl, void *perm, int cmd, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+SEC("lsm/msg_queue_msgctl")
+int BPF_PROG(msg_queue_msgctl, void *perm, int cmd, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+SEC("lsm/sem_semctl")
+int BPF_PROG(sem_semctl, void *perm, int cmd, int ret)
+{
+	return ret ? prior(ret) : check_ipc();
+}
+
+/* Kernel keys: every use of a key or key ring, and adding one. */
+static __always_inline int check_keys(void)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	return check_priv(&s, BPFBOX_OP_KEY, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_KEYS, 0);
+}
+
+SEC("lsm/key_permission")
+int BPF_PROG(key_permission, void *key_ref, const struct cred *cred, int need, int ret)
+{
+	return ret ? prior(ret) : check_keys();
+}
+
+SEC("lsm/key_alloc")
+int BPF_PROG(key_alloc, void *key, const struct cred *cred, unsigned long flags, int ret)
+{
+	return ret ? prior(ret) : check_keys();
 }

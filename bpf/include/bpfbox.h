@@ -17,7 +17,7 @@
 
 /* Bump when a map layout below changes: a loader refuses pinned maps of
  * another ABI version instead of misreading them. */
-#define BPFBOX_ABI_VERSION 1
+#define BPFBOX_ABI_VERSION 2
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {
@@ -59,6 +59,63 @@ enum bpfbox_net_access {
 	BPFBOX_NET_SHUTDOWN = 1 << 7,
 };
 
+/* Privileged operations that are not one capability, for the sys rule. */
+enum bpfbox_sys_access {
+	BPFBOX_SYS_SYSVIPC = 1 << 0,    /* SysV shared memory, message queues, semaphores */
+	BPFBOX_SYS_KEYS = 1 << 1,       /* the kernel's key rings (add_key, keyctl, request_key) */
+	BPFBOX_SYS_SIGIO = 1 << 2,      /* SIGIO/SIGURG directed at another process (F_SETOWN) */
+	BPFBOX_SYS_MEMFD_EXEC = 1 << 3, /* exec or PROT_EXEC of memfds and shared anonymous memory */
+};
+
+/* Linux capabilities, numbered as in <linux/capability.h>: the names of the
+ * cap rule (`cap(net_bind_service|setuid)`). Values are stored in images. */
+enum bpfbox_capability {
+	BPFBOX_CAPABILITY_CHOWN = 0,
+	BPFBOX_CAPABILITY_DAC_OVERRIDE = 1,
+	BPFBOX_CAPABILITY_DAC_READ_SEARCH = 2,
+	BPFBOX_CAPABILITY_FOWNER = 3,
+	BPFBOX_CAPABILITY_FSETID = 4,
+	BPFBOX_CAPABILITY_KILL = 5,
+	BPFBOX_CAPABILITY_SETGID = 6,
+	BPFBOX_CAPABILITY_SETUID = 7,
+	BPFBOX_CAPABILITY_SETPCAP = 8,
+	BPFBOX_CAPABILITY_LINUX_IMMUTABLE = 9,
+	BPFBOX_CAPABILITY_NET_BIND_SERVICE = 10,
+	BPFBOX_CAPABILITY_NET_BROADCAST = 11,
+	BPFBOX_CAPABILITY_NET_ADMIN = 12,
+	BPFBOX_CAPABILITY_NET_RAW = 13,
+	BPFBOX_CAPABILITY_IPC_LOCK = 14,
+	BPFBOX_CAPABILITY_IPC_OWNER = 15,
+	BPFBOX_CAPABILITY_SYS_MODULE = 16,
+	BPFBOX_CAPABILITY_SYS_RAWIO = 17,
+	BPFBOX_CAPABILITY_SYS_CHROOT = 18,
+	BPFBOX_CAPABILITY_SYS_PTRACE = 19,
+	BPFBOX_CAPABILITY_SYS_PACCT = 20,
+	BPFBOX_CAPABILITY_SYS_ADMIN = 21,
+	BPFBOX_CAPABILITY_SYS_BOOT = 22,
+	BPFBOX_CAPABILITY_SYS_NICE = 23,
+	BPFBOX_CAPABILITY_SYS_RESOURCE = 24,
+	BPFBOX_CAPABILITY_SYS_TIME = 25,
+	BPFBOX_CAPABILITY_SYS_TTY_CONFIG = 26,
+	BPFBOX_CAPABILITY_MKNOD = 27,
+	BPFBOX_CAPABILITY_LEASE = 28,
+	BPFBOX_CAPABILITY_AUDIT_WRITE = 29,
+	BPFBOX_CAPABILITY_AUDIT_CONTROL = 30,
+	BPFBOX_CAPABILITY_SETFCAP = 31,
+	BPFBOX_CAPABILITY_MAC_OVERRIDE = 32,
+	BPFBOX_CAPABILITY_MAC_ADMIN = 33,
+	BPFBOX_CAPABILITY_SYSLOG = 34,
+	BPFBOX_CAPABILITY_WAKE_ALARM = 35,
+	BPFBOX_CAPABILITY_BLOCK_SUSPEND = 36,
+	BPFBOX_CAPABILITY_AUDIT_READ = 37,
+	BPFBOX_CAPABILITY_PERFMON = 38,
+	BPFBOX_CAPABILITY_BPF = 39,
+	BPFBOX_CAPABILITY_CHECKPOINT_RESTORE = 40,
+};
+
+/* The access bit of a cap rule's record: the capability may be used. */
+#define BPFBOX_CAP_USE 1
+
 /* What a rule's object is. Values are stored in images: never renumber. */
 enum bpfbox_rule_kind {
 	BPFBOX_RULE_FILE = 1,    /* one path, identified by (dev, ino) */
@@ -68,6 +125,8 @@ enum bpfbox_rule_kind {
 	BPFBOX_RULE_SIGNAL = 5,  /* signals to processes running an executable */
 	BPFBOX_RULE_PTRACE = 6,  /* ptrace of processes running an executable */
 	BPFBOX_RULE_NET = 7,     /* sockets of one address family */
+	BPFBOX_RULE_CAP = 8,     /* one capability (enum bpfbox_capability) */
+	BPFBOX_RULE_SYS = 9,     /* privileged operations (enum bpfbox_sys_access) */
 };
 
 /* Per-profile flags. */
@@ -97,6 +156,9 @@ enum bpfbox_limits {
 	BPFBOX_MAX_SCOPES = 1 << 12,
 	BPFBOX_PATH_LEN = 256,
 	BPFBOX_MAX_PROCS = 1 << 16,
+	/* forks of confined processes under way at once (between task_alloc
+	 * and the fork tracepoint) */
+	BPFBOX_MAX_FORKING = 1 << 12,
 	/* words of the confined-process bitmap: one bit per pid up to 2^22 */
 	BPFBOX_PID_WORDS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,
@@ -138,6 +200,19 @@ enum bpfbox_op {
 	BPFBOX_OP_SHUTDOWN = 23,
 	BPFBOX_OP_UNIX_CONNECT = 24,
 	BPFBOX_OP_UNIX_SEND = 25,
+	BPFBOX_OP_CAPABLE = 26,  /* a capability check (number: the capability) */
+	BPFBOX_OP_BPF = 27,      /* bpf(2) (number: the command) */
+	BPFBOX_OP_MOUNT = 28,    /* mount, umount, remount, move_mount, pivot_root */
+	BPFBOX_OP_MODULE = 29,   /* loading a kernel module, or asking for one */
+	BPFBOX_OP_PERF = 30,     /* perf_event_open */
+	BPFBOX_OP_LOCKDOWN = 31, /* an operation kernel lockdown guards (number: the reason) */
+	BPFBOX_OP_SYSLOG = 32,   /* the kernel log (syslog(2), /proc/kmsg) */
+	BPFBOX_OP_SCHED = 33,    /* nice, I/O priority, scheduler or rlimits of another process */
+	BPFBOX_OP_SIGIO = 34,    /* F_SETOWN and friends aimed at another process */
+	BPFBOX_OP_NOTIFY = 35,   /* an inotify, fanotify or dnotify watch */
+	BPFBOX_OP_IPC = 36,      /* SysV IPC */
+	BPFBOX_OP_KEY = 37,      /* kernel keys */
+	BPFBOX_OP_FORK = 38,     /* a fork refused: no room to track the child */
 };
 
 /* ---- Map layouts. Every struct is padded by hand: no implicit holes. ---- */
@@ -153,6 +228,11 @@ struct bpfbox_inode_key {
 struct bpfbox_profile {
 	__u32 version;
 	__u32 flags; /* enum bpfbox_profile_flags */
+	/* Issued when the slot was given to this executable, kept across
+	 * reloads: a process whose serial differs belongs to a profile that was
+	 * unloaded, and is not confined by whatever now uses the slot. */
+	__u32 serial;
+	__u32 pad;
 	__u64 exe_dev;
 	__u64 exe_ino;
 };
@@ -163,6 +243,8 @@ struct bpfbox_proc {
 	__u32 slot;
 	__u32 tainted;
 	__u64 start_time; /* of the thread group leader */
+	__u32 serial;     /* the profile's serial (struct bpfbox_profile) */
+	__u32 pad;
 };
 
 /* One function a thread is inside, and how many times (recursion). */
@@ -206,6 +288,15 @@ struct bpfbox_task_key {
 	__u64 ino;
 };
 
+/* priv_rules: capabilities (kind BPFBOX_RULE_CAP, number: the capability)
+ * and privileged operations (kind BPFBOX_RULE_SYS, number 0). */
+struct bpfbox_priv_key {
+	__u32 version;
+	__u32 scope;
+	__u32 kind;
+	__u32 number;
+};
+
 /* net_rules: socket access by address family. */
 struct bpfbox_net_key {
 	__u32 version;
@@ -229,6 +320,8 @@ struct bpfbox_event {
 	__u32 family;   /* address family (net) */
 	__u32 signal;   /* signal number (signal) */
 	__u32 peer_pid; /* target process (signal, ptrace, proc) */
+	__u32 number;   /* capability (cap), bpf command, lockdown reason, signal (sigio) */
+	__u32 pad;
 	__u64 dev;      /* object: file or target executable */
 	__u64 ino;
 	char comm[BPFBOX_COMM_LEN];
@@ -241,6 +334,10 @@ struct bpfbox_event {
 struct bpfbox_stats {
 	__u64 events_dropped; /* ring buffer full */
 	__u64 scopes_dropped; /* a thread inside too many scoped functions */
+	/* procs entries plus forks and execs under way that will add one: never
+	 * above BPFBOX_MAX_PROCS, so an insert into procs cannot fail. */
+	__s64 procs_claimed;
+	__u64 forks_refused; /* forks refused because procs was full */
 };
 
 /* registry: slot -> what the loader put there (for --list, reloads and
@@ -248,6 +345,8 @@ struct bpfbox_stats {
 struct bpfbox_registry {
 	__u32 version;
 	__u32 flags;
+	__u32 serial; /* struct bpfbox_profile's */
+	__u32 pad;
 	__u32 rules;  /* map entries of this version */
 	__u32 scopes; /* function scopes attached */
 	__u8 digest[32]; /* of the resolved profile: equal means a reload is a no-op */

@@ -43,7 +43,20 @@ struct dentry {
 	struct inode *d_inode;
 };
 
-struct vfsmount;
+struct list_head {
+	struct list_head *next, *prev;
+};
+
+struct vfsmount {
+	struct dentry *mnt_root;
+	struct super_block *mnt_sb;
+};
+
+/* The vfsmount's container, for its list of mounts below it. */
+struct mount {
+	struct vfsmount mnt;
+	struct list_head mnt_mounts;
+};
 
 struct path {
 	struct vfsmount *mnt;
@@ -85,6 +98,8 @@ struct task_struct {
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	struct task_struct *group_leader;
+	const struct cred *real_cred;
+	const struct cred *cred;
 	struct hlist_node pid_links[4];
 	unsigned int in_execve : 1;
 };
@@ -130,8 +145,31 @@ struct sockaddr;
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define S_IFDIR 0040000
-#define SB_KERNMOUNT (1UL << 22) /* pipes, sockets, anon inodes, memfd */
+#define SB_KERNMOUNT (1UL << 22) /* a file system's internal mount (shm_mnt, pipefs, ...) */
 #define PROC_SUPER_MAGIC 0x9fa0
+/* Objects that are not files in a directory tree, by file system magic. */
+#define PIPEFS_MAGIC 0x50495045
+#define SOCKFS_MAGIC 0x534F434B
+#define ANON_INODE_FS_MAGIC 0x09041934
+#define NSFS_MAGIC 0x6e736673
+#define PID_FS_MAGIC 0x50494446 /* pidfds, 6.9 and later */
+#define AIO_RING_MAGIC 0xa10a10a1
+#define DMA_BUF_MAGIC 0x444d4142
+/* Memory presented as a file: on these file systems' internal mounts. */
+#define TMPFS_MAGIC 0x01021994 /* memfds, SysV shm, shared anonymous maps */
+#define HUGETLBFS_MAGIC 0x958458f6
+#define SECRETMEM_MAGIC 0x5345434d
+#define BPF_FS_MAGIC 0xcafe4a11
+#define MNT_DETACH 0x2
+#define CAP_OPT_NOAUDIT 0x2
+#define CLONE_THREAD 0x00010000
+#define F_SETOWN 8
+#define F_SETOWN_EX 15
+#define FIOSETOWN 0x8901
+#define SIOCSPGRP 0x8902
+#define EAGAIN 11
+/* enum kernel_read_file_id / kernel_load_data_id: the first that is not firmware */
+#define READING_MODULE 2
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20

@@ -52,20 +52,56 @@ static __always_inline int maybe_confined(__u32 tgid)
 	return !bits || (*bits & (1ULL << (tgid & 63)));
 }
 
-/* Returns non-zero when the entry could not be stored (the map is full). */
+static __always_inline struct bpfbox_stats *stats_entry(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+/* Room in procs is claimed before an entry is added (by the fork that will
+ * add it, or the exec), so an insert never finds the map full: a process
+ * that cannot be tracked is refused before it exists. Returns 1 when room
+ * was claimed. */
+static __always_inline int claim_proc(void)
+{
+	struct bpfbox_stats *st = stats_entry();
+	if (!st)
+		return 0;
+	if (__sync_fetch_and_add(&st->procs_claimed, 1) >= BPFBOX_MAX_PROCS) {
+		__sync_fetch_and_add(&st->procs_claimed, -1);
+		return 0;
+	}
+	return 1;
+}
+
+static __always_inline void release_proc_claim(void)
+{
+	struct bpfbox_stats *st = stats_entry();
+	if (st)
+		__sync_fetch_and_add(&st->procs_claimed, -1);
+}
+
+/* Stores a process's state, using a claim made with claim_proc() when the
+ * entry is new and giving it back when the process had an entry already.
+ * Returns non-zero when the entry could not be stored. */
 static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
 {
 	__u32 word = tgid >> 6;
 	__u64 *bits = bpf_map_lookup_elem(&confined, &word);
 	if (bits)
 		__sync_fetch_and_or(bits, 1ULL << (tgid & 63));
-	return bpf_map_update_elem(&procs, &tgid, proc, BPF_ANY);
+	long err = bpf_map_update_elem(&procs, &tgid, proc, BPF_NOEXIST);
+	if (err == 0)
+		return 0;
+	release_proc_claim();
+	return bpf_map_update_elem(&procs, &tgid, proc, BPF_EXIST);
 }
 
 static __always_inline void remove_proc(__u32 tgid)
 {
 	__u32 word = tgid >> 6;
 	if (bpf_map_delete_elem(&procs, &tgid) == 0) {
+		release_proc_claim();
 		__u64 *bits = bpf_map_lookup_elem(&confined, &word);
 		if (bits)
 			__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
@@ -74,8 +110,7 @@ static __always_inline void remove_proc(__u32 tgid)
 
 static __always_inline void count_scope_dropped(void)
 {
-	__u32 zero = 0;
-	struct bpfbox_stats *st = bpf_map_lookup_elem(&stats, &zero);
+	struct bpfbox_stats *st = stats_entry();
 	if (st)
 		__sync_fetch_and_add(&st->scopes_dropped, 1);
 }

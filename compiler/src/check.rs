@@ -6,7 +6,7 @@ use bpfbox_grammar::{
     did_you_mean, Arg, Ast, Attr, AttrArg, Body, Code, Diagnostic, Ident, Item, Span, StrLit,
 };
 use bpfbox_image::families::{family_number, FAMILIES};
-use bpfbox_image::{RuleKind, ScopeKind, Target};
+use bpfbox_image::{capability_names, capability_number, RuleKind, ScopeKind, Target};
 
 use crate::model::{Actions, Policy, Profile, RuleDef, ScopeDef};
 use crate::vocab::{self, RuleShape};
@@ -407,13 +407,13 @@ impl Checker<'_> {
                     "`{name}` is an attribute: write `#[{name}]` before a rule"
                 ));
             } else {
-                d = d.with_help("rules are fs, proc, signal, ptrace, net, and read/write/append/exec/... (PATH)");
+                d = d.with_help("rules are fs, proc, signal, ptrace, net, cap, sys, and read/write/append/exec/... (PATH)");
             }
             self.push(d);
             return None;
         };
         let wanted = match shape {
-            RuleShape::FsSugar(_) | RuleShape::Ptrace => 1,
+            RuleShape::FsSugar(_) | RuleShape::Ptrace | RuleShape::Cap | RuleShape::Sys => 1,
             _ => 2,
         };
         if rule.args.len() != wanted {
@@ -477,6 +477,28 @@ impl Checker<'_> {
                     _ => RuleKind::Ptrace,
                 };
                 Some(vec![make(kind, Target::Exe(exe), access, span)])
+            }
+            RuleShape::Cap => Some(
+                self.capabilities(&rule.args[0])?
+                    .into_iter()
+                    .map(|(cap, span)| {
+                        make(
+                            RuleKind::Cap,
+                            Target::Capability(cap),
+                            bpfbox_image::CAP_FLAGS[0].1 as u16,
+                            span,
+                        )
+                    })
+                    .collect(),
+            ),
+            RuleShape::Sys => {
+                let access = self.flags(&rule.args[0], flag_kind, name)?;
+                Some(vec![make(
+                    RuleKind::Sys,
+                    Target::Nothing,
+                    access,
+                    rule.args[0].span(),
+                )])
             }
             RuleShape::Net => {
                 let families = self.families(&rule.args[0]);
@@ -589,6 +611,56 @@ impl Checker<'_> {
         ok.then_some(out)
     }
 
+    /// `a|b|c` as capability numbers; `any` is every capability.
+    fn capabilities(&mut self, arg: &Arg) -> Option<Vec<(u16, Span)>> {
+        let words = match arg {
+            Arg::Words(words) => words,
+            Arg::Str(s) => {
+                self.push(
+                    Diagnostic::new(Code::ArgumentType, s.span, "expected capability names")
+                        .with_label("capabilities are names, not strings")
+                        .with_fix(
+                            "write the capabilities without quotes",
+                            s.span,
+                            s.value.to_lowercase(),
+                        ),
+                );
+                return None;
+            }
+        };
+        let names = capability_names();
+        let mut out = Vec::new();
+        let mut ok = true;
+        for word in words {
+            if word.name == vocab::ANY {
+                out.extend(names.iter().map(|(_, number)| (*number as u16, word.span)));
+                continue;
+            }
+            if let Some(number) = capability_number(&word.name) {
+                out.push((number, word.span));
+                continue;
+            }
+            ok = false;
+            let lower = word.name.to_lowercase();
+            let stripped = lower.strip_prefix("cap_").unwrap_or(&lower);
+            let mut d = Diagnostic::new(
+                Code::UnknownCapability,
+                word.span,
+                format!("unknown capability `{}`", word.name),
+            )
+            .with_label("not a capability");
+            if capability_number(stripped).is_some() {
+                d = d.with_fix(format!("write `{stripped}`"), word.span, stripped);
+            } else if let Some(best) = did_you_mean(stripped, names.iter().map(|(n, _)| *n)) {
+                d = d.with_fix(format!("did you mean `{best}`?"), word.span, best);
+            } else {
+                d = d.with_help("capabilities are Linux's CAP_* names in lower case without CAP_: net_bind_service, setuid, sys_admin, ... (man 7 capabilities)");
+            }
+            self.push(d);
+        }
+        ok.then_some(out)
+    }
+
     /// `a|b|c` as a bitmask of `kind`'s access flags.
     fn flags(&mut self, arg: &Arg, kind: RuleKind, rule_name: &str) -> Option<u16> {
         let words: &[Ident] = match arg {
@@ -625,7 +697,12 @@ impl Checker<'_> {
             if let Some(best) = did_you_mean(&word.name, names.iter().copied()) {
                 d = d.with_fix(format!("did you mean `{best}`?"), word.span, best);
             } else {
-                let other = [RuleKind::File, RuleKind::Signal, RuleKind::Net]
+                let other = [
+                    RuleKind::File,
+                    RuleKind::Signal,
+                    RuleKind::Net,
+                    RuleKind::Sys,
+                ]
                     .into_iter()
                     .find(|k| *k != kind && k.flags().iter().any(|(n, _)| *n == word.name));
                 let list = names.join(", ");
@@ -748,6 +825,8 @@ fn family_word(kind: RuleKind) -> &'static str {
         RuleKind::Signal => "signal",
         RuleKind::Net => "net",
         RuleKind::Ptrace => "ptrace",
+        RuleKind::Sys => "sys",
+        RuleKind::Cap => "cap",
         _ => "fs",
     }
 }

@@ -19,6 +19,10 @@ pub enum RuleShape {
     Ptrace,
     /// `net(FAMILY, ACCESS)`
     Net,
+    /// `cap(CAPABILITIES)`
+    Cap,
+    /// `sys(OPERATIONS)`
+    Sys,
 }
 
 impl RuleShape {
@@ -30,6 +34,8 @@ impl RuleShape {
             RuleShape::Signal => "signal(EXE | self, SIGNALS)".into(),
             RuleShape::Ptrace => "ptrace(EXE | self)".into(),
             RuleShape::Net => "net(FAMILY, ACCESS)".into(),
+            RuleShape::Cap => "cap(CAPABILITIES)".into(),
+            RuleShape::Sys => "sys(OPERATIONS)".into(),
         }
     }
 
@@ -41,6 +47,8 @@ impl RuleShape {
             RuleShape::Signal => "signal(self, sigchld|sigkill)".into(),
             RuleShape::Ptrace => "ptrace(\"/usr/bin/gdb\")".into(),
             RuleShape::Net => "net(inet, bind|accept)".into(),
+            RuleShape::Cap => "cap(net_bind_service|setuid|setgid)".into(),
+            RuleShape::Sys => "sys(sysvipc)".into(),
         }
     }
 
@@ -52,6 +60,8 @@ impl RuleShape {
             RuleShape::Signal => RuleKind::Signal,
             RuleShape::Ptrace => RuleKind::Ptrace,
             RuleShape::Net => RuleKind::Net,
+            RuleShape::Cap => RuleKind::Cap,
+            RuleShape::Sys => RuleKind::Sys,
         }
     }
 }
@@ -64,6 +74,8 @@ pub fn rule_names() -> Vec<(&'static str, RuleShape)> {
         ("signal", RuleShape::Signal),
         ("ptrace", RuleShape::Ptrace),
         ("net", RuleShape::Net),
+        ("cap", RuleShape::Cap),
+        ("sys", RuleShape::Sys),
     ];
     names.extend(
         RuleKind::File

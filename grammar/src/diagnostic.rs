@@ -74,6 +74,7 @@ codes! {
     UnknownSymbol = "E0115", Error, "a #[func] naming no function of the profiled binary";
     UnreadableBinary = "E0116", Error, "the profiled binary cannot be read as ELF";
     TooManyScopes = "E0117", Error, "more function scopes than the image can number";
+    UnknownCapability = "E0118", Error, "a capability that does not exist";
     DuplicateRule = "W0001", Warning, "the same rule twice";
     ShadowedRule = "W0002", Warning, "a rule already granted by a ** rule";
     DenyCancelsAllow = "W0003", Warning, "a #[deny] that takes back an #[allow]";

@@ -60,6 +60,11 @@ pub fn to_json(image: &Image, size: usize) -> Value {
                             v["family"] = json!(family_name(*family)
                                 .map_or_else(|| family.to_string(), str::to_string))
                         }
+                        Target::Capability(cap) => {
+                            v["capability"] = json!(capability_name(*cap)
+                                .map_or_else(|| cap.to_string(), str::to_string))
+                        }
+                        Target::Nothing => {}
                     }
                     v["scope"] = scope_name(rule.scope);
                     v["allow"] = flag_names(rule.kind, rule.masks.allow);

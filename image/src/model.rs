@@ -57,10 +57,14 @@ pub enum RuleKind {
     Signal,
     Ptrace,
     Net,
+    /// One capability: `cap(net_bind_service)`.
+    Cap,
+    /// Privileged operations that are not one capability: `sys(sysvipc)`.
+    Sys,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 7] = [
+    pub const ALL: [RuleKind; 9] = [
         RuleKind::File,
         RuleKind::Subtree,
         RuleKind::Glob,
@@ -68,6 +72,8 @@ impl RuleKind {
         RuleKind::Signal,
         RuleKind::Ptrace,
         RuleKind::Net,
+        RuleKind::Cap,
+        RuleKind::Sys,
     ];
 
     pub fn code(self) -> u8 {
@@ -80,6 +86,8 @@ impl RuleKind {
             RuleKind::Signal => BPFBOX_RULE_SIGNAL,
             RuleKind::Ptrace => BPFBOX_RULE_PTRACE,
             RuleKind::Net => BPFBOX_RULE_NET,
+            RuleKind::Cap => BPFBOX_RULE_CAP,
+            RuleKind::Sys => BPFBOX_RULE_SYS,
         }) as u8
     }
 
@@ -96,6 +104,8 @@ impl RuleKind {
             RuleKind::Signal => "signal",
             RuleKind::Ptrace => "ptrace",
             RuleKind::Net => "net",
+            RuleKind::Cap => "cap",
+            RuleKind::Sys => "sys",
         }
     }
 
@@ -107,6 +117,8 @@ impl RuleKind {
             RuleKind::Signal => SIGNAL_FLAGS,
             RuleKind::Ptrace => PTRACE_FLAGS,
             RuleKind::Net => NET_FLAGS,
+            RuleKind::Cap => CAP_FLAGS,
+            RuleKind::Sys => SYS_FLAGS,
         }
     }
 
@@ -125,6 +137,32 @@ pub enum Target {
     Exe(Option<String>),
     /// An address family number (AF_*).
     Family(u16),
+    /// A capability number (CAP_*).
+    Capability(u16),
+    /// No object: the rule is about the process itself (`sys`).
+    Nothing,
+}
+
+/// The one access a `cap` rule's record grants: using the capability.
+pub const CAP_FLAGS: &[(&str, u32)] = &[("use", bpfbox_abi::BPFBOX_CAP_USE)];
+
+/// Capability names (`net_bind_service`) and numbers, from the shared header.
+pub fn capability_names() -> &'static [(&'static str, u32)] {
+    abi::vocabulary::CAPABILITY_NAMES
+}
+
+pub fn capability_number(name: &str) -> Option<u16> {
+    capability_names()
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, number)| *number as u16)
+}
+
+pub fn capability_name(number: u16) -> Option<&'static str> {
+    capability_names()
+        .iter()
+        .find(|(_, n)| *n == u32::from(number))
+        .map(|(name, _)| *name)
 }
 
 /// The four sets of a rule, as access bitmasks of its kind.

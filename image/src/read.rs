@@ -227,6 +227,16 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
                             malformed(format!("address family {object} is out of range"))
                         })?,
                 ),
+                RuleKind::Cap => Target::Capability(
+                    u16::try_from(object)
+                        .ok()
+                        .filter(|cap| capability_name(*cap).is_some())
+                        .ok_or_else(|| malformed(format!("capability {object} is unknown")))?,
+                ),
+                RuleKind::Sys if object == 0 => Target::Nothing,
+                RuleKind::Sys => {
+                    return Err(malformed(format!("a sys rule names object {object}")))
+                }
             };
             let scope = rule.scope.get();
             if usize::from(scope) > profile.scopes.len() {

@@ -20,7 +20,10 @@ pub fn write(image: &Image) -> Vec<u8> {
                 Target::Path(path) | Target::Exe(Some(path)) => {
                     strings.insert(path, 0);
                 }
-                Target::Exe(None) | Target::Family(_) => {}
+                Target::Exe(None)
+                | Target::Family(_)
+                | Target::Capability(_)
+                | Target::Nothing => {}
             }
         }
     }
@@ -82,6 +85,8 @@ pub fn write(image: &Image) -> Vec<u8> {
                 Target::Path(path) | Target::Exe(Some(path)) => strings[path.as_str()],
                 Target::Exe(None) => OBJECT_SELF,
                 Target::Family(family) => u32::from(*family),
+                Target::Capability(cap) => u32::from(*cap),
+                Target::Nothing => 0,
             };
             rules.push(RuleRecord {
                 object: object.into(),

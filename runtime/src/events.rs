@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bpfbox_abi::{self as abi, vocabulary};
 use bpfbox_image::families::family_name;
-use bpfbox_image::RuleKind;
+use bpfbox_image::{capability_name, RuleKind};
 use libbpf_rs::{ErrorKind, RingBufferBuilder};
 use serde_json::{json, Value};
 use zerocopy::FromBytes;
@@ -103,6 +103,14 @@ fn to_json(e: &abi::bpfbox_event, names: &mut Names, epoch: Duration) -> Value {
                 family_name(e.family as u16).map_or(json!(e.family), |f| json!(f)),
             );
         }
+        Some(RuleKind::Cap) => {
+            object.insert(
+                "capability".into(),
+                capability_name(e.number as u16).map_or(json!(e.number), |c| json!(c)),
+            );
+        }
+        Some(RuleKind::Sys) => {}
+        None => {}
         Some(RuleKind::Signal | RuleKind::Ptrace | RuleKind::Proc) => {
             object.insert("peer_pid".into(), json!(e.peer_pid));
             if matches!(kind, Some(RuleKind::Signal)) {

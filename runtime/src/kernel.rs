@@ -61,6 +61,7 @@ pub struct Maps {
     pub tree_rules: MapHandle,
     pub task_rules: MapHandle,
     pub net_rules: MapHandle,
+    pub priv_rules: MapHandle,
     pub events: MapHandle,
     pub registry: MapHandle,
     pub meta: MapHandle,
@@ -86,6 +87,7 @@ impl Maps {
             tree_rules: open("tree_rules")?,
             task_rules: open("task_rules")?,
             net_rules: open("net_rules")?,
+            priv_rules: open("priv_rules")?,
             events: open("events")?,
             registry: open("registry")?,
             meta: open("meta")?,
@@ -508,6 +510,8 @@ pub enum Outcome {
 struct Prepared<'a> {
     profile: &'a PlannedProfile,
     slot: u32,
+    /// Kept across reloads of the slot's executable (see bpfbox_profile).
+    serial: u32,
     old_version: Option<u32>,
     version: u32,
     pins: Vec<PathBuf>,
@@ -596,6 +600,24 @@ fn write_entries(
             })
             .collect(),
     )?;
+    batch(
+        &maps.priv_rules,
+        profile
+            .privileged
+            .iter()
+            .map(|((scope, kind, number), masks)| {
+                (
+                    abi::bpfbox_priv_key {
+                        version,
+                        scope: *scope,
+                        kind: *kind,
+                        number: *number,
+                    },
+                    masks.to_abi(),
+                )
+            })
+            .collect(),
+    )?;
     Ok(())
 }
 
@@ -606,6 +628,7 @@ fn delete_version(maps: &Maps, version: u32) {
         &maps.tree_rules,
         &maps.task_rules,
         &maps.net_rules,
+        &maps.priv_rules,
     ] {
         let doomed: Vec<Vec<u8>> = map
             .keys()
@@ -683,6 +706,7 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
         let mut entry = Prepared {
             profile,
             slot,
+            serial: existing.map_or(version, |(_, e)| e.serial),
             old_version: existing.map(|(_, e)| e.version),
             version,
             pins: Vec::new(),
@@ -724,6 +748,8 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
         let value = abi::bpfbox_profile {
             version: p.version,
             flags: profile.flags,
+            serial: p.serial,
+            pad: 0,
             exe_dev: profile.exe_inode.dev,
             exe_ino: profile.exe_inode.ino,
         };
@@ -747,6 +773,8 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
         let registry_entry = abi::bpfbox_registry {
             version: p.version,
             flags: profile.flags,
+            serial: p.serial,
+            pad: 0,
             rules: profile.entries() as u32,
             scopes: profile.scopes.len() as u32,
             digest: profile.digest,
@@ -800,7 +828,10 @@ fn remove_scopes(maps: &Maps, slot: u32, keep: &BTreeSet<u32>) {
 }
 
 /// Takes one profile out of force. Its processes are unconfined from the
-/// moment `profiles[slot]` is gone.
+/// moment `profiles[slot]` is gone. Their procs entries stay until they exit
+/// (only the BPF side adds and removes them, which keeps its count of them
+/// exact); the profile's serial tells them from processes of whatever
+/// profile takes the slot next.
 pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
     let registry = maps.registry();
     let Some((slot, entry)) = registry.iter().find(|(_, e)| registry_exe(e) == exe) else {
@@ -810,11 +841,6 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
     for (key, s) in entries::<abi::bpfbox_inode_key, u32>(&maps.exe_profiles) {
         if s == *slot {
             let _ = maps.exe_profiles.delete(key.as_bytes());
-        }
-    }
-    for (tgid, proc) in entries::<u32, abi::bpfbox_proc>(&maps.procs) {
-        if proc.slot == *slot {
-            let _ = maps.procs.delete(tgid.as_bytes());
         }
     }
     delete_version(maps, entry.version);
@@ -858,11 +884,14 @@ pub fn unload_all() -> Result<bool, Failure> {
     Ok(true)
 }
 
-/// Processes confined per slot.
+/// Processes confined per slot: those of the profile now in the slot.
 pub fn processes_per_slot(maps: &Maps) -> BTreeMap<u32, usize> {
+    let registry = maps.registry();
     let mut out = BTreeMap::new();
     for (_, proc) in entries::<u32, abi::bpfbox_proc>(&maps.procs) {
-        *out.entry(proc.slot).or_insert(0) += 1;
+        if registry.get(&proc.slot).map(|e| e.serial) == Some(proc.serial) {
+            *out.entry(proc.slot).or_insert(0) += 1;
+        }
     }
     out
 }

@@ -131,13 +131,14 @@ fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
     if cli.dry_run {
         for profile in &planned {
             println!(
-                "would load {}: {} map entries ({} file, {} subtree, {} process, {} net), {} function scope{}{}",
+                "would load {}: {} map entries ({} file, {} subtree, {} process, {} net, {} privilege), {} function scope{}{}",
                 profile.exe,
                 profile.entries(),
                 profile.file.len(),
                 profile.tree.len(),
                 profile.task.len(),
                 profile.net.len(),
+                profile.privileged.len(),
                 profile.scopes.len(),
                 if profile.scopes.len() == 1 { "" } else { "s" },
                 if profile.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { ", complain mode" } else { "" }

@@ -70,6 +70,9 @@ pub struct PlannedProfile {
     pub task: BTreeMap<(u32, u32, Inode), Masks>,
     /// (scope, family) -> sets
     pub net: BTreeMap<(u32, u32), Masks>,
+    /// (scope, kind, number) -> sets: capabilities (`cap`) and privileged
+    /// operations (`sys`, number 0)
+    pub privileged: BTreeMap<(u32, u32, u32), Masks>,
     /// Paths of the policy that name nothing on this machine.
     pub missing: Vec<String>,
     /// Of everything above: equal digests mean a reload changes nothing.
@@ -78,7 +81,7 @@ pub struct PlannedProfile {
 
 impl PlannedProfile {
     pub fn entries(&self) -> usize {
-        self.file.len() + self.tree.len() + self.task.len() + self.net.len()
+        self.file.len() + self.tree.len() + self.task.len() + self.net.len() + self.privileged.len()
     }
 }
 
@@ -232,6 +235,7 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
         tree: BTreeMap::new(),
         task: BTreeMap::new(),
         net: BTreeMap::new(),
+        privileged: BTreeMap::new(),
         missing: Vec::new(),
         digest: [0; 32],
     };
@@ -301,6 +305,16 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
             (RuleKind::Net, Target::Family(family)) => out
                 .net
                 .entry((scope, u32::from(*family)))
+                .or_default()
+                .add(rule.masks),
+            (RuleKind::Cap, Target::Capability(cap)) => out
+                .privileged
+                .entry((scope, u32::from(rule.kind.code()), u32::from(*cap)))
+                .or_default()
+                .add(rule.masks),
+            (RuleKind::Sys, Target::Nothing) => out
+                .privileged
+                .entry((scope, u32::from(rule.kind.code()), 0))
                 .or_default()
                 .add(rule.masks),
             // The image reader only produces the shapes above.
@@ -409,6 +423,16 @@ fn digest(p: &PlannedProfile) -> [u8; 32] {
     put(b"net");
     for ((scope, family), m) in &p.net {
         put(&[&scope.to_le_bytes()[..], &family.to_le_bytes(), &masks(m)].concat());
+    }
+    put(b"privileged");
+    for ((scope, kind, number), m) in &p.privileged {
+        put(&[
+            &scope.to_le_bytes()[..],
+            &kind.to_le_bytes(),
+            &number.to_le_bytes(),
+            &masks(m),
+        ]
+        .concat());
     }
     Sha256::digest(&buffer).into()
 }
