@@ -118,6 +118,25 @@ struct {
 	__type(value, __u8);
 } forking SEC(".maps");
 
+/* Set by the loader (--max-procs): at most BPFBOX_MAX_PROCS, the size of procs. */
+const volatile __u32 max_procs = BPFBOX_MAX_PROCS;
+
+/* Room in procs is claimed before an entry is added (by the fork that will
+ * add it, or the exec), so an insert never finds the map full: a process
+ * that cannot be tracked is refused before it exists. Returns 1 when room
+ * was claimed. */
+static __always_inline int claim_proc(void)
+{
+	struct bpfbox_stats *st = stats_entry();
+	if (!st)
+		return 0;
+	if (__sync_fetch_and_add(&st->procs_claimed, 1) >= max_procs) {
+		__sync_fetch_and_add(&st->procs_claimed, -1);
+		return 0;
+	}
+	return 1;
+}
+
 /* A previous BPF LSM program's verdict on the same hook, passed on. Newer
  * verifiers only accept returns in [-MAX_ERRNO, 0], so clamp it. */
 static __always_inline int prior(int ret)
@@ -1225,12 +1244,24 @@ int BPF_PROG(kernel_module_request, char *kmod_name, int ret)
 	return check_cap(&s, BPFBOX_OP_MODULE, BPFBOX_CAPABILITY_SYS_MODULE);
 }
 
+/* Set by the loader: perf_event_open's arguments (6.1: attr, type; 6.12:
+ * type), so where its return value is. */
+const volatile __u32 perf_event_open_args = 2;
+
 SEC("lsm/perf_event_open")
-int BPF_PROG(perf_event_open, void *attr, int type, int ret)
+int perf_event_open(unsigned long long *ctx)
 {
 	struct state s;
-	if (ret)
-		return prior(ret);
+	/* One load at a constant offset on each branch, in assembly: clang
+	 * merges two C loads into one at a computed offset, which the
+	 * verifier refuses. The loader's value prunes the other branch. */
+	__u64 ret;
+	if (perf_event_open_args == 1)
+		asm volatile("%0 = *(u64 *)(%1 + 8)" : "=r"(ret) : "r"(ctx));
+	else
+		asm volatile("%0 = *(u64 *)(%1 + 16)" : "=r"(ret) : "r"(ctx));
+	if ((int)ret)
+		return prior((int)ret);
 	if (!get_state(&s))
 		return 0;
 	return check_cap(&s, BPFBOX_OP_PERF, BPFBOX_CAPABILITY_PERFMON);

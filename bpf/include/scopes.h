@@ -58,22 +58,6 @@ static __always_inline struct bpfbox_stats *stats_entry(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-/* Room in procs is claimed before an entry is added (by the fork that will
- * add it, or the exec), so an insert never finds the map full: a process
- * that cannot be tracked is refused before it exists. Returns 1 when room
- * was claimed. */
-static __always_inline int claim_proc(void)
-{
-	struct bpfbox_stats *st = stats_entry();
-	if (!st)
-		return 0;
-	if (__sync_fetch_and_add(&st->procs_claimed, 1) >= BPFBOX_MAX_PROCS) {
-		__sync_fetch_and_add(&st->procs_claimed, -1);
-		return 0;
-	}
-	return 1;
-}
-
 static __always_inline void release_proc_claim(void)
 {
 	struct bpfbox_stats *st = stats_entry();

@@ -14,6 +14,8 @@ pub enum Topic {
     Signal,
     Ptrace,
     NetAccess,
+    Capability,
+    SysAccess,
     Attribute,
     FileAttribute,
 }
@@ -25,6 +27,8 @@ fn topic_of(heading: &str) -> Option<Topic> {
         "### Signal sets" => Topic::Signal,
         "### ptrace access" => Topic::Ptrace,
         "### Net access" => Topic::NetAccess,
+        "### Capabilities" => Topic::Capability,
+        "### sys access" => Topic::SysAccess,
         "## Attributes" => Topic::Attribute,
         "## Profiles" => Topic::FileAttribute,
         _ => return None,
@@ -98,10 +102,16 @@ mod tests {
         for (name, _) in bpfbox_image::RuleKind::Net.flags() {
             assert!(lookup(Topic::NetAccess, name).is_some(), "net flag {name}");
         }
+        for (name, _) in bpfbox_image::capability_names() {
+            assert!(lookup(Topic::Capability, name).is_some(), "capability {name}");
+        }
+        for (name, _) in bpfbox_image::RuleKind::Sys.flags() {
+            assert!(lookup(Topic::SysAccess, name).is_some(), "sys flag {name}");
+        }
         for (name, _) in bpfbox_compiler::vocab::ATTRIBUTES {
             assert!(lookup(Topic::Attribute, name).is_some(), "attribute {name}");
         }
-        for name in ["fs", "read", "proc", "signal", "ptrace", "net"] {
+        for name in ["fs", "read", "proc", "signal", "ptrace", "net", "cap", "sys"] {
             assert!(lookup(Topic::Rule, name).is_some(), "rule {name}");
         }
         for name in ["enforce", "complain"] {

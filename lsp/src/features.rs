@@ -10,7 +10,7 @@ use bpfbox_compiler::{Diagnostic as BDiagnostic, Severity};
 use bpfbox_grammar::lexer::{lex, Token};
 use bpfbox_grammar::{Arg, Ast, Attr, AttrArg, Body, Ident, Item, Rule as AstRule, Span, StrLit};
 use bpfbox_image::families::{family_number, FAMILIES};
-use bpfbox_image::{RuleKind, ScopeKind};
+use bpfbox_image::{capability_names, RuleKind, ScopeKind};
 use tower_lsp_server::ls_types::*;
 
 use crate::binaries::BinaryCache;
@@ -188,6 +188,8 @@ fn flag_topic(shape: RuleShape) -> Topic {
         RuleKind::Signal => Topic::Signal,
         RuleKind::Net => Topic::NetAccess,
         RuleKind::Ptrace => Topic::Ptrace,
+        RuleKind::Cap => Topic::Capability,
+        RuleKind::Sys => Topic::SysAccess,
         _ => Topic::FsAccess,
     }
 }
@@ -448,6 +450,7 @@ pub fn completion(
                         RuleShape::Ptrace => format!("{name}(${{1:self}})"),
                         RuleShape::Net => format!("{name}(${{1:inet}}, $2)"),
                         RuleShape::Fs => format!("{name}(\"$1\", $2)"),
+                        RuleShape::Cap | RuleShape::Sys => format!("{name}($1)"),
                         _ => format!("{name}(${{1:self}}, $2)"),
                     };
                     snippet(
@@ -557,6 +560,22 @@ pub fn completion(
                 (RuleShape::Fs | RuleShape::Proc, 1) => flags(RuleKind::File, Topic::FsAccess),
                 (RuleShape::Signal, 1) => flags(RuleKind::Signal, Topic::Signal),
                 (RuleShape::Net, 1) => flags(RuleKind::Net, Topic::NetAccess),
+                (RuleShape::Sys, 0) => flags(RuleKind::Sys, Topic::SysAccess),
+                (RuleShape::Cap, 0) => capability_names()
+                    .iter()
+                    .map(|(name, _)| {
+                        item(
+                            name,
+                            CompletionItemKind::ENUM_MEMBER,
+                            first_line(docs::lookup(Topic::Capability, name)),
+                        )
+                    })
+                    .chain([item(
+                        vocab::ANY,
+                        CompletionItemKind::ENUM_MEMBER,
+                        Some("every capability"),
+                    )])
+                    .collect(),
                 _ => Vec::new(),
             }
         }

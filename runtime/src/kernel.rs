@@ -189,34 +189,27 @@ fn remove_new_pins(before: &BTreeSet<PathBuf>) {
     }
 }
 
-/// inode_setattr gained a leading `struct mnt_idmap *` after 6.1: find where
-/// its dentry is from the kernel's BTF.
-fn setattr_dentry_arg() -> u32 {
+/// How many arguments the running kernel's LSM hook `name` takes, from its
+/// BTF: some hooks' argument lists changed after 6.1.
+fn lsm_hook_args(name: &str) -> Option<usize> {
     use libbpf_rs::btf::{types, Btf};
-    let Ok(btf) = Btf::from_vmlinux() else {
-        return 0;
-    };
-    let Some(func) = btf.type_by_name::<types::Func>("bpf_lsm_inode_setattr") else {
-        return 0;
-    };
-    let Some(proto) = func
+    let btf = Btf::from_vmlinux().ok()?;
+    let func = btf.type_by_name::<types::Func>(&format!("bpf_lsm_{name}"))?;
+    let proto = func
         .next_type()
-        .and_then(|t| types::FuncProto::try_from(t).ok())
-    else {
-        return 0;
-    };
-    u32::from(proto.len() >= 3)
+        .and_then(|t| types::FuncProto::try_from(t).ok())?;
+    Some(proto.len())
 }
 
 /// Loads and attaches the LSM and tracepoint programs unless they are
 /// already in force. Returns whether this call loaded them. On failure,
 /// everything this call pinned is removed again.
-pub fn ensure_programs() -> Result<bool, Failure> {
+pub fn ensure_programs(max_procs: Option<u32>) -> Result<bool, Failure> {
     let before = existing_pins();
     if programs_in_force(&before) {
         return Ok(false);
     }
-    let result = load_programs(&before);
+    let result = load_programs(&before, max_procs);
     if result.is_err() {
         remove_new_pins(&before);
     }
@@ -239,7 +232,7 @@ fn programs_in_force(before: &BTreeSet<PathBuf>) -> bool {
         && links == meta.programs as usize
 }
 
-fn load_programs(before: &BTreeSet<PathBuf>) -> Result<bool, Failure> {
+fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<bool, Failure> {
     let mut storage = MaybeUninit::uninit();
     let mut open = skel::bpfbox::BpfboxSkelBuilder::default()
         .open(&mut storage)
@@ -261,7 +254,11 @@ fn load_programs(before: &BTreeSet<PathBuf>) -> Result<bool, Failure> {
         return Ok(false);
     }
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
-        rodata.setattr_dentry_arg = setattr_dentry_arg();
+        // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
+        // perf_event_open lost its `attr`.
+        rodata.setattr_dentry_arg = u32::from(lsm_hook_args("inode_setattr").unwrap_or(2) >= 3);
+        rodata.perf_event_open_args = lsm_hook_args("perf_event_open").unwrap_or(2) as u32;
+        rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
     }
     // libbpf creates a pin's file, not its directories.
     std::fs::create_dir_all(maps_dir()).map_err(|e| {

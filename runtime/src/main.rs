@@ -52,6 +52,12 @@ struct Cli {
     #[arg(long, requires = "list")]
     json: bool,
 
+    /// Track at most N confined processes (1 to 65536); a confined process's
+    /// fork beyond that fails with EAGAIN. Takes effect when the programs are
+    /// first loaded (after a boot or --unload).
+    #[arg(long, value_name = "N", requires = "image", value_parser = clap::value_parser!(u32).range(1..=i64::from(bpfbox_abi::bpfbox_limits::BPFBOX_MAX_PROCS)))]
+    max_procs: Option<u32>,
+
     /// Print libbpf's log (the verifier's output) as it comes.
     #[arg(short, long)]
     verbose: bool,
@@ -146,7 +152,7 @@ fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    kernel::ensure_programs()?;
+    kernel::ensure_programs(cli.max_procs)?;
     let maps = Maps::open()?;
     let outcomes = kernel::apply(&maps, &planned)?;
     if !cli.quiet {

@@ -56,8 +56,10 @@ expect_status "a changed binary is refused" 1 "not the binary the policy was com
 expect_status "not root: refused" 4 "must run as root" /opt/t/free/probe asuser 65534 $LOAD $IMG/fs.bbx
 [ -e /sys/fs/bpf/bpfbox ] && fail "refusals leave nothing behind" "/sys/fs/bpf/bpfbox exists" || pass "refusals leave nothing behind"
 
-for image in fs escape taint login login-pie switch task audit kfunc; do
-    out=$($LOAD $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
+# The first load attaches the programs; --max-procs (a small limit on
+# confined processes) lets the fork-limit case reach it.
+for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted; do
+    out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
 
@@ -106,6 +108,96 @@ case "$out" in
     *failed:*) pass "escape: exec through the interpreter (its mmap PROT_EXEC is denied)" ;;
     *) fail "escape: exec through the interpreter" "it ran: [$out]" ;;
 esac
+
+# ---- a confined root process: no escape, and bpfbox cannot be switched off ---
+# Each technique runs in the confined copy (rootesc.policy), which must be
+# denied, and in an identical unprofiled copy, whose result is the control:
+# a technique that fails without the policy proves nothing.
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mkdir -p /srv/t/esc-dir /tmp/bpf-a /tmp/bpf-b /tmp/bpf-c /tmp/tree-a /tmp/tree-b /tmp/mnt-a /tmp/newroot
+mount -t bpf bpf /tmp/bpf-a
+mount -t bpf bpf /tmp/bpf-b
+mount -t bpf bpf /tmp/bpf-c
+for tree in /tmp/tree-a /tmp/tree-b; do
+    mount -t tmpfs tmpfs $tree && mkdir -p $tree/bpf && mount -t bpf bpf $tree/bpf
+done
+echo fake > /tmp/fake-shadow
+cp /etc/shadow /tmp/shadow-copy
+/opt/t/task/other sleep 300 &
+VICTIM=$!
+sleep 1
+E=/opt/t/root/escape
+F=/opt/t/root-free/escape
+# escape NAME CONTROL ARGS...: ARGS denied to the confined copy, CONTROL for the unprofiled one.
+escape() {
+    name=$1 control=$2
+    shift 2
+    escape_as "$name" "$control" "$*" "$*"
+}
+# escape_as NAME CONTROL CONFINED_ARGS CONTROL_ARGS: where the two must differ.
+escape_as() {
+    # shellcheck disable=SC2086
+    got=$($E $3 2>&1) ctl=$($F $4 2>&1)
+    if [ "$got" = denied ] && [ "$ctl" = "$2" ]; then
+        pass "root escape denied: $1 (control: $ctl)"
+    else
+        fail "root escape denied: $1" "confined [$got], control [$ctl] (want denied, $2)"
+    fi
+}
+escape "bpf(2): a map by id (BPF_MAP_GET_FD_BY_ID)" ok bpf-id
+escape "bpf(2): bpfbox's pinned procs map (BPF_OBJ_GET)" ok bpf-pin /sys/fs/bpf/bpfbox/maps/procs
+escape "bpf(2): creating a map" ok bpf-create
+escape_as "umount of a BPF file system" ok "umount /tmp/bpf-a" "umount /tmp/bpf-b"
+escape_as "umount of /sys/fs/bpf itself" ok "umount /sys/fs/bpf" "umount /tmp/bpf-a"
+escape_as "lazy umount of a tree with a BPF file system below" ok "umount-lazy /tmp/tree-a" "umount-lazy /tmp/tree-b"
+escape_as "bind mount over /etc/shadow" ok "bind /tmp/fake-shadow /etc/shadow" "bind /tmp/fake-shadow /tmp/shadow-copy"
+umount /tmp/shadow-copy 2>/dev/null
+escape_as "tmpfs over /etc" ok "tmpfs /etc" "tmpfs /tmp/mnt-a"
+umount /tmp/mnt-a 2>/dev/null
+escape_as "open_tree + move_mount over /etc/shadow" ok "move-mount /tmp/fake-shadow /etc/shadow" "move-mount /tmp/fake-shadow /tmp/shadow-copy"
+umount /tmp/shadow-copy 2>/dev/null
+escape "pivot_root in a new mount namespace" ok pivot /tmp/newroot
+escape "tracefs: kprobe_events for writing" ok open-write /sys/kernel/tracing/kprobe_events
+escape "debugfs: reading" ok open-read /sys/kernel/debug
+escape "securityfs: reading" ok open-read /sys/kernel/security/lsm
+escape "SysV shared memory" ok shm
+escape "SysV message queue" ok msg
+escape "SysV semaphore" ok sem
+KEY=$($F key-add)
+escape "reading a key in root's user key ring ($KEY)" ok key-read ${KEY#ok:}
+escape "perf_event_open" ok perf
+escape "init_module (the control reaches the loader)" error:ENOEXEC module
+escape "ioperm" ok ioperm
+escape "settimeofday" ok settime
+escape "reboot(2) (Ctrl-Alt-Del off)" ok reboot-cad
+escape "sethostname" ok hostname
+escape "syslog(2)" ok syslog
+escape "network ioctl SIOCSIFFLAGS" ok ifflags
+escape "mknod of /dev/mem's device in an allowed directory" ok mknod /srv/t/esc-dir/mem
+escape "prlimit of another process" ok prlimit $VICTIM
+escape "setpriority of another process" ok nice $VICTIM
+escape "F_SETOWN to another process (SIGIO around task_kill)" ok setown $VICTIM
+escape "fanotify_init" ok fanotify
+escape "inotify watch on a denied file" ok inotify /etc/shadow
+escape "memfd + execveat" ok memfd-exec
+escape "memfd mapped PROT_EXEC" ok memfd-mmapx
+escape "bind to port 80 without cap(net_bind_service)" ok bind-port 80
+escape "setuid without cap(setuid)" ok setuid 65534
+expect "root escape: the policy is still in force afterwards" "ok denied denied" \
+    $E open-read /srv/t/readable , open-read /etc/shadow , open-read /srv/t/secret
+expect "cap and sys rules grant: port 80, setuid, SysV shm" "ok ok ok" \
+    /opt/t/capok/escape bind-port 80 , setuid 65534 , shm
+expect "self-protection holds before the taint: bpf(2), umount, unlinking a pin (the secret is still readable: untainted)" \
+    "denied denied denied denied ok" \
+    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , open-read /srv/t/secret
+out=$($E forks 100)
+case "$out" in
+    refused:[0-9]*:EAGAIN) pass "fork at the limit of tracked processes fails with EAGAIN ($out of 100); control: $($F forks 100)" ;;
+    *) fail "fork at the limit of tracked processes" "got [$out]" ;;
+esac
+expect "after the children exit, their room is free again" "ok:5" $E forks 5
+kill $VICTIM 2>/dev/null
 
 # ---- taint -----------------------------------------------------------------
 expect "taint: anything before the taint, only the allowed after" "ok ok denied ok" \
