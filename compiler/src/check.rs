@@ -703,8 +703,8 @@ impl Checker<'_> {
                     RuleKind::Net,
                     RuleKind::Sys,
                 ]
-                    .into_iter()
-                    .find(|k| *k != kind && k.flags().iter().any(|(n, _)| *n == word.name));
+                .into_iter()
+                .find(|k| *k != kind && k.flags().iter().any(|(n, _)| *n == word.name));
                 let list = names.join(", ");
                 d = match other {
                     Some(other) => d.with_help(format!(

@@ -20,10 +20,8 @@ pub fn write(image: &Image) -> Vec<u8> {
                 Target::Path(path) | Target::Exe(Some(path)) => {
                     strings.insert(path, 0);
                 }
-                Target::Exe(None)
-                | Target::Family(_)
-                | Target::Capability(_)
-                | Target::Nothing => {}
+                Target::Exe(None) | Target::Family(_) | Target::Capability(_) | Target::Nothing => {
+                }
             }
         }
     }

@@ -137,7 +137,10 @@ fn errors_name_the_cause() {
     future[8] = 2;
     assert_eq!(
         read(&future).unwrap_err(),
-        ImageError::Version { major: 2, minor: format::MINOR }
+        ImageError::Version {
+            major: 2,
+            minor: format::MINOR
+        }
     );
     assert_eq!(
         read(&future).unwrap_err().to_string(),

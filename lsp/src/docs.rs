@@ -103,7 +103,10 @@ mod tests {
             assert!(lookup(Topic::NetAccess, name).is_some(), "net flag {name}");
         }
         for (name, _) in bpfbox_image::capability_names() {
-            assert!(lookup(Topic::Capability, name).is_some(), "capability {name}");
+            assert!(
+                lookup(Topic::Capability, name).is_some(),
+                "capability {name}"
+            );
         }
         for (name, _) in bpfbox_image::RuleKind::Sys.flags() {
             assert!(lookup(Topic::SysAccess, name).is_some(), "sys flag {name}");
@@ -111,7 +114,9 @@ mod tests {
         for (name, _) in bpfbox_compiler::vocab::ATTRIBUTES {
             assert!(lookup(Topic::Attribute, name).is_some(), "attribute {name}");
         }
-        for name in ["fs", "read", "proc", "signal", "ptrace", "net", "cap", "sys"] {
+        for name in [
+            "fs", "read", "proc", "signal", "ptrace", "net", "cap", "sys",
+        ] {
             assert!(lookup(Topic::Rule, name).is_some(), "rule {name}");
         }
         for name in ["enforce", "complain"] {
