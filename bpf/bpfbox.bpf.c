@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * bpfbox's kernel side: BPF LSM programs that mediate file, exec, mmap,
- * signal, ptrace, procfs and socket operations of confined processes, and
+ * signal, ptrace, procfs and socket operations of confined processes, their
+ * capabilities and privileged operations (mounts, modules, bpf, IPC, keys,
+ * ...) and keep them from switching bpfbox off, and
  * tracepoints that follow processes through fork, exec and exit. Function
  * scopes are kept by uprobe.bpf.c and kfunc.bpf.c.
  *

@@ -115,10 +115,11 @@ esac
 # a technique that fails without the policy proves nothing.
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mkdir -p /srv/t/esc-dir /tmp/bpf-a /tmp/bpf-b /tmp/bpf-c /tmp/tree-a /tmp/tree-b /tmp/mnt-a /tmp/newroot
+mkdir -p /srv/t/esc-dir /tmp/bpf-a /tmp/bpf-b /tmp/bpf-c /tmp/bpf-d /tmp/tree-a /tmp/tree-b /tmp/mnt-a /tmp/newroot
 mount -t bpf bpf /tmp/bpf-a
 mount -t bpf bpf /tmp/bpf-b
 mount -t bpf bpf /tmp/bpf-c
+mount -t bpf bpf /tmp/bpf-d
 for tree in /tmp/tree-a /tmp/tree-b; do
     mount -t tmpfs tmpfs $tree && mkdir -p $tree/bpf && mount -t bpf bpf $tree/bpf
 done
@@ -155,6 +156,7 @@ escape "bpf(2): bpfbox's pinned procs map (BPF_OBJ_GET)" ok bpf-pin /sys/fs/bpf/
 escape "bpf(2): creating a map" ok bpf-create
 escape_as "umount of a BPF file system" ok "umount /tmp/bpf-a" "umount /tmp/bpf-b"
 escape_as "umount of /sys/fs/bpf itself" ok "umount /sys/fs/bpf" "umount /tmp/bpf-a"
+escape_as "read-only remount of a BPF file system" ok "remount-ro /tmp/bpf-c" "remount-ro /tmp/bpf-d"
 escape_as "lazy umount of a tree with a BPF file system below" ok "umount-lazy /tmp/tree-a" "umount-lazy /tmp/tree-b"
 escape_as "bind mount over /etc/shadow" ok "bind /tmp/fake-shadow /etc/shadow" "bind /tmp/fake-shadow /tmp/shadow-copy"
 umount /tmp/shadow-copy 2>/dev/null
@@ -194,9 +196,9 @@ expect "root escape: the policy is still in force afterwards" "ok denied denied"
     $E open-read /srv/t/readable , open-read /etc/shadow , open-read /srv/t/secret
 expect "cap and sys rules grant: port 80, setuid, SysV shm" "ok ok ok" \
     /opt/t/capok/escape bind-port 80 , setuid 65534 , shm
-expect "self-protection holds before the taint: bpf(2), umount, unlinking a pin (the secret is still readable: untainted)" \
-    "denied denied denied denied ok" \
-    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , open-read /srv/t/secret
+expect "self-protection holds before the taint: bpf(2), umount, remount, unlinking a pin, init_module (the secret is still readable: untainted)" \
+    "denied denied denied denied denied denied ok" \
+    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , remount-ro /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , module , open-read /srv/t/secret
 out=$($E forks 100)
 case "$out" in
     refused:[0-9]*:EAGAIN) pass "fork at the limit of tracked processes fails with EAGAIN ($out of 100); control: $($F forks 100)" ;;

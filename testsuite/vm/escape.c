@@ -14,7 +14,7 @@
  *   bpf-pin PATH            BPF_OBJ_GET of a pinned object
  *   bpf-create              BPF_MAP_CREATE of a small array
  *   pin-rm DIR              create a map, pin it as DIR/m, unlink the pin
- *   umount PATH | umount-lazy PATH
+ *   umount PATH | umount-lazy PATH | remount-ro PATH
  *   bind SRC DST            bind mount SRC over DST
  *   tmpfs DIR               mount a tmpfs over DIR
  *   move-mount SRC DST      open_tree(OPEN_TREE_CLONE) + move_mount
@@ -255,6 +255,8 @@ static void run(char **argv, int argc)
 		rc = umount2(a, 0);
 	} else if (!strcmp(op, "umount-lazy")) {
 		rc = umount2(a, MNT_DETACH);
+	} else if (!strcmp(op, "remount-ro")) {
+		rc = mount(NULL, a, NULL, MS_REMOUNT | MS_RDONLY, NULL);
 	} else if (!strcmp(op, "bind")) {
 		rc = mount(a, b, NULL, MS_BIND, NULL);
 	} else if (!strcmp(op, "tmpfs")) {
