@@ -111,6 +111,24 @@ struct {
 	__type(value, struct bpfbox_masks);
 } priv_rules SEC(".maps");
 
+/* No program reads this map: bpfbox-load updates it to wait for every
+ * program already running (an update of a map-in-map returns after an RCU
+ * grace period, and our programs run inside RCU read-side sections), before
+ * it deletes rules that a running decision might still be reading. */
+struct grace_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct grace_inner);
+} grace SEC(".maps");
+
 /* Children of confined processes between task_alloc and the fork
  * tracepoint, each holding a claim on room in procs (by task address). */
 struct {

@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -62,6 +63,7 @@ pub struct Maps {
     pub task_rules: MapHandle,
     pub net_rules: MapHandle,
     pub priv_rules: MapHandle,
+    pub grace: MapHandle,
     pub events: MapHandle,
     pub registry: MapHandle,
     pub meta: MapHandle,
@@ -88,6 +90,7 @@ impl Maps {
             task_rules: open("task_rules")?,
             net_rules: open("net_rules")?,
             priv_rules: open("priv_rules")?,
+            grace: open("grace")?,
             events: open("events")?,
             registry: open("registry")?,
             meta: open("meta")?,
@@ -739,8 +742,89 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
         });
     }
 
+    // Issue the versions before anything points at them.
+    if !prepared.is_empty() {
+        if let Err(e) = maps
+            .meta
+            .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)
+        {
+            rollback(&prepared);
+            return Err(Failure::kernel(
+                format!("cannot record the new rule versions in the meta map: {e}"),
+                "nothing was changed; run with --verbose for libbpf's log",
+            ));
+        }
+    }
+
     // The switch: one map update per profile makes its new version current.
+    // Every update is checked; on a failure everything switched so far goes
+    // back to what it was, and the new versions are removed.
+    let slots: BTreeSet<u32> = prepared.iter().map(|p| p.slot).collect();
+    let before = crate::switch::Snapshot::take(maps, &slots);
+    if let Err(error) = switch_all(maps, &prepared) {
+        let restored = before.restore(maps);
+        wait_for_running_programs(maps);
+        rollback(&prepared);
+        let hint = match restored {
+            Ok(()) => "the profiles in force are as they were; free room in the named map (unload profiles you no longer need) and load again".to_string(),
+            Err(e) => format!("restoring the previous state failed too ({e}): repair with `bpfbox-load --unload` and load again"),
+        };
+        return Err(Failure::kernel(
+            format!("cannot switch to the new rules: {error}"),
+            hint,
+        ));
+    }
+
+    // Old versions go once no hook can still be looking at them.
+    if prepared.iter().any(|p| p.old_version.is_some()) {
+        wait_for_running_programs(maps);
+    }
     for p in &prepared {
+        if let Some(old) = p.old_version {
+            delete_version(maps, old);
+        }
+        let keep: BTreeSet<u32> = p.profile.scopes.iter().map(|s| s.id).collect();
+        remove_scopes(maps, p.slot, &keep);
+    }
+    Ok(outcomes)
+}
+
+/// Returns once every bpfbox program that was running has finished: an
+/// update of a map-in-map from user space waits for an RCU grace period
+/// (the kernel's maybe_wait_bpf_programs), and the LSM and tracepoint
+/// programs run inside RCU read-side sections, preempted or not. After it,
+/// no decision can still be reading rules that are about to be deleted.
+pub fn wait_for_running_programs(maps: &Maps) {
+    let opts = libbpf_rs::libbpf_sys::bpf_map_create_opts {
+        sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
+        ..Default::default()
+    };
+    let waited = MapHandle::create(
+        libbpf_rs::MapType::Array,
+        Some("bpfbox_grace"),
+        4,
+        4,
+        1,
+        &opts,
+    )
+    .and_then(|inner| {
+        let fd = inner.as_fd().as_raw_fd() as u32;
+        maps.grace
+            .update(0u32.as_bytes(), fd.as_bytes(), MapFlags::ANY)
+    });
+    if waited.is_err() {
+        // Without the map-in-map (it cannot be created here), fall back to
+        // a pause far longer than any hook runs.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The switch of every prepared profile; the first failed update ends it.
+fn switch_all(maps: &Maps, prepared: &[Prepared]) -> Result<(), String> {
+    let checked = |what: &str, result: Result<(), libbpf_rs::Error>| {
+        result.map_err(|e| format!("{what}: {}", e.to_string().trim_start_matches("Error: ")))
+    };
+    for p in prepared {
         let profile = p.profile;
         let value = abi::bpfbox_profile {
             version: p.version,
@@ -750,21 +834,28 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
             exe_dev: profile.exe_inode.dev,
             exe_ino: profile.exe_inode.ino,
         };
-        let _ = maps
-            .profiles
-            .update(p.slot.as_bytes(), value.as_bytes(), MapFlags::ANY);
+        checked(
+            &format!("map profiles, {}", profile.exe),
+            maps.profiles
+                .update(p.slot.as_bytes(), value.as_bytes(), MapFlags::ANY),
+        )?;
         let exe_key = abi::bpfbox_inode_key {
             dev: profile.exe_inode.dev,
             ino: profile.exe_inode.ino,
         };
-        let _ = maps
-            .exe_profiles
-            .update(exe_key.as_bytes(), p.slot.as_bytes(), MapFlags::ANY);
+        checked(
+            &format!("map exe_profiles, {}", profile.exe),
+            maps.exe_profiles
+                .update(exe_key.as_bytes(), p.slot.as_bytes(), MapFlags::ANY),
+        )?;
         // The executable may have been replaced since the last load: its old
         // inode no longer names this profile.
         for (key, slot) in entries::<abi::bpfbox_inode_key, u32>(&maps.exe_profiles) {
             if slot == p.slot && (key.dev, key.ino) != (exe_key.dev, exe_key.ino) {
-                let _ = maps.exe_profiles.delete(key.as_bytes());
+                checked(
+                    &format!("map exe_profiles, an old inode of {}", profile.exe),
+                    maps.exe_profiles.delete(key.as_bytes()),
+                )?;
             }
         }
         let registry_entry = abi::bpfbox_registry {
@@ -777,9 +868,11 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
             digest: profile.digest,
             exe: c_chars(&profile.exe),
         };
-        let _ = maps
-            .registry
-            .update(p.slot.as_bytes(), registry_entry.as_bytes(), MapFlags::ANY);
+        checked(
+            &format!("map registry, {}", profile.exe),
+            maps.registry
+                .update(p.slot.as_bytes(), registry_entry.as_bytes(), MapFlags::ANY),
+        )?;
         for scope in &profile.scopes {
             let name = abi::bpfbox_scope_name {
                 slot: p.slot,
@@ -789,28 +882,14 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
                 },
                 name: c_chars(&scope.name),
             };
-            let _ = maps
-                .scope_names
-                .update(scope.id.as_bytes(), name.as_bytes(), MapFlags::ANY);
+            checked(
+                &format!("map scope_names, #[func {}]", scope.name),
+                maps.scope_names
+                    .update(scope.id.as_bytes(), name.as_bytes(), MapFlags::ANY),
+            )?;
         }
     }
-    let _ = maps
-        .meta
-        .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY);
-
-    // Old versions go once no hook can still be looking at them: hooks run
-    // for microseconds under RCU, so a short pause is ample.
-    if prepared.iter().any(|p| p.old_version.is_some()) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for p in &prepared {
-        if let Some(old) = p.old_version {
-            delete_version(maps, old);
-        }
-        let keep: BTreeSet<u32> = p.profile.scopes.iter().map(|s| s.id).collect();
-        remove_scopes(maps, p.slot, &keep);
-    }
-    Ok(outcomes)
+    Ok(())
 }
 
 /// Detaches the scopes of `slot` not in `keep`.
@@ -834,15 +913,25 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
     let Some((slot, entry)) = registry.iter().find(|(_, e)| registry_exe(e) == exe) else {
         return Ok(false);
     };
-    let _ = maps.profiles.delete(slot.as_bytes());
+    let failed = |what: &str, e: libbpf_rs::Error| {
+        Failure::kernel(
+            format!("cannot unload {exe}: map {what}: {e}"),
+            "run `bpfbox-load --unload` to remove everything, then load again",
+        )
+    };
+    // Out of force first (the processes are free from here), then the
+    // rules, once no running decision can still read them.
+    crate::switch::delete(&maps.profiles, slot.as_bytes()).map_err(|e| failed("profiles", e))?;
     for (key, s) in entries::<abi::bpfbox_inode_key, u32>(&maps.exe_profiles) {
         if s == *slot {
-            let _ = maps.exe_profiles.delete(key.as_bytes());
+            crate::switch::delete(&maps.exe_profiles, key.as_bytes())
+                .map_err(|e| failed("exe_profiles", e))?;
         }
     }
+    wait_for_running_programs(maps);
     delete_version(maps, entry.version);
     remove_scopes(maps, *slot, &BTreeSet::new());
-    let _ = maps.registry.delete(slot.as_bytes());
+    crate::switch::delete(&maps.registry, slot.as_bytes()).map_err(|e| failed("registry", e))?;
     Ok(true)
 }
 

@@ -10,6 +10,7 @@ mod kernel;
 mod libbpf_log;
 mod plan;
 mod skel;
+mod switch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -297,6 +297,15 @@ expect "reload: v1 does not allow b-only" "denied" $P read /srv/t/b-only
 rm -f /tmp/stop
 ($P loopuntil /srv/t/readable /tmp/stop | cat > /tmp/workload.out) &
 WORKLOAD=$!
+mode=$(cat /sys/kernel/debug/sched/preempt 2>&1)
+case "$mode" in
+    *"(full)"*) pass "reload: the guest kernel is fully preemptible ($mode)" ;;
+    *) fail "reload: the guest kernel is fully preemptible" "sched/preempt says [$mode]" ;;
+esac
+# A busy guest (the kernel is booted with preempt=full): the workload's
+# decisions get preempted mid-way, and the old rules must outlive them.
+(while [ ! -e /tmp/stop ]; do :; done) &
+HOG=$!
 sleep 1
 replaced=0
 for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -304,6 +313,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done
 touch /tmp/stop
 wait $WORKLOAD
+wait $HOG
 result=$(cat /tmp/workload.out)
 case "$result" in
     ok:*) pass "reload: $replaced atomic replacements under load, ${result#ok:} reads, none denied" ;;
@@ -311,6 +321,20 @@ case "$result" in
 esac
 expect_status "reload: a changed profile is replaced" 0 "^replaced /opt/t/reload/probe" $LOAD $IMG/reload-v2.bbx
 expect "reload: the new rules are in force" "ok ok" $P read /srv/t/b-only , read /srv/t/readable
+# A switch that fails half-way (exe_profiles filled up by hand) is undone:
+# the reload probe, switched first, goes back to v2; the new profile is not
+# in force; the error names the map.
+/opt/t/root-free/escape fill /sys/fs/bpf/bpfbox/maps/exe_profiles > /dev/null
+expect_status "a full map fails the switch with the cause, exit 3" 3 "cannot switch to the new rules: map exe_profiles, /opt/t/zfull/probe" \
+    $LOAD $IMG/full.bbx
+expect "after the failed switch: the replaced profile is back at v2" "ok denied" \
+    $P read /srv/t/b-only , read /srv/t/secret
+expect "after the failed switch: the new profile's process is free" "ok" /opt/t/zfull/probe read /srv/t/secret
+/opt/t/root-free/escape unfill /sys/fs/bpf/bpfbox/maps/exe_profiles > /dev/null
+expect_status "with room again, the same image loads" 0 "^loaded /opt/t/zfull/probe" $LOAD $IMG/full.bbx
+expect "... and is in force" "denied denied" /opt/t/zfull/probe read /srv/t/secret , read /srv/t/b-only
+$LOAD -q --unload /opt/t/zfull/probe
+$LOAD -q $IMG/reload-v2.bbx
 expect_status "list: profiles in force" 0 "/opt/t/reload/probe *enforce" $LOAD --list
 expect_status "unload: one profile" 0 "^unloaded /opt/t/reload/probe" $LOAD --unload /opt/t/reload/probe
 expect "unload: its processes are free" "ok" $P read /srv/t/secret

@@ -37,6 +37,8 @@
  *   bind-port PORT          bind a TCP socket to 127.0.0.1:PORT
  *   setuid UID              setresuid(UID, UID, UID)
  *   forks N                 fork N children that wait; prints "ok:N" or "refused:K:ERRNO"
+ *   fill PIN | unfill PIN   add marked junk keys to a pinned hash map until it
+ *                           is full ("ok:N"), or remove them
  *   noop                    nothing, silently (what memfd-exec runs)
  */
 #define _GNU_SOURCE
@@ -223,6 +225,39 @@ static long forks(int n)
 	return 0;
 }
 
+/* Keys of `fill`: a marker, then a counter; the rest zero. */
+static long fill(const char *pin, int remove)
+{
+	union bpf_attr get = {.pathname = (unsigned long)pin};
+	int fd = sys_bpf(BPF_OBJ_GET, &get);
+	if (fd < 0)
+		return -1;
+	struct bpf_map_info info = {0};
+	union bpf_attr attr = {.info.bpf_fd = fd, .info.info_len = sizeof info, .info.info = (unsigned long)&info};
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr))
+		return -1;
+	unsigned char key[256] = {0}, value[256] = {0};
+	if (info.key_size < 16 || info.key_size > sizeof key || info.value_size > sizeof value) {
+		errno = EINVAL;
+		return -1;
+	}
+	long n = 0;
+	for (unsigned long long i = 0; i < info.max_entries; i++) {
+		unsigned long long marker = 0xb0b0b0b0b0b0b0b0ULL;
+		memcpy(key, &marker, 8);
+		memcpy(key + 8, &i, 8);
+		/* a delete's attributes end at the key: the rest must be zero */
+		union bpf_attr elem = {.map_fd = fd, .key = (unsigned long)key};
+		if (!remove)
+			elem.value = (unsigned long)value;
+		if (sys_bpf(remove ? BPF_MAP_DELETE_ELEM : BPF_MAP_UPDATE_ELEM, &elem) == 0)
+			n++;
+		else if (!remove)
+			break;
+	}
+	return n;
+}
+
 static void run(char **argv, int argc)
 {
 	const char *op = argv[0];
@@ -371,6 +406,12 @@ static void run(char **argv, int argc)
 	} else if (!strcmp(op, "forks")) {
 		forks(atoi(a));
 		return;
+	} else if (!strcmp(op, "fill") || !strcmp(op, "unfill")) {
+		rc = fill(a, !strcmp(op, "unfill"));
+		if (rc >= 0) {
+			printf("ok:%ld", rc);
+			return;
+		}
 	} else if (!strcmp(op, "noop")) {
 		return; /* silent: the program exec'ed from a memfd */
 	} else {
