@@ -638,6 +638,10 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	return check_inode(&s, BPFBOX_OP_MMAP, file->f_inode, file->f_path.dentry, &file->f_path, access);
 }
 
+/* mprotect is checked for the access it adds: what the mapping allows
+ * already was decided when it was made, by the mmap check or, for the
+ * executable and its interpreter, by exec (ld.so makes its own RELRO
+ * read-only). */
 SEC("lsm/file_mprotect")
 int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret)
 {
@@ -649,7 +653,11 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	struct file *file = vma->vm_file;
 	if (!file)
 		return 0;
-	__u32 access = mmap_access(prot, vma->vm_flags & VM_SHARED);
+	unsigned long vm_flags = vma->vm_flags;
+	int shared = vm_flags & VM_SHARED;
+	unsigned long now = (vm_flags & VM_READ ? PROT_READ : 0) | (vm_flags & VM_WRITE ? PROT_WRITE : 0) |
+			    (vm_flags & VM_EXEC ? PROT_EXEC : 0);
+	__u32 access = mmap_access(prot, shared) & ~mmap_access(now, shared);
 	struct inode *inode = file->f_inode;
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
@@ -714,10 +722,79 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	return check_inode(&s, op, dentry->d_inode, dentry, 0, BPFBOX_FS_RM);
 }
 
+/* The access an open(O_CREAT) under way asks for, from its system call's
+ * arguments; 0 when it is not one of the open calls. */
+static __always_inline __u32 creating_open_access(void)
+{
+	unsigned long flags;
+#if defined(__TARGET_ARCH_x86)
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return 0;
+	switch (regs->orig_ax) {
+	case 2: /* open */
+		flags = regs->si;
+		break;
+	case 257: /* openat */
+		flags = regs->dx;
+		break;
+	case 85: /* creat */
+		flags = O_WRONLY;
+		break;
+	case 437: { /* openat2: the kernel has its own copy of `how` already */
+		struct open_how how;
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)regs->dx))
+			return 0;
+		flags = how.flags;
+		break;
+	}
+	default:
+		return 0;
+	}
+#else
+	return 0;
+#endif
+	__u32 access = 0;
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		access |= BPFBOX_FS_READ;
+	if (flags & (O_WRONLY | O_RDWR))
+		access |= (flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
+	return access;
+}
+
+/* A file about to be created can only be named by the "**" rules above
+ * it. Deciding its open here, before it exists, means a denied
+ * open(O_CREAT) leaves no empty file behind. Without an open (mknod, or an
+ * open the hook cannot read, as from io_uring), creating needs write. */
+static __always_inline int check_new_file(struct dentry *dentry)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct dentry *dir = dentry->d_parent;
+	struct inode *dir_inode = dir ? dir->d_inode : 0;
+	if (!dir_inode || classify(dir_inode) != CLASS_FILE)
+		return 0;
+	__u32 access = creating_open_access();
+	if (!access)
+		access = BPFBOX_FS_WRITE;
+	struct super_block *sb = dir_inode->i_sb;
+	struct object o = {.op = BPFBOX_OP_CREATE, .kind = BPFBOX_RULE_FILE, .dentry = dentry};
+	o.dev = sb ? sb->s_dev : 0;
+	struct walk w = {.version = s.profile->version, .dev = o.dev, .dentry = dentry};
+	for (int i = 0; i < NSCOPES; i++)
+		w.scopes[i] = s.scopes[i];
+	if (s.profile->flags & BPFBOX_PROFILE_SUBTREES)
+		bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
+	return decide(&s, &w.acc, access, &o);
+}
+
 SEC("lsm/inode_create")
 int BPF_PROG(inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
 {
-	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
+	if (ret)
+		return prior(ret);
+	return check_dir_write(BPFBOX_OP_CREATE, dentry) ?: check_new_file(dentry);
 }
 
 SEC("lsm/inode_mkdir")

@@ -17,6 +17,11 @@ fn main() {
         other => panic!("unsupported architecture {other}"),
     };
     let multiarch = format!("/usr/include/{arch}-linux-gnu");
+    // libbpf's name for the architecture, for kernel.h's struct pt_regs.
+    let target_arch = match arch {
+        "x86_64" => "x86",
+        _ => "arm64",
+    };
     for name in ["bpfbox", "uprobe", "kfunc"] {
         let source = bpf.join(format!("{name}.bpf.c"));
         SkeletonBuilder::new()
@@ -24,6 +29,7 @@ fn main() {
             .clang_args([
                 format!("-I{}", include.display()),
                 format!("-I{multiarch}"),
+                format!("-D__TARGET_ARCH_{target_arch}"),
                 // v3: atomic fetch-and-add, which claims room in procs.
                 "-mcpu=v3".to_string(),
                 "-Wall".to_string(),

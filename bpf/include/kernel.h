@@ -134,10 +134,34 @@ struct kernel_siginfo {
 	int si_code;
 };
 
+/* A task's user registers at system call entry (bpf_task_pt_regs). */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long si;
+	unsigned long dx;
+	unsigned long orig_ax;
+};
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {
+	__u64 regs[31];
+};
+struct pt_regs {
+	struct user_pt_regs user_regs;
+	__s32 syscallno;
+};
+#endif
+
 #pragma clang attribute pop
 
 struct pt_regs;
 struct cred;
+
+/* openat2's argument (copied in by the kernel before any hook runs). */
+struct open_how {
+	__u64 flags;
+	__u64 mode;
+	__u64 resolve;
+};
 struct iattr;
 struct msghdr;
 struct sockaddr;
@@ -175,6 +199,12 @@ struct sockaddr;
 #define FMODE_EXEC 0x20
 #define __FMODE_EXEC 0x20 /* in f_flags: opened by exec (6.1 sets only this) */
 #define O_APPEND 02000
+#define O_ACCMODE 03
+#define O_WRONLY 01
+#define O_RDWR 02
+#define VM_READ 0x1
+#define VM_WRITE 0x2
+#define VM_EXEC 0x4
 #define MAY_EXEC 0x1
 #define MAY_WRITE 0x2
 #define MAY_READ 0x4

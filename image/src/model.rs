@@ -143,6 +143,34 @@ pub enum Target {
     Nothing,
 }
 
+/// Rule records store access masks in 16 bits (spec.md, "The image
+/// format"); the header's enums are wider. A flag past bit 15 must change
+/// the format, so it stops the build instead of being cut silently.
+const fn fits_in_a_record(flags: &[(&str, u32)]) -> bool {
+    let mut i = 0;
+    while i < flags.len() {
+        if flags[i].1 > u16::MAX as u32 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const _: () = {
+    use abi::vocabulary::*;
+    assert!(fits_in_a_record(FS_FLAGS), "an fs flag does not fit a rule record's u16");
+    assert!(fits_in_a_record(SIGNAL_FLAGS), "a signal does not fit a rule record's u16");
+    assert!(fits_in_a_record(PTRACE_FLAGS), "a ptrace flag does not fit a rule record's u16");
+    assert!(fits_in_a_record(NET_FLAGS), "a net flag does not fit a rule record's u16");
+    assert!(fits_in_a_record(SYS_FLAGS), "a sys flag does not fit a rule record's u16");
+    assert!(fits_in_a_record(CAP_FLAGS), "the cap flag does not fit a rule record's u16");
+    assert!(
+        fits_in_a_record(CAPABILITY_NAMES),
+        "a capability number does not fit a rule record's object"
+    );
+};
+
 /// The one access a `cap` rule's record grants: using the capability.
 pub const CAP_FLAGS: &[(&str, u32)] = &[("use", bpfbox_abi::BPFBOX_CAP_USE)];
 

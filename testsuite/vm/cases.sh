@@ -39,7 +39,7 @@ if [ "$1" = nolsm ]; then
 fi
 
 # ---- the files the policies talk about -------------------------------------
-mkdir -p /srv/t/tree/sub /srv/t/dir /srv/t/glob /srv/t/other /srv/t/bench
+mkdir -p /srv/t/tree/sub /srv/t/dir /srv/t/dropbox /srv/t/glob /srv/t/other /srv/t/bench
 for f in readable writable appendable secret secret2 trigger a-only b-only audited kf linkable attr lib.so \
          tree/a tree/forbidden dir/victim dir/keep glob/a.txt glob/b.log; do
     echo "content of $f" > /srv/t/$f
@@ -58,7 +58,7 @@ expect_status "not root: refused" 4 "must run as root" /opt/t/free/probe asuser 
 
 # The first load attaches the programs; --max-procs (a small limit on
 # confined processes) lets the fork-limit case reach it.
-for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted; do
+for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic; do
     out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
@@ -77,6 +77,12 @@ expect "fs: getattr allowed / not" "ok ok denied" $P stat /srv/t/tree/a , stat /
 expect "fs: setattr allowed / not" "ok denied" $P chmod /srv/t/attr , chmod /srv/t/readable
 expect "fs: mkdir needs write on the directory" "ok denied" $P mkdir /srv/t/dir/new , mkdir /srv/t/other/new
 expect "fs: a new file also needs write on itself" "denied" $P create /srv/t/dir/newfile
+[ -e /srv/t/dir/newfile ] && fail "fs: a denied open(O_CREAT) leaves no file behind" "/srv/t/dir/newfile exists" \
+    || pass "fs: a denied open(O_CREAT) leaves no file behind"
+expect "fs: creating is decided with the open's access (append allowed; write, read not)" "ok denied denied" \
+    $P create-append /srv/t/dropbox/log , create /srv/t/dropbox/w , create-read /srv/t/dropbox/r
+out=$(ls /srv/t/dropbox | tr '\n' ' ')
+[ "$out" = "log " ] && pass "fs: only the allowed creation left a file" || fail "fs: only the allowed creation left a file" "[$out]"
 expect "fs: unlink needs rm on the file" "ok denied" $P unlink /srv/t/dir/victim , unlink /srv/t/dir/keep
 expect "fs: hard link needs link on the file" "ok denied" $P link /srv/t/linkable /srv/t/dir/hl , link /srv/t/secret /srv/t/dir/hl2
 expect "fs: mmap PROT_EXEC needs exec" "ok denied" $P mmapx /srv/t/lib.so , mmapx /srv/t/readable
@@ -86,6 +92,9 @@ ok" $P exec /opt/t/fs/helper
 expect "fs: exec not allowed" "denied" $P exec /bin/busybox true
 expect "fs: * pattern" "ok denied" $P read /srv/t/glob/a.txt , read /srv/t/glob/b.log
 expect "fs: an unconfined process is not affected" "ok ok" /opt/t/free/probe read /srv/t/secret , write /srv/t/readable
+
+expect "fs: a dynamic program needs no rule for its loader (ld.so's own mprotect)" "ok denied" \
+    /opt/t/dyn/probe read /srv/t/readable , read /srv/t/secret
 
 # ---- escapes ---------------------------------------------------------------
 P=/opt/t/esc/probe

@@ -12,7 +12,8 @@
  *   read PATH | write PATH | append PATH | rdwr PATH   open (and read/write)
  *   openonly PATH          open for reading, no read
  *   readfd PATH            open, then read(2) separately: "ok" only if both work
- *   stat PATH | chmod PATH | unlink PATH | mkdir PATH | create PATH
+ *   stat PATH | chmod PATH | unlink PATH | mkdir PATH
+ *   create PATH | create-append PATH | create-read PATH   open with O_CREAT|O_EXCL
  *   link OLD NEW | rename OLD NEW | symlink TARGET NEW
  *   mmapx PATH             mmap PROT_READ|PROT_EXEC
  *   reopen PATH            O_PATH open, then open /proc/self/fd/N for reading
@@ -134,6 +135,10 @@ static int run_one(char **argv, int argc, const char **result)
 		rc = do_open(a, O_RDWR, 'w');
 	else if (!strcmp(op, "create"))
 		rc = do_open(a, O_WRONLY | O_CREAT | O_EXCL, 0);
+	else if (!strcmp(op, "create-append"))
+		rc = do_open(a, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0);
+	else if (!strcmp(op, "create-read"))
+		rc = do_open(a, O_RDONLY | O_CREAT | O_EXCL, 0);
 	else if (!strcmp(op, "stat")) {
 		struct stat st;
 		rc = stat(a, &st);
