@@ -30,18 +30,20 @@ pub enum Token {
     Pipe,
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
     Ident,
-    #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
-    #[regex(r#"'([^'\\\n]|\\[^\n])*'"#)]
+    // A line ends at \n, \r\n or a lone \r (old Mac files): none is inside
+    // a string or a line comment.
+    #[regex(r#""([^"\\\r\n]|\\[^\r\n])*""#)]
+    #[regex(r#"'([^'\\\r\n]|\\[^\r\n])*'"#)]
     Str,
     /// A string whose line ends before its closing quote.
-    #[regex(r#""([^"\\\n]|\\[^\n])*"#)]
-    #[regex(r#"'([^'\\\n]|\\[^\n])*"#)]
+    #[regex(r#""([^"\\\r\n]|\\[^\r\n])*"#)]
+    #[regex(r#"'([^'\\\r\n]|\\[^\r\n])*"#)]
     UnterminatedStr,
     /// `/usr/bin/x` without quotes: an error, but parsed as the path it
     /// plainly is so that one missing pair of quotes costs one diagnostic.
     #[regex(r"/[A-Za-z0-9_.~+@%:=-][A-Za-z0-9_.~+@%:=/*-]*")]
     BarePath,
-    #[regex(r"//[^\n]*", allow_greedy = true)]
+    #[regex(r"//[^\r\n]*", allow_greedy = true)]
     LineComment,
     #[token("/*", block_comment)]
     BlockComment,
@@ -157,7 +159,7 @@ fn balance(text: &str, raw: &[(Token, Span)], out: &mut Lexed) {
         if let (Some(&(Token::LParen, paren)), Some(&(_, previous))) =
             (open.last(), i.checked_sub(1).map(|p| &raw[p]))
         {
-            let new_line = text[previous.end..span.start].contains('\n');
+            let new_line = text[previous.end..span.start].contains(['\n', '\r']);
             let starts_something = match token {
                 Token::AttrOpen | Token::InnerAttrOpen | Token::LBrace | Token::RBrace => true,
                 Token::Ident => raw.get(i + 1).is_some_and(|(t, _)| *t == Token::LParen),

@@ -45,7 +45,7 @@ pub fn parse(text: &str) -> (Ast, Vec<Diagnostic>) {
         }
         last_line_end = Some(
             text[diagnostic.span.start..]
-                .find('\n')
+                .find(['\n', '\r'])
                 .map_or(text.len(), |i| diagnostic.span.start + i),
         );
         diagnostics.push(diagnostic);

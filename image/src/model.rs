@@ -159,12 +159,30 @@ const fn fits_in_a_record(flags: &[(&str, u32)]) -> bool {
 
 const _: () = {
     use abi::vocabulary::*;
-    assert!(fits_in_a_record(FS_FLAGS), "an fs flag does not fit a rule record's u16");
-    assert!(fits_in_a_record(SIGNAL_FLAGS), "a signal does not fit a rule record's u16");
-    assert!(fits_in_a_record(PTRACE_FLAGS), "a ptrace flag does not fit a rule record's u16");
-    assert!(fits_in_a_record(NET_FLAGS), "a net flag does not fit a rule record's u16");
-    assert!(fits_in_a_record(SYS_FLAGS), "a sys flag does not fit a rule record's u16");
-    assert!(fits_in_a_record(CAP_FLAGS), "the cap flag does not fit a rule record's u16");
+    assert!(
+        fits_in_a_record(FS_FLAGS),
+        "an fs flag does not fit a rule record's u16"
+    );
+    assert!(
+        fits_in_a_record(SIGNAL_FLAGS),
+        "a signal does not fit a rule record's u16"
+    );
+    assert!(
+        fits_in_a_record(PTRACE_FLAGS),
+        "a ptrace flag does not fit a rule record's u16"
+    );
+    assert!(
+        fits_in_a_record(NET_FLAGS),
+        "a net flag does not fit a rule record's u16"
+    );
+    assert!(
+        fits_in_a_record(SYS_FLAGS),
+        "a sys flag does not fit a rule record's u16"
+    );
+    assert!(
+        fits_in_a_record(CAP_FLAGS),
+        "the cap flag does not fit a rule record's u16"
+    );
     assert!(
         fits_in_a_record(CAPABILITY_NAMES),
         "a capability number does not fit a rule record's object"

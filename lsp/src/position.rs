@@ -1,9 +1,9 @@
 //! Byte offsets (everything inside bpfbox) to and from LSP positions, in the
 //! encoding negotiated with the client: UTF-16 code units by default, UTF-8
-//! bytes when the client offers it. Lines end at `\n`; a `\r` before it is
-//! not part of the line's text.
+//! bytes when the client offers it. Lines end at `\n`, `\r\n` or a lone
+//! `\r`, as the protocol says; the line break is not part of the line's
+//! text. (The line-index crate knows only `\n`, hence this small index.)
 
-use line_index::{LineIndex, TextSize, WideEncoding, WideLineCol};
 use tower_lsp_server::ls_types::{Position, Range};
 
 use bpfbox_grammar::Span;
@@ -14,16 +14,27 @@ pub enum Encoding {
     Utf16,
 }
 
-/// A document's text with its line index.
+/// A document's text with the byte offset where each line starts.
 pub struct Text {
     pub text: String,
-    index: LineIndex,
+    line_starts: Vec<usize>,
 }
 
 impl Text {
     pub fn new(text: String) -> Text {
-        let index = LineIndex::new(&text);
-        Text { text, index }
+        let bytes = text.as_bytes();
+        let mut line_starts = vec![0];
+        for (i, byte) in bytes.iter().enumerate() {
+            let ends_line = match byte {
+                b'\n' => true,
+                b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            if ends_line {
+                line_starts.push(i + 1);
+            }
+        }
+        Text { text, line_starts }
     }
 
     fn floor_boundary(&self, mut offset: usize) -> usize {
@@ -34,22 +45,32 @@ impl Text {
         offset
     }
 
+    /// Line `line`'s text, without its line break, and where it starts.
+    fn line(&self, line: usize) -> Option<(usize, &str)> {
+        let start = *self.line_starts.get(line)?;
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        let content = self.text[start..end]
+            .strip_suffix('\n')
+            .unwrap_or(&self.text[start..end]);
+        let content = content.strip_suffix('\r').unwrap_or(content);
+        Some((start, content))
+    }
+
     pub fn position(&self, offset: usize, encoding: Encoding) -> Position {
         let offset = self.floor_boundary(offset);
-        let lc = self.index.line_col(TextSize::from(offset as u32));
-        match encoding {
-            Encoding::Utf8 => Position::new(lc.line, lc.col),
-            Encoding::Utf16 => {
-                let wide = self
-                    .index
-                    .to_wide(WideEncoding::Utf16, lc)
-                    .unwrap_or(WideLineCol {
-                        line: lc.line,
-                        col: lc.col,
-                    });
-                Position::new(wide.line, wide.col)
-            }
-        }
+        let line = self.line_starts.partition_point(|start| *start <= offset) - 1;
+        let (start, content) = self.line(line).unwrap_or((0, ""));
+        // An offset inside the line break counts as the end of the line.
+        let before = &content[..(offset - start).min(content.len())];
+        let column = match encoding {
+            Encoding::Utf8 => before.len(),
+            Encoding::Utf16 => before.encode_utf16().count(),
+        };
+        Position::new(line as u32, column as u32)
     }
 
     pub fn range(&self, span: Span, encoding: Encoding) -> Range {
@@ -62,16 +83,9 @@ impl Text {
     /// The byte offset of a position; columns past the end of the line (or
     /// inside a character) are clamped to it.
     pub fn offset(&self, position: Position, encoding: Encoding) -> usize {
-        let Some(line) = self.index.line(position.line) else {
+        let Some((start, content)) = self.line(position.line as usize) else {
             return self.text.len();
         };
-        let (start, end) = (
-            u32::from(line.start()) as usize,
-            u32::from(line.end()) as usize,
-        );
-        let content = self.text[start..end]
-            .trim_end_matches('\n')
-            .trim_end_matches('\r');
         let mut units = 0usize;
         let target = position.character as usize;
         for (i, c) in content.char_indices() {
@@ -117,5 +131,27 @@ mod tests {
             text.text.len()
         );
         assert_eq!(text.position(1000, Encoding::Utf16), Position::new(2, 0));
+    }
+
+    #[test]
+    fn lone_cr_ends_a_line() {
+        // Old Mac line ends, and all three kinds mixed.
+        let text = Text::new("ab\rcd\r\nef\ngh".to_string());
+        assert_eq!(text.position(3, Encoding::Utf16), Position::new(1, 0));
+        assert_eq!(text.position(4, Encoding::Utf16), Position::new(1, 1));
+        assert_eq!(text.position(7, Encoding::Utf16), Position::new(2, 0));
+        assert_eq!(text.position(10, Encoding::Utf16), Position::new(3, 0));
+        // Inside the CRLF: the end of the line.
+        assert_eq!(text.position(5, Encoding::Utf16), Position::new(1, 2));
+        assert_eq!(text.position(6, Encoding::Utf16), Position::new(1, 2));
+        assert_eq!(text.offset(Position::new(1, 1), Encoding::Utf16), 4);
+        assert_eq!(text.offset(Position::new(0, 9), Encoding::Utf16), 2);
+        assert_eq!(text.offset(Position::new(1, 9), Encoding::Utf16), 5);
+        assert_eq!(text.offset(Position::new(3, 2), Encoding::Utf16), 12);
+        for offset in 0..=text.text.len() {
+            let p = text.position(offset, Encoding::Utf8);
+            let back = text.offset(p, Encoding::Utf8);
+            assert!(back <= offset, "{offset} -> {p:?} -> {back}");
+        }
     }
 }
