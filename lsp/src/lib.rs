@@ -5,8 +5,9 @@
 //!
 //! Documents are synced in full; each change is applied (newest version
 //! wins) and analysed before the handler's first await, then diagnostics are
-//! published. Requests read an immutable snapshot (`Arc<Analysis>`) of the
-//! document. Every handler runs inside `catch_unwind`: a panic answers the
+//! published. Requests read a snapshot of the state (the documents are
+//! shared `Arc`s), taken under its lock and read without it, so a slow
+//! request stalls no other. Every handler runs inside `catch_unwind`: a panic answers the
 //! request with an error and leaves the server running.
 
 /// Analysis allocates and frees many small strings per keystroke, from
@@ -40,6 +41,9 @@ pub(crate) struct Document {
     pub analysis: Arc<Analysis>,
 }
 
+/// The open documents and settings. Cloning it is cheap (the documents are
+/// shared), which is how a request gets its snapshot.
+#[derive(Clone)]
 pub(crate) struct State {
     pub encoding: Encoding,
     pub documents: HashMap<Uri, Arc<Document>>,
@@ -105,19 +109,21 @@ impl Backend {
         analyze_with(text, &self.binaries, &self.paths)
     }
 
+    /// Runs a request on a snapshot of the state, taken under the lock and
+    /// read without it: a slow request (a workspace walk) stalls no other,
+    /// and edits that arrive meanwhile are stored for the next request.
     fn with_snapshot<T>(
         &self,
         uri: &Uri,
         f: impl FnOnce(&Document, Encoding, &State) -> Option<T>,
     ) -> Result<Option<T>> {
-        let Ok(state) = self.state.lock() else {
+        let Some(snapshot) = self.state.lock().ok().map(|state| state.clone()) else {
             return Ok(None);
         };
-        let Some(document) = state.documents.get(uri).cloned() else {
+        let Some(document) = snapshot.documents.get(uri).cloned() else {
             return Ok(None);
         };
-        let encoding = state.encoding;
-        guarded(|| f(&document, encoding, &state))
+        guarded(|| f(&document, snapshot.encoding, &snapshot))
     }
 
     /// Applies a new text (unless an older version arrives late), analyses
@@ -390,4 +396,31 @@ pub async fn serve_stdio() {
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request reads its snapshot without holding the state's lock, so a
+    /// slow one (a workspace walk) leaves every other request and edit free.
+    #[test]
+    fn requests_run_without_the_lock() {
+        let (service, _socket) = service();
+        let backend = service.inner();
+        let uri: Uri = "file:///tmp/t.policy".parse().unwrap();
+        let text = "#![profile \"/bin/true\"]\nread(\"/etc/hosts\")\n";
+        assert!(backend.update(uri.clone(), text.into(), 1).is_some());
+        let lock_free = backend
+            .with_snapshot(&uri, |doc, _, _| {
+                let free = backend.state.try_lock().is_ok();
+                // An edit stored meanwhile does not change this snapshot.
+                backend.update(uri.clone(), "changed".into(), 2);
+                Some((free, doc.version))
+            })
+            .unwrap();
+        assert_eq!(lock_free, Some((true, 1)));
+        let version = backend.with_snapshot(&uri, |doc, _, _| Some(doc.version));
+        assert_eq!(version.unwrap(), Some(2));
+    }
 }
