@@ -239,7 +239,97 @@ struct object {
 	int quiet;             /* no event: the kernel only probes (CAP_OPT_NOAUDIT) */
 	struct dentry *dentry; /* for the name, when there is no path */
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
+	struct path *walk;     /* for the full path, built by walking (the others) */
 };
+
+/* Directories and mounts walked up to build a path. */
+#define PATH_DEPTH 32
+
+struct path_scratch {
+	const unsigned char *names[PATH_DEPTH];
+	char buf[2 * BPFBOX_PATH_LEN]; /* twice: the verifier sees each copy fit */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+struct path_walk {
+	struct path_scratch *sc;
+	struct dentry *d;
+	struct mount *m;
+	__u32 n;   /* names collected */
+	__u32 pos; /* bytes written */
+};
+
+/* One step up: a directory, or from a mount's root to where it is mounted. */
+static long path_up(__u32 index, void *data)
+{
+	struct path_walk *w = data;
+	struct dentry *d = w->d;
+	struct mount *m = w->m;
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+		if (!parent || parent == m)
+			return 1; /* the root mount's root */
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = parent;
+		return 0;
+	}
+	struct dentry *up = BPF_CORE_READ(d, d_parent);
+	if (!up || up == d || w->n >= PATH_DEPTH)
+		return 1;
+	w->sc->names[w->n & (PATH_DEPTH - 1)] = BPF_CORE_READ(d, d_name.name);
+	w->n++;
+	w->d = up;
+	return 0;
+}
+
+/* One component written, outermost first: "/name". */
+static long path_write(__u32 index, void *data)
+{
+	struct path_walk *w = data;
+	if (index >= w->n || w->pos >= BPFBOX_PATH_LEN - 1)
+		return 1;
+	__u32 i = (w->n - 1 - index) & (PATH_DEPTH - 1);
+	w->sc->buf[w->pos & (BPFBOX_PATH_LEN - 1)] = '/';
+	w->pos++;
+	long len = bpf_probe_read_kernel_str(&w->sc->buf[w->pos & (BPFBOX_PATH_LEN - 1)], BPFBOX_PATH_LEN,
+					     w->sc->names[i]);
+	if (len <= 0)
+		return 1;
+	w->pos += len - 1;
+	return 0;
+}
+
+/* The absolute path of `p`, as d_path would write it, for the hooks where
+ * the kernel refuses bpf_d_path: up the dentries to the mount's root, then
+ * on from where that mount is mounted, to the root mount. Deeper than
+ * PATH_DEPTH components, the outermost are left out. Loops are bpf_loop
+ * callbacks, so the verifier checks each step once. */
+static __noinline void walk_path(struct path *p, char *out)
+{
+	__u32 zero = 0;
+	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!sc || !p)
+		return;
+	struct vfsmount *vfs = BPF_CORE_READ(p, mnt);
+	struct path_walk w = {
+		.sc = sc,
+		.d = BPF_CORE_READ(p, dentry),
+		.m = (void *)((unsigned long)vfs - bpf_core_field_offset(struct mount, mnt)),
+	};
+	bpf_loop(PATH_DEPTH + 8, path_up, &w, 0);
+	bpf_loop(PATH_DEPTH, path_write, &w, 0);
+	if (w.pos == 0)
+		sc->buf[w.pos++] = '/';
+	sc->buf[w.pos & (2 * BPFBOX_PATH_LEN - 1)] = 0;
+	bpf_probe_read_kernel(out, BPFBOX_PATH_LEN, sc->buf);
+	out[BPFBOX_PATH_LEN - 1] = 0;
+}
 
 static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
 {
@@ -275,6 +365,8 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	if (o->path) {
 		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
 			e->path[0] = 0;
+	} else if (o->walk) {
+		walk_path(o->walk, e->path);
 	} else if (o->dentry) {
 		struct dentry *dentry = o->dentry;
 		const unsigned char *name = dentry->d_name.name;
@@ -497,7 +589,17 @@ static __always_inline int protect(struct state *s, struct object *o, __u32 acce
 /* Changes to the BPF file system that holds bpfbox's pins. */
 #define FS_MODIFY (BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
 
+static __always_inline int check_inode_walk(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
+					    struct path *path, struct path *walk, __u32 access);
+
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
+{
+	return check_inode_walk(s, op, inode, dentry, path, 0, access);
+}
+
+/* check_inode, with `walk` for the event's path where bpf_d_path is refused. */
+static __always_inline int check_inode_walk(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
+					    struct path *path, struct path *walk, __u32 access)
 {
 	if (!access)
 		return 0;
@@ -511,7 +613,7 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
 			return 0;
 		return check_priv(s, op, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_MEMFD_EXEC, 0);
 	}
-	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path};
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk};
 	struct super_block *sb = inode->i_sb;
 	o.dev = sb ? sb->s_dev : 0;
 	o.ino = inode->i_ino;
@@ -588,7 +690,8 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 		access |= BPFBOX_FS_READ;
 	if (mask & (MAY_WRITE | MAY_APPEND))
 		access |= file_write_access(file);
-	return check_inode(&s, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, access);
+	/* Denied writes to an inherited stdout must say which file: a path. */
+	return check_inode_walk(&s, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, &file->f_path, access);
 }
 
 SEC("lsm/bprm_check_security")

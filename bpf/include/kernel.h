@@ -54,6 +54,8 @@ struct vfsmount {
 
 /* The vfsmount's container, for its list of mounts below it. */
 struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
 	struct vfsmount mnt;
 	struct list_head mnt_mounts;
 };

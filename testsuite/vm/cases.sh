@@ -281,6 +281,10 @@ FOLLOW=$!
 sleep 2
 expect "audit: #[audit] allows, the rest is denied" "ok denied" /opt/t/audit/probe read /srv/t/audited , read /srv/t/secret
 expect "complain: would-be denials are allowed" "ok" /opt/t/complain/probe read /srv/t/secret
+# Output to a file the profile does not allow (its stdout, opened by the
+# shell) is refused: the event names the file by its full path, across the
+# tmpfs mounted on /tmp.
+/opt/t/audit/probe read /srv/t/audited > /tmp/not-allowed.out
 sleep 2
 kill -INT $FOLLOW
 wait $FOLLOW 2>/dev/null
@@ -295,6 +299,9 @@ grep '"decision":"deny"' /tmp/events.json | grep -q '"path":"/srv/t/secret"' && 
 grep '"decision":"complain"' /tmp/events.json | grep -q '"profile":"/opt/t/complain/probe"' && pass "complain: logged as complain" \
     || fail "complain: logged as complain" "$(cat /tmp/events.json)"
 grep '"decision":"taint"' /tmp/events.json > /dev/null; true
+grep '"op":"permission"' /tmp/events.json | grep '"decision":"deny"' | grep -q '"path":"/tmp/not-allowed.out"' \
+    && pass "audit: a refused write to an inherited stdout names the file's path" \
+    || fail "audit: a refused write to an inherited stdout names the file's path" "$(grep permission /tmp/events.json)"
 
 # ---- reload ------------------------------------------------------------------
 P=/opt/t/reload/probe
