@@ -442,19 +442,51 @@ async fn definition_of_an_executable_is_its_profile_line_in_another_file() {
     );
 }
 
+/// Random edits with every kind of request between them: no request fails
+/// (a panic would answer with an error), and the whole run ends in bounded
+/// time (no request hangs).
 #[tokio::test]
 async fn no_edit_sequence_crashes_the_server() {
+    tokio::time::timeout(std::time::Duration::from_secs(300), random_edits())
+        .await
+        .expect("the server stopped answering");
+}
+
+async fn random_edits() {
     let (mut h, _) = Harness::start(&["utf-16"]).await;
     let uri = "file:///w/fuzz.policy";
     let mut text =
         String::from("#![profile \"/usr/bin/env\"]\n#[allow] { fs(\"/etc/hosts\", read) }\n");
     h.open(uri, &text).await;
     let pieces = [
-        "#[", "\"", "(", ")", "{", "}", "é", "😀", "\r\n", "|", ",", "#![", "read", "/*", "*/",
-        "\\", " ", "fs(\"",
+        "#[",
+        "\"",
+        "(",
+        ")",
+        "{",
+        "}",
+        "é",
+        "😀",
+        "\r\n",
+        "|",
+        ",",
+        "#![",
+        "read",
+        "/*",
+        "*/",
+        "\\",
+        " ",
+        "fs(\"",
+        "\r",
+        "\n",
+        "cap(",
+        "sys(",
+        "net_admin|",
+        "memfd_exec",
+        "any",
     ];
     let mut seed = 7u64;
-    for version in 2..150 {
+    for version in 2..300 {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
@@ -492,19 +524,30 @@ async fn no_edit_sequence_crashes_the_server() {
             json!({ "textDocument": { "uri": uri } }),
         )
         .await;
+        h.request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+        )
+        .await;
+        let range = json!({ "start": { "line": line, "character": 0 }, "end": { "line": line + 1, "character": character } });
+        h.request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": [] } }),
+        )
+        .await;
     }
     // Still answering, and a stale change is ignored.
     let diagnostics = h
         .change(
             uri,
-            200,
+            400,
             "#![profile \"/usr/bin/env\"]\nread(\"/etc/hosts\")\n",
         )
         .await;
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     h.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 150 }, "contentChanges": [{ "text": "garbage(" }] }),
+        json!({ "textDocument": { "uri": uri, "version": 350 }, "contentChanges": [{ "text": "garbage(" }] }),
     )
     .await;
     let symbols = h

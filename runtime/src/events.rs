@@ -44,13 +44,21 @@ fn monotonic_to_wall() -> Duration {
         .saturating_sub(monotonic)
 }
 
+/// The names an event's numbers stand for: profiles by slot, function
+/// scopes by id.
+trait Lookup {
+    fn profile(&mut self, slot: u32) -> Value;
+    fn scope(&mut self, id: u32) -> Value;
+}
+
+/// Names read from the pinned maps, cached until a number is unknown.
 struct Names<'a> {
     maps: &'a Maps,
     profiles: HashMap<u32, String>,
     scopes: HashMap<u32, String>,
 }
 
-impl Names<'_> {
+impl Lookup for Names<'_> {
     fn profile(&mut self, slot: u32) -> Value {
         if !self.profiles.contains_key(&slot) {
             self.profiles = self
@@ -81,8 +89,15 @@ impl Names<'_> {
     }
 }
 
+/// The event at the start of a ring buffer record, as the JSON object
+/// --follow prints; `None` for a record too short to hold one.
+fn decode(data: &[u8], names: &mut dyn Lookup, epoch: Duration) -> Option<Value> {
+    let (event, _) = abi::bpfbox_event::read_from_prefix(data).ok()?;
+    Some(to_json(&event, names, epoch))
+}
+
 /// One event as the JSON object --follow prints.
-fn to_json(e: &abi::bpfbox_event, names: &mut Names, epoch: Duration) -> Value {
+fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Value {
     let time = UNIX_EPOCH + epoch + Duration::from_nanos(e.ts_ns);
     let kind = RuleKind::from_code(e.kind as u8);
     let access: Vec<&str> = kind
@@ -166,8 +181,8 @@ pub fn follow(maps: &Maps) -> Result<(), Failure> {
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&maps.events, |data: &[u8]| {
-            if let Ok((event, _)) = abi::bpfbox_event::read_from_prefix(data) {
-                println!("{}", to_json(&event, &mut names.borrow_mut(), epoch));
+            if let Some(line) = decode(data, &mut *names.borrow_mut(), epoch) {
+                println!("{line}");
             }
             0
         })
@@ -201,4 +216,72 @@ pub fn follow(maps: &Maps) -> Result<(), Failure> {
         eprintln!("warning: {dropped} events were dropped because the ring buffer was full");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct NoNames;
+
+    impl Lookup for NoNames {
+        fn profile(&mut self, slot: u32) -> Value {
+            json!(format!("slot {slot}"))
+        }
+        fn scope(&mut self, id: u32) -> Value {
+            if id == 0 {
+                Value::Null
+            } else {
+                json!(id)
+            }
+        }
+    }
+
+    const FIELDS: [&str; 11] = [
+        "time", "pid", "tid", "comm", "profile", "op", "kind", "access", "decision", "scope",
+        "object",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever bytes the ring buffer holds, decoding neither panics nor
+        /// loses a documented field.
+        #[test]
+        fn any_record_decodes_to_the_documented_fields(
+            data in prop::collection::vec(any::<u8>(), 0..512),
+            epoch in any::<u32>(),
+        ) {
+            let size = std::mem::size_of::<abi::bpfbox_event>();
+            match decode(&data, &mut NoNames, Duration::from_secs(u64::from(epoch))) {
+                None => prop_assert!(data.len() < size),
+                Some(value) => {
+                    prop_assert!(data.len() >= size);
+                    for field in FIELDS {
+                        prop_assert!(value.get(field).is_some(), "{field} missing in {value}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_capability_event_names_the_capability() {
+        let mut e = abi::bpfbox_event {
+            op: abi::bpfbox_op::BPFBOX_OP_CAPABLE,
+            kind: abi::bpfbox_rule_kind::BPFBOX_RULE_CAP,
+            number: abi::bpfbox_capability::BPFBOX_CAPABILITY_SYS_ADMIN,
+            access: abi::BPFBOX_CAP_USE,
+            decision: abi::bpfbox_decision::BPFBOX_DECISION_DENY,
+            ..Default::default()
+        };
+        e.comm[0] = b'x' as std::os::raw::c_char;
+        let value = to_json(&e, &mut NoNames, Duration::ZERO);
+        assert_eq!(value["op"], "capable");
+        assert_eq!(value["kind"], "cap");
+        assert_eq!(value["object"]["capability"], "sys_admin");
+        assert_eq!(value["decision"], "deny");
+        assert_eq!(value["comm"], "x");
+    }
 }
