@@ -361,6 +361,18 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	e->dev = o->dev;
 	e->ino = o->ino;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *parent = task->real_parent;
+	e->ppid = parent ? parent->tgid : 0;
+	e->pad2 = 0;
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? mm->exe_file : 0;
+	e->exe[0] = 0;
+	if (exe)
+		walk_path(&exe->f_path, e->exe);
+	e->argv0[0] = 0;
+	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)mm->arg_start) < 0)
+		e->argv0[0] = 0;
 	e->path[0] = 0;
 	if (o->path) {
 		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)

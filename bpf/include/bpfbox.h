@@ -162,6 +162,7 @@ enum bpfbox_limits {
 	/* words of the confined-process bitmap: one bit per pid up to 2^22 */
 	BPFBOX_PID_WORDS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,
+	BPFBOX_ARGV0_LEN = 64,
 	BPFBOX_RINGBUF_BYTES = 1 << 20,
 };
 
@@ -324,10 +325,15 @@ struct bpfbox_event {
 	__u32 pad;
 	__u64 dev;      /* object: file or target executable */
 	__u64 ino;
+	__u32 ppid;     /* the parent process */
+	__u32 pad2;
 	char comm[BPFBOX_COMM_LEN];
 	/* The object's full path where the hook can resolve it (open, exec,
-	 * mmap), else its last component; empty for non-file objects. */
+	 * mmap, reads and writes of open files), else its last component;
+	 * empty for non-file objects. */
 	char path[BPFBOX_PATH_LEN];
+	char exe[BPFBOX_PATH_LEN];     /* the program the process runs */
+	char argv0[BPFBOX_ARGV0_LEN]; /* its argv[0], cut to fit */
 };
 
 /* stats: counters of what could not be recorded. */

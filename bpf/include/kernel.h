@@ -74,6 +74,7 @@ struct file {
 
 struct mm_struct {
 	struct file *exe_file;
+	unsigned long arg_start;
 };
 
 struct signal_struct {
@@ -100,6 +101,7 @@ struct task_struct {
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	struct task_struct *group_leader;
+	struct task_struct *real_parent;
 	const struct cred *real_cred;
 	const struct cred *cred;
 	struct hlist_node pid_links[4];

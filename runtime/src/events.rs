@@ -154,7 +154,10 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
         "time": humantime::format_rfc3339_micros(time).to_string(),
         "pid": e.pid,
         "tid": e.tid,
+        "ppid": e.ppid,
         "comm": chars_to_string(&e.comm),
+        "exe": chars_to_string(&e.exe),
+        "argv0": chars_to_string(&e.argv0),
         "profile": names.profile(e.slot),
         "op": name_of(vocabulary::OP_NAMES, e.op),
         "kind": kind.map_or(json!(e.kind), |k| json!(k.name())),
@@ -165,8 +168,40 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
     })
 }
 
-/// Prints events until SIGINT or SIGTERM.
-pub fn follow(maps: &Maps) -> Result<(), Failure> {
+/// One event as a line for a person: time, decision, who, what, where.
+///
+/// `14:37:39.142 deny   webd[103] open read /etc/shadow  (profile /usr/local/bin/webd)`
+fn to_line(event: &Value) -> String {
+    let text = |key: &str| event[key].as_str().unwrap_or("").to_string();
+    let time = text("time");
+    let clock = time.get(11..23).unwrap_or(&time);
+    let access: Vec<&str> = event["access"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let object = &event["object"];
+    let what = ["path", "name", "capability", "family"]
+        .iter()
+        .find_map(|key| object[key].as_str().map(str::to_string))
+        .or_else(|| object["peer_pid"].as_u64().map(|pid| format!("pid {pid}")))
+        .unwrap_or_default();
+    let mut line = format!(
+        "{clock} {:<8} {}[{}] {} {} {what}",
+        text("decision"),
+        text("comm"),
+        event["pid"],
+        text("op"),
+        access.join("|"),
+    );
+    if let Some(scope) = event["scope"].as_str() {
+        line.push_str(&format!(" in {scope}()"));
+    }
+    line.push_str(&format!("  (profile {})", text("profile")));
+    line
+}
+
+/// Prints events until SIGINT or SIGTERM: JSON lines, or lines for a person.
+pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
@@ -181,8 +216,12 @@ pub fn follow(maps: &Maps) -> Result<(), Failure> {
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&maps.events, |data: &[u8]| {
-            if let Some(line) = decode(data, &mut *names.borrow_mut(), epoch) {
-                println!("{line}");
+            if let Some(event) = decode(data, &mut *names.borrow_mut(), epoch) {
+                if json {
+                    println!("{event}");
+                } else {
+                    println!("{}", to_line(&event));
+                }
             }
             0
         })
@@ -238,9 +277,9 @@ mod tests {
         }
     }
 
-    const FIELDS: [&str; 11] = [
-        "time", "pid", "tid", "comm", "profile", "op", "kind", "access", "decision", "scope",
-        "object",
+    const FIELDS: [&str; 14] = [
+        "time", "pid", "tid", "ppid", "comm", "exe", "argv0", "profile", "op", "kind", "access",
+        "decision", "scope", "object",
     ];
 
     proptest! {
@@ -283,5 +322,9 @@ mod tests {
         assert_eq!(value["object"]["capability"], "sys_admin");
         assert_eq!(value["decision"], "deny");
         assert_eq!(value["comm"], "x");
+        assert_eq!(
+            to_line(&value),
+            "00:00:00.000 deny     x[0] capable use sys_admin  (profile slot 0)"
+        );
     }
 }

@@ -49,8 +49,9 @@ struct Cli {
     #[arg(long)]
     follow: bool,
 
-    /// With --list: print JSON.
-    #[arg(long, requires = "list")]
+    /// With --list or --follow: print JSON (--follow prints JSON lines when
+    /// its output is not a terminal anyway).
+    #[arg(long)]
     json: bool,
 
     /// Track at most N confined processes (1 to 65536); a confined process's
@@ -81,6 +82,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<(), Failure> {
+    if cli.json && !cli.list && !cli.follow {
+        return Err(Failure::new(
+            exit::USAGE,
+            "--json goes with --list or --follow",
+            "see bpfbox-load --help",
+        ));
+    }
     if cli.image.is_none() && !cli.list && cli.unload.is_none() && !cli.follow {
         return Err(Failure::new(
             exit::USAGE,
@@ -100,7 +108,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     if cli.follow {
         checks::privileges()?;
         require_loaded()?;
-        return events::follow(&Maps::open()?);
+        use std::io::IsTerminal;
+        let json = cli.json || !std::io::stdout().is_terminal();
+        return events::follow(&Maps::open()?, json);
     }
     Ok(())
 }

@@ -208,6 +208,16 @@ fn a_missing_or_changed_binary_is_refused() {
 fn usage_errors() {
     assert_refusal(&bpfbox_load(&[]), 2, "nothing to do");
     assert_eq!(bpfbox_load(&["--frobnicate"]).status.code(), Some(2));
+    assert_refusal(
+        &bpfbox_load(&["--json"]),
+        2,
+        "--json goes with --list or --follow",
+    );
+    for bad in ["0", "65537", "many"] {
+        let out = bpfbox_load(&["--max-procs", bad, "x.bbx"]);
+        assert_eq!(out.status.code(), Some(2), "--max-procs {bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--max-procs"));
+    }
     let help = String::from_utf8(bpfbox_load(&["--help"]).stdout).unwrap();
     for flag in [
         "--dry-run",
@@ -215,6 +225,7 @@ fn usage_errors() {
         "--unload",
         "--follow",
         "--json",
+        "--max-procs",
         "--verbose",
         "Exit status",
     ] {

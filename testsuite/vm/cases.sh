@@ -290,10 +290,10 @@ kill -INT $FOLLOW
 wait $FOLLOW 2>/dev/null
 line=$(grep '"decision":"audit"' /tmp/events.json | grep '"path":"/srv/t/audited"' | head -1)
 ok=1
-for field in '"time":"20' '"pid":' '"tid":' '"comm":"probe"' '"profile":"/opt/t/audit/probe"' '"op":"open"' '"kind":"file"' '"access":\["read"\]' '"scope":null' '"ino":'; do
+for field in '"time":"20' '"pid":' '"tid":' '"ppid":' '"exe":"/opt/t/audit/probe"' '"argv0":"/opt/t/audit/probe"' '"comm":"probe"' '"profile":"/opt/t/audit/probe"' '"op":"open"' '"kind":"file"' '"access":\["read"\]' '"scope":null' '"ino":'; do
     printf '%s' "$line" | grep -q "$field" || { ok=0; fail "audit: event field $field" "in [$line]"; }
 done
-[ $ok = 1 ] && pass "audit: the event is JSON with time, pid, tid, comm, profile, op, kind, access, scope, object"
+[ $ok = 1 ] && pass "audit: the event is JSON with time, pid, tid, ppid, exe, argv0, comm, profile, op, kind, access, scope, object"
 grep '"decision":"deny"' /tmp/events.json | grep -q '"path":"/srv/t/secret"' && pass "audit: denials are logged" \
     || fail "audit: denials are logged" "$(cat /tmp/events.json /tmp/follow.err)"
 grep '"decision":"complain"' /tmp/events.json | grep -q '"profile":"/opt/t/complain/probe"' && pass "complain: logged as complain" \
