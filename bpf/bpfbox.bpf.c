@@ -310,12 +310,20 @@ static long path_write(__u32 index, void *data)
  * on from where that mount is mounted, to the root mount. Deeper than
  * PATH_DEPTH components, the outermost are left out. Loops are bpf_loop
  * callbacks, so the verifier checks each step once. */
-static __noinline void walk_path(struct path *p, char *out)
+/* A global function: the verifier checks it once, not at every call. It
+ * takes the path's address as a number (global functions take no kernel
+ * pointers), reads through it with probes, and leaves the path in this
+ * CPU's path_scratch buffer (copy_walked_path takes it from there). */
+__noinline int walk_path(unsigned long path_address)
 {
 	__u32 zero = 0;
 	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!sc || !p)
-		return;
+	struct path *p = (struct path *)path_address;
+	if (!sc)
+		return 0;
+	sc->buf[0] = 0;
+	if (!p)
+		return 0;
 	struct vfsmount *vfs = BPF_CORE_READ(p, mnt);
 	struct path_walk w = {
 		.sc = sc,
@@ -327,8 +335,23 @@ static __noinline void walk_path(struct path *p, char *out)
 	if (w.pos == 0)
 		sc->buf[w.pos++] = '/';
 	sc->buf[w.pos & (2 * BPFBOX_PATH_LEN - 1)] = 0;
-	bpf_probe_read_kernel(out, BPFBOX_PATH_LEN, sc->buf);
-	out[BPFBOX_PATH_LEN - 1] = 0;
+	sc->buf[BPFBOX_PATH_LEN - 1] = 0;
+	return 0;
+}
+
+/* The absolute path of `p` into `out` (BPFBOX_PATH_LEN bytes). A cast does
+ * not make a pointer a number to the verifier; reading it back through a
+ * probe does. */
+static __always_inline void path_into(struct path *p, char *out)
+{
+	__u32 zero = 0;
+	struct path *volatile pointer = p;
+	unsigned long address = 0;
+	bpf_probe_read_kernel(&address, sizeof(address), (void *)&pointer);
+	walk_path(address);
+	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!sc || bpf_probe_read_kernel(out, BPFBOX_PATH_LEN, sc->buf))
+		out[0] = 0;
 }
 
 static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
@@ -369,7 +392,7 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	struct file *exe = mm ? mm->exe_file : 0;
 	e->exe[0] = 0;
 	if (exe)
-		walk_path(&exe->f_path, e->exe);
+		path_into(&exe->f_path, e->exe);
 	e->argv0[0] = 0;
 	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)mm->arg_start) < 0)
 		e->argv0[0] = 0;
@@ -378,7 +401,7 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
 			e->path[0] = 0;
 	} else if (o->walk) {
-		walk_path(o->walk, e->path);
+		path_into(o->walk, e->path);
 	} else if (o->dentry) {
 		struct dentry *dentry = o->dentry;
 		const unsigned char *name = dentry->d_name.name;
@@ -389,30 +412,37 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 
 /* ---- The decision ------------------------------------------------------- */
 
+/* One decision, and at most one event for it: a denial (or, in complain
+ * mode, a would-be denial), else a taint, else an audit. One call of emit
+ * per decision keeps each hook small for the verifier. */
 static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32 access, struct object *o)
 {
 	int complain = s->profile->flags & BPFBOX_PROFILE_COMPLAIN;
-	if (m->deny & access)
-		goto deny;
-	if (m->audit & access)
-		emit(s, o, access, BPFBOX_DECISION_AUDIT);
-	if (!s->proc->tainted) {
+	__u32 event = 0;
+	int verdict = 0;
+	if (m->deny & access) {
+		event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
+	} else if (!s->proc->tainted) {
 		if (m->taint & access) {
 			s->proc->tainted = 1;
-			emit(s, o, access, BPFBOX_DECISION_TAINT);
+			event = BPFBOX_DECISION_TAINT;
 		}
-		return 0;
+	} else {
+		__u32 allowed = m->allow;
+		/* Reading or writing a file already open: the access that
+		 * tainted the process stays usable on the file it opened. */
+		if (o->op == BPFBOX_OP_PERMISSION)
+			allowed |= m->taint;
+		if (access & ~allowed)
+			event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
 	}
-	__u32 allowed = m->allow;
-	/* Reading or writing a file already open: the access that tainted the
-	 * process stays usable on the file it opened. */
-	if (o->op == BPFBOX_OP_PERMISSION)
-		allowed |= m->taint;
-	if (!(access & ~allowed))
-		return 0;
-deny:
-	emit(s, o, access, complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY);
-	return complain ? 0 : -EPERM;
+	if (event == BPFBOX_DECISION_DENY)
+		verdict = -EPERM;
+	if (!event && (m->audit & access))
+		event = BPFBOX_DECISION_AUDIT;
+	if (event)
+		emit(s, o, access, event);
+	return verdict;
 }
 
 /* ---- Files -------------------------------------------------------------- */
