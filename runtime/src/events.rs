@@ -237,6 +237,10 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
             "is another bpfbox-load --follow running? events go to one reader",
         )
     })?;
+    // Drops are told as they happen (on stderr, so JSON lines stay clean),
+    // never only at the end: a gap in the log must be visible where it is.
+    let mut dropped = DropReport::default();
+    dropped.report(maps.stats().events_dropped);
     while !STOP.load(Ordering::Relaxed) {
         match ring.poll(Duration::from_millis(200)) {
             Ok(()) => {}
@@ -248,13 +252,37 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
                 ))
             }
         }
+        dropped.report(maps.stats().events_dropped);
     }
     let _ = ring.consume();
-    let dropped = maps.stats().events_dropped;
-    if dropped > 0 {
-        eprintln!("warning: {dropped} events were dropped because the ring buffer was full");
-    }
+    dropped.report(maps.stats().events_dropped);
     Ok(())
+}
+
+/// Reports growth of the kernel's count of events lost to a full ring buffer.
+#[derive(Default)]
+struct DropReport {
+    reported: u64,
+}
+
+impl DropReport {
+    fn report(&mut self, total: u64) {
+        if let Some(line) = self.line(total) {
+            eprintln!("{line}");
+        }
+    }
+
+    fn line(&mut self, total: u64) -> Option<String> {
+        if total <= self.reported {
+            return None;
+        }
+        let new = total - self.reported;
+        self.reported = total;
+        Some(format!(
+            "warning: {new} event{} dropped because the ring buffer was full ({total} since bpfbox was loaded); read the events faster, or with fewer #[audit] rules",
+            if new == 1 { " was" } else { "s were" }
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -303,6 +331,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn drops_are_reported_once_each() {
+        let mut report = DropReport::default();
+        assert_eq!(report.line(0), None);
+        assert!(report
+            .line(3)
+            .unwrap()
+            .starts_with("warning: 3 events were dropped"));
+        assert_eq!(report.line(3), None);
+        assert!(report
+            .line(4)
+            .unwrap()
+            .starts_with("warning: 1 event was dropped because the ring buffer was full (4 since"));
     }
 
     #[test]

@@ -303,6 +303,18 @@ grep '"op":"permission"' /tmp/events.json | grep '"decision":"deny"' | grep -q '
     && pass "audit: a refused write to an inherited stdout names the file's path" \
     || fail "audit: a refused write to an inherited stdout names the file's path" "$(grep permission /tmp/events.json)"
 
+# No reader: 3,000 denials overflow the ring buffer (about 1,500 events);
+# the next --follow says how many were lost, on stderr, before anything else.
+expect "audit: 3,000 denials with nobody reading" "denied:3000" /opt/t/fs/probe loop 3000 /srv/t/secret
+$LOAD --follow > /tmp/events2.json 2>/tmp/follow2.err &
+FOLLOW=$!
+sleep 2
+kill -INT $FOLLOW
+wait $FOLLOW 2>/dev/null
+grep -q "events were dropped because the ring buffer was full" /tmp/follow2.err \
+    && pass "audit: dropped events are reported ($(head -c 40 /tmp/follow2.err)...), then $(wc -l < /tmp/events2.json) kept" \
+    || fail "audit: dropped events are reported" "stderr [$(cat /tmp/follow2.err)]"
+
 # ---- reload ------------------------------------------------------------------
 P=/opt/t/reload/probe
 expect_status "reload: first load" 0 "^loaded /opt/t/reload/probe" $LOAD $IMG/reload-v1.bbx
