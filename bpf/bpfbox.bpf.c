@@ -37,7 +37,10 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_PROFILES);
-	__uint(map_flags, BPF_F_RDONLY_PROG);
+	/* Not preallocated: a preallocated hash reuses a replaced element for
+	 * the next update, under a decision that may still be reading it; these
+	 * elements are freed only after an RCU grace period. */
+	__uint(map_flags, BPF_F_RDONLY_PROG | BPF_F_NO_PREALLOC);
 	__type(key, __u32); /* slot */
 	__type(value, struct bpfbox_profile);
 } profiles SEC(".maps");
@@ -827,17 +830,28 @@ static __always_inline int check_sigio(struct state *s, unsigned int cmd, unsign
 	return check_priv(s, BPFBOX_OP_SIGIO, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_SIGIO, 0);
 }
 
-SEC("lsm/file_ioctl")
-int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct state s;
-	if (ret)
-		return prior(ret);
 	if (!get_state(&s))
 		return 0;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
 	return check_inode(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, BPFBOX_FS_IOCTL);
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? prior(ret) : check_ioctl(file, cmd, arg);
+}
+
+/* 32-bit ioctls (int $0x80, from any process) come here, not to file_ioctl,
+ * on kernels that have the hook; the loader skips it on those that do not. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? prior(ret) : check_ioctl(file, cmd, arg);
 }
 
 /* Creating an entry needs write on the directory. */
@@ -1244,16 +1258,19 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	struct bpfbox_profile *profile = bpf_map_lookup_elem(&profiles, slot);
 	if (!profile || !profile->version)
 		return 0;
+	/* A tainted process stays tainted across exec: exec'ing its own
+	 * binary again must not give it a fresh start. */
+	struct bpfbox_proc *old = bpf_map_lookup_elem(&procs, &tgid);
 	struct bpfbox_proc proc = {
 		.slot = *slot,
-		.tainted = !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
+		.tainted = (old && old->tainted) || !(profile->flags & BPFBOX_PROFILE_TAINT_RULES),
 		.start_time = bpf_get_current_task_btf()->start_time, /* exec made this thread the leader */
 		.serial = profile->serial,
 	};
 	/* A process confined already has its room; a new one claims it. A
 	 * process that must be confined but cannot be tracked (65,536 confined
 	 * processes already) does not get to run unconfined. */
-	if (bpf_map_lookup_elem(&procs, &tgid)) {
+	if (old) {
 		if (bpf_map_update_elem(&procs, &tgid, &proc, BPF_EXIST))
 			bpf_send_signal(SIGKILL);
 		return 0;
@@ -1474,7 +1491,9 @@ int BPF_PROG(kernel_load_data, int id, int contents, int ret)
 	return ret ? prior(ret) : check_kernel_load(id);
 }
 
-/* Asking the kernel to load a module (a socket of an unknown family). */
+/* Asking the kernel to load a module (a socket of an unknown family): the
+ * kernel runs modprobe as unconfined root, with what /etc/modprobe.d says,
+ * so not even before the taint without cap(sys_module). */
 SEC("lsm/kernel_module_request")
 int BPF_PROG(kernel_module_request, char *kmod_name, int ret)
 {
@@ -1483,7 +1502,8 @@ int BPF_PROG(kernel_module_request, char *kmod_name, int ret)
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	return check_cap(&s, BPFBOX_OP_MODULE, BPFBOX_CAPABILITY_SYS_MODULE);
+	struct object o = {.op = BPFBOX_OP_MODULE, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_SYS_MODULE};
+	return protect(&s, &o, BPFBOX_CAP_USE, 1);
 }
 
 /* Set by the loader: perf_event_open's arguments (6.1: attr, type; 6.12:
@@ -1510,7 +1530,8 @@ int perf_event_open(unsigned long long *ctx)
 }
 
 /* What kernel lockdown guards (/dev/mem, /proc/kcore, ioperm, MSRs, kprobes
- * through tracefs, ...) is raw access to the machine. */
+ * through tracefs, ...) is raw access to the machine, enough to rewrite the
+ * kernel: not even before the taint without cap(sys_rawio). */
 SEC("lsm/locked_down")
 int BPF_PROG(locked_down, int what, int ret)
 {
@@ -1519,7 +1540,8 @@ int BPF_PROG(locked_down, int what, int ret)
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	return check_cap(&s, BPFBOX_OP_LOCKDOWN, BPFBOX_CAPABILITY_SYS_RAWIO);
+	struct object o = {.op = BPFBOX_OP_LOCKDOWN, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_SYS_RAWIO};
+	return protect(&s, &o, BPFBOX_CAP_USE, 1);
 }
 
 SEC("lsm/syslog")

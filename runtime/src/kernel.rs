@@ -192,6 +192,9 @@ fn remove_new_pins(before: &BTreeSet<PathBuf>) {
     }
 }
 
+/// LSM hooks that only some of the kernels bpfbox supports have.
+const OPTIONAL_HOOKS: &[&str] = &["file_ioctl_compat"];
+
 /// How many arguments the running kernel's LSM hook `name` takes, from its
 /// BTF: some hooks' argument lists changed after 6.1.
 fn lsm_hook_args(name: &str) -> Option<usize> {
@@ -240,9 +243,21 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     let mut open = skel::bpfbox::BpfboxSkelBuilder::default()
         .open(&mut storage)
         .map_err(|e| bpf_failure("cannot open bpfbox's BPF object", e))?;
+    // Hooks this kernel does not have (file_ioctl_compat before 6.8 and its
+    // backports) are left out, not failed on. Without BTF to tell, every
+    // program is tried, and the load says what failed.
+    let btf_readable = lsm_hook_args("file_open").is_some();
+    for mut program in open.open_object_mut().progs_mut() {
+        let section = program.section().to_string_lossy().into_owned();
+        let hook = section.trim_start_matches("lsm/");
+        if OPTIONAL_HOOKS.contains(&hook) && btf_readable && lsm_hook_args(hook).is_none() {
+            program.set_autoload(false);
+        }
+    }
     let programs: Vec<String> = open
         .open_object_mut()
         .progs()
+        .filter(|p| p.autoload())
         .map(|p| p.name().to_string_lossy().into_owned())
         .collect();
     let all_attached = programs
@@ -310,7 +325,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     for program in object.progs_mut() {
         let name = program.name().to_string_lossy().into_owned();
         let path = links_dir().join(&name);
-        if path.exists() {
+        if path.exists() || !programs.contains(&name) {
             continue;
         }
         let mut link = program

@@ -195,6 +195,7 @@ escape "mknod of /dev/mem's device in an allowed directory" ok mknod /srv/t/esc-
 escape "prlimit of another process" ok prlimit $VICTIM
 escape "setpriority of another process" ok nice $VICTIM
 escape "F_SETOWN to another process (SIGIO around task_kill)" ok setown $VICTIM
+escape "FIOSETOWN through the 32-bit ioctl entry (int \$0x80)" ok setown32 $VICTIM
 escape "fanotify_init" ok fanotify
 escape "inotify watch on a denied file" ok inotify /etc/shadow
 escape "memfd + execveat" ok memfd-exec
@@ -205,9 +206,9 @@ expect "root escape: the policy is still in force afterwards" "ok denied denied"
     $E open-read /srv/t/readable , open-read /etc/shadow , open-read /srv/t/secret
 expect "cap and sys rules grant: port 80, setuid, SysV shm" "ok ok ok" \
     /opt/t/capok/escape bind-port 80 , setuid 65534 , shm
-expect "self-protection holds before the taint: bpf(2), umount, remount, unlinking a pin, init_module (the secret is still readable: untainted)" \
-    "denied denied denied denied denied denied ok" \
-    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , remount-ro /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , module , open-read /srv/t/secret
+expect "self-protection holds before the taint: bpf(2), umount, remount, unlinking a pin, init_module, ioperm (lockdown) (the secret is still readable: untainted)" \
+    "denied denied denied denied denied denied denied ok" \
+    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , remount-ro /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , module , ioperm , open-read /srv/t/secret
 out=$($E forks 100)
 case "$out" in
     refused:[0-9]*:EAGAIN) pass "fork at the limit of tracked processes fails with EAGAIN ($out of 100); control: $($F forks 100)" ;;
@@ -222,6 +223,9 @@ expect "taint: anything before the taint, only the allowed after" "ok ok denied 
 expect "taint: a child inherits the taint" "ok ok denied" \
     /opt/t/taint/probe read /srv/t/trigger , fork read /srv/t/readable , fork read /srv/t/secret
 expect "taint: a new process starts untainted" "ok" /opt/t/taint/probe read /srv/t/secret
+# (the parent's "ok", the exec'd child's line, then the parent's exec "ok")
+expect "taint: exec of its own binary keeps the taint" "okdenied
+ ok" /opt/t/taint/probe read /srv/t/trigger , exec /opt/t/taint/probe read /srv/t/secret
 
 # ---- #[func] scopes --------------------------------------------------------
 L=/opt/t/login/login

@@ -31,6 +31,7 @@
  *   mknod PATH              a character device 1:1 (/dev/mem's numbers)
  *   prlimit PID | nice PID  set another process's limit or nice to what it is
  *   setown PID              fcntl(F_SETOWN) of a pipe to another process
+ *   setown32 PID            ioctl(FIOSETOWN) of a UDP socket through int $0x80
  *   fanotify                fanotify_init
  *   inotify PATH            inotify_add_watch
  *   memfd-exec | memfd-mmapx   copy this program into a memfd; execveat it / map it PROT_EXEC
@@ -91,6 +92,22 @@ static const char *verdict(long rc)
 		return "denied";
 	snprintf(buf, sizeof buf, "error:%s", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
 	return buf;
+}
+
+/* ioctl through the 32-bit system call entry (int $0x80), which a 64-bit
+ * process may use too: the kernel routes it through its compat code. */
+static long ioctl32(int fd, unsigned int cmd, unsigned int arg)
+{
+	long ret;
+	asm volatile("int $0x80"
+		     : "=a"(ret)
+		     : "a"(54), "b"(fd), "c"(cmd), "d"(arg)
+		     : "memory", "r8", "r9", "r10", "r11");
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
 }
 
 static long sys_bpf(int cmd, union bpf_attr *attr)
@@ -382,6 +399,15 @@ static void run(char **argv, int argc)
 		rc = pipe(p);
 		if (rc == 0)
 			rc = fcntl(p[0], F_SETOWN, atoi(a));
+	} else if (!strcmp(op, "setown32")) {
+		/* the owner's pid, where a 32-bit pointer reaches it */
+		int *pid = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+		rc = pid == MAP_FAILED ? -1 : s;
+		if (rc >= 0) {
+			*pid = atoi(a);
+			rc = ioctl32(s, FIOSETOWN, (unsigned int)(unsigned long)pid);
+		}
 	} else if (!strcmp(op, "fanotify")) {
 		rc = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
 	} else if (!strcmp(op, "inotify")) {
