@@ -172,7 +172,9 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
 ///
 /// `14:37:39.142 deny   webd[103] open read /etc/shadow  (profile /usr/local/bin/webd)`
 fn to_line(event: &Value) -> String {
-    let text = |key: &str| event[key].as_str().unwrap_or("").to_string();
+    // The process names its comm, argv[0] and files: a terminal must see
+    // their control characters escaped, not obey them.
+    let text = |key: &str| printable(event[key].as_str().unwrap_or(""));
     let time = text("time");
     let clock = time.get(11..23).unwrap_or(&time);
     let access: Vec<&str> = event["access"]
@@ -182,7 +184,7 @@ fn to_line(event: &Value) -> String {
     let object = &event["object"];
     let what = ["path", "name", "capability", "family"]
         .iter()
-        .find_map(|key| object[key].as_str().map(str::to_string))
+        .find_map(|key| object[key].as_str().map(printable))
         .or_else(|| object["peer_pid"].as_u64().map(|pid| format!("pid {pid}")))
         .unwrap_or_default();
     let mut line = format!(
@@ -198,6 +200,19 @@ fn to_line(event: &Value) -> String {
     }
     line.push_str(&format!("  (profile {})", text("profile")));
     line
+}
+
+/// `text` with control characters written as escapes (`\x1b`, `\n`).
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// Prints events until SIGINT or SIGTERM: JSON lines, or lines for a person.
@@ -331,6 +346,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_line_for_a_person_escapes_control_characters() {
+        let event = json!({
+            "time": "2026-11-26T15:47:13.518109Z", "pid": 7, "comm": "x\u{1b}[2J",
+            "decision": "deny", "op": "open", "access": ["read"], "scope": null,
+            "object": { "path": "/tmp/a\nfake line" }, "profile": "/p",
+        });
+        assert_eq!(
+            to_line(&event),
+            "15:47:13.518 deny     x\\u{1b}[2J[7] open read /tmp/a\\nfake line  (profile /p)"
+        );
     }
 
     #[test]
