@@ -616,6 +616,16 @@ static __always_inline int check_cap(struct state *s, __u32 op, __u32 cap)
 	return check_priv(s, op, BPFBOX_RULE_CAP, cap, BPFBOX_CAP_USE, 0);
 }
 
+/* The calling process's privileged operation, if it is confined: check_priv
+ * for hooks whose arguments do not matter. */
+static __always_inline int current_priv(__u32 op, __u32 kind, __u32 number, __u32 access)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	return check_priv(&s, op, kind, number, access, 0);
+}
+
 /* bpfbox's own protection: refused to every confined process, tainted or
  * not, in complain mode too, unless `grant` is set and the profile grants
  * the cap or sys rule o->kind, o->number. */
@@ -629,6 +639,17 @@ static __always_inline int protect(struct state *s, struct object *o, __u32 acce
 	}
 	emit(s, o, access, BPFBOX_DECISION_DENY);
 	return -EPERM;
+}
+
+/* The calling process, if confined, needs cap(`cap`) for op even before its
+ * taint: operations that could switch bpfbox off. */
+static __always_inline int current_protected(__u32 op, __u32 cap)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct object o = {.op = op, .kind = BPFBOX_RULE_CAP, .number = cap};
+	return protect(&s, &o, BPFBOX_CAP_USE, 1);
 }
 
 /* Changes to the BPF file system that holds bpfbox's pins. */
@@ -1443,10 +1464,7 @@ int BPF_PROG(sb_remount, struct super_block *sb, void *mnt_opts, int ret)
 
 static __always_inline int check_mount(void)
 {
-	struct state s;
-	if (!get_state(&s))
-		return 0;
-	return check_cap(&s, BPFBOX_OP_MOUNT, BPFBOX_CAPABILITY_SYS_ADMIN);
+	return current_priv(BPFBOX_OP_MOUNT, BPFBOX_RULE_CAP, BPFBOX_CAPABILITY_SYS_ADMIN, BPFBOX_CAP_USE);
 }
 
 SEC("lsm/sb_mount")
@@ -1472,11 +1490,7 @@ int BPF_PROG(sb_pivotroot, const struct path *old_path, const struct path *new_p
  * own business. */
 static __always_inline int check_kernel_load(int id)
 {
-	struct state s;
-	if (id < READING_MODULE || !get_state(&s))
-		return 0;
-	struct object o = {.op = BPFBOX_OP_MODULE, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_SYS_MODULE};
-	return protect(&s, &o, BPFBOX_CAP_USE, 1);
+	return id < READING_MODULE ? 0 : current_protected(BPFBOX_OP_MODULE, BPFBOX_CAPABILITY_SYS_MODULE);
 }
 
 SEC("lsm/kernel_read_file")
@@ -1497,13 +1511,7 @@ int BPF_PROG(kernel_load_data, int id, int contents, int ret)
 SEC("lsm/kernel_module_request")
 int BPF_PROG(kernel_module_request, char *kmod_name, int ret)
 {
-	struct state s;
-	if (ret)
-		return prior(ret);
-	if (!get_state(&s))
-		return 0;
-	struct object o = {.op = BPFBOX_OP_MODULE, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_SYS_MODULE};
-	return protect(&s, &o, BPFBOX_CAP_USE, 1);
+	return ret ? prior(ret) : current_protected(BPFBOX_OP_MODULE, BPFBOX_CAPABILITY_SYS_MODULE);
 }
 
 /* Set by the loader: perf_event_open's arguments (6.1: attr, type; 6.12:
@@ -1513,7 +1521,6 @@ const volatile __u32 perf_event_open_args = 2;
 SEC("lsm/perf_event_open")
 int perf_event_open(unsigned long long *ctx)
 {
-	struct state s;
 	/* One load at a constant offset on each branch, in assembly: clang
 	 * merges two C loads into one at a computed offset, which the
 	 * verifier refuses. The loader's value prunes the other branch. */
@@ -1524,9 +1531,7 @@ int perf_event_open(unsigned long long *ctx)
 		asm volatile("%0 = *(u64 *)(%1 + 16)" : "=r"(ret) : "r"(ctx));
 	if ((int)ret)
 		return prior((int)ret);
-	if (!get_state(&s))
-		return 0;
-	return check_cap(&s, BPFBOX_OP_PERF, BPFBOX_CAPABILITY_PERFMON);
+	return current_priv(BPFBOX_OP_PERF, BPFBOX_RULE_CAP, BPFBOX_CAPABILITY_PERFMON, BPFBOX_CAP_USE);
 }
 
 /* What kernel lockdown guards (/dev/mem, /proc/kcore, ioperm, MSRs, kprobes
@@ -1535,24 +1540,13 @@ int perf_event_open(unsigned long long *ctx)
 SEC("lsm/locked_down")
 int BPF_PROG(locked_down, int what, int ret)
 {
-	struct state s;
-	if (ret)
-		return prior(ret);
-	if (!get_state(&s))
-		return 0;
-	struct object o = {.op = BPFBOX_OP_LOCKDOWN, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_SYS_RAWIO};
-	return protect(&s, &o, BPFBOX_CAP_USE, 1);
+	return ret ? prior(ret) : current_protected(BPFBOX_OP_LOCKDOWN, BPFBOX_CAPABILITY_SYS_RAWIO);
 }
 
 SEC("lsm/syslog")
 int BPF_PROG(syslog, int type, int ret)
 {
-	struct state s;
-	if (ret)
-		return prior(ret);
-	if (!get_state(&s))
-		return 0;
-	return check_cap(&s, BPFBOX_OP_SYSLOG, BPFBOX_CAPABILITY_SYSLOG);
+	return ret ? prior(ret) : current_priv(BPFBOX_OP_SYSLOG, BPFBOX_RULE_CAP, BPFBOX_CAPABILITY_SYSLOG, BPFBOX_CAP_USE);
 }
 
 /* Priorities and limits of another process: what cap(sys_nice) and
@@ -1630,10 +1624,7 @@ int BPF_PROG(path_notify, const struct path *path, __u64 mask, unsigned int obj_
 /* SysV IPC: creating, attaching, sending, receiving, controlling. */
 static __always_inline int check_ipc(void)
 {
-	struct state s;
-	if (!get_state(&s))
-		return 0;
-	return check_priv(&s, BPFBOX_OP_IPC, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_SYSVIPC, 0);
+	return current_priv(BPFBOX_OP_IPC, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_SYSVIPC);
 }
 
 SEC("lsm/ipc_permission")
@@ -1681,10 +1672,7 @@ int BPF_PROG(sem_semctl, void *perm, int cmd, int ret)
 /* Kernel keys: every use of a key or key ring, and adding one. */
 static __always_inline int check_keys(void)
 {
-	struct state s;
-	if (!get_state(&s))
-		return 0;
-	return check_priv(&s, BPFBOX_OP_KEY, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_KEYS, 0);
+	return current_priv(BPFBOX_OP_KEY, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_KEYS);
 }
 
 SEC("lsm/key_permission")

@@ -5,8 +5,8 @@
 use bpfbox_grammar::{
     did_you_mean, Arg, Ast, Attr, AttrArg, Body, Code, Diagnostic, Ident, Item, Span, StrLit,
 };
-use bpfbox_image::families::{family_number, FAMILIES};
-use bpfbox_image::{capability_names, capability_number, RuleKind, ScopeKind, Target};
+use bpfbox_image::families::FAMILIES;
+use bpfbox_image::{capability_names, RuleKind, ScopeKind, Target};
 
 use crate::model::{Actions, Policy, Profile, RuleDef, ScopeDef};
 use crate::vocab::{self, RuleShape};
@@ -569,92 +569,100 @@ impl Checker<'_> {
     }
 
     fn families(&mut self, arg: &Arg) -> Option<Vec<(u16, Span)>> {
-        let words = match arg {
-            Arg::Words(words) => words,
-            Arg::Str(s) => {
-                self.push(
-                    Diagnostic::new(Code::ArgumentType, s.span, "expected an address family")
-                        .with_label("families are names, not strings")
-                        .with_fix("write the family without quotes", s.span, s.value.clone()),
-                );
-                return None;
-            }
-        };
-        let mut out = Vec::new();
-        let mut ok = true;
-        for word in words {
-            match family_number(&word.name) {
-                Some(number) => out.push((number, word.span)),
-                None => {
-                    ok = false;
-                    let stripped = word.name.to_lowercase();
-                    let stripped = stripped.strip_prefix("af_").unwrap_or(&stripped);
-                    let mut d = Diagnostic::new(
-                        Code::UnknownFamily,
-                        word.span,
-                        format!("unknown address family `{}`", word.name),
-                    )
-                    .with_label("not an address family");
-                    if family_number(stripped).is_some() {
-                        d = d.with_fix(format!("write `{stripped}`"), word.span, stripped);
-                    } else if let Some(best) =
-                        did_you_mean(stripped, FAMILIES.iter().map(|(n, _)| *n))
-                    {
-                        d = d.with_fix(format!("did you mean `{best}`?"), word.span, best);
-                    } else {
-                        d = d.with_help("families are Linux's AF_* names in lower case without AF_: unix, inet, inet6, netlink, packet, ...");
-                    }
-                    self.push(d);
-                }
-            }
-        }
-        ok.then_some(out)
+        let table: Vec<(&str, u16)> = FAMILIES.iter().map(|(n, v)| (*n, *v as u16)).collect();
+        self.named_numbers(
+            arg,
+            &NamedNumbers {
+                table: &table,
+                linux_prefix: "af_",
+                code: Code::UnknownFamily,
+                noun: "an address family",
+                expected: "expected an address family",
+                plural: "families",
+                unquote: "write the family without quotes",
+                lowercase_unquoted: false,
+                any: false,
+                help: "families are Linux's AF_* names in lower case without AF_: unix, inet, inet6, netlink, packet, ...",
+            },
+        )
     }
 
     /// `a|b|c` as capability numbers; `any` is every capability.
     fn capabilities(&mut self, arg: &Arg) -> Option<Vec<(u16, Span)>> {
+        let table: Vec<(&str, u16)> = capability_names()
+            .iter()
+            .map(|(n, v)| (*n, *v as u16))
+            .collect();
+        self.named_numbers(
+            arg,
+            &NamedNumbers {
+                table: &table,
+                linux_prefix: "cap_",
+                code: Code::UnknownCapability,
+                noun: "a capability",
+                expected: "expected capability names",
+                plural: "capabilities",
+                unquote: "write the capabilities without quotes",
+                lowercase_unquoted: true,
+                any: true,
+                help: "capabilities are Linux's CAP_* names in lower case without CAP_: net_bind_service, setuid, sys_admin, ... (man 7 capabilities)",
+            },
+        )
+    }
+
+    /// `a|b|c` as the numbers of `names`' words, each unknown word with a
+    /// fix: Linux's prefix dropped, or the nearest name.
+    fn named_numbers(&mut self, arg: &Arg, names: &NamedNumbers) -> Option<Vec<(u16, Span)>> {
         let words = match arg {
             Arg::Words(words) => words,
             Arg::Str(s) => {
+                let unquoted = if names.lowercase_unquoted {
+                    s.value.to_lowercase()
+                } else {
+                    s.value.clone()
+                };
                 self.push(
-                    Diagnostic::new(Code::ArgumentType, s.span, "expected capability names")
-                        .with_label("capabilities are names, not strings")
-                        .with_fix(
-                            "write the capabilities without quotes",
-                            s.span,
-                            s.value.to_lowercase(),
-                        ),
+                    Diagnostic::new(Code::ArgumentType, s.span, names.expected)
+                        .with_label(format!("{} are names, not strings", names.plural))
+                        .with_fix(names.unquote, s.span, unquoted),
                 );
                 return None;
             }
         };
-        let names = capability_names();
+        let number = |name: &str| {
+            names
+                .table
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+        };
         let mut out = Vec::new();
         let mut ok = true;
         for word in words {
-            if word.name == vocab::ANY {
-                out.extend(names.iter().map(|(_, number)| (*number as u16, word.span)));
+            if names.any && word.name == vocab::ANY {
+                out.extend(names.table.iter().map(|(_, v)| (*v, word.span)));
                 continue;
             }
-            if let Some(number) = capability_number(&word.name) {
+            if let Some(number) = number(&word.name) {
                 out.push((number, word.span));
                 continue;
             }
             ok = false;
             let lower = word.name.to_lowercase();
-            let stripped = lower.strip_prefix("cap_").unwrap_or(&lower);
+            let stripped = lower.strip_prefix(names.linux_prefix).unwrap_or(&lower);
+            let noun = names.noun.split_once(' ').map_or(names.noun, |(_, n)| n);
             let mut d = Diagnostic::new(
-                Code::UnknownCapability,
+                names.code,
                 word.span,
-                format!("unknown capability `{}`", word.name),
+                format!("unknown {noun} `{}`", word.name),
             )
-            .with_label("not a capability");
-            if capability_number(stripped).is_some() {
+            .with_label(format!("not {}", names.noun));
+            if number(stripped).is_some() {
                 d = d.with_fix(format!("write `{stripped}`"), word.span, stripped);
-            } else if let Some(best) = did_you_mean(stripped, names.iter().map(|(n, _)| *n)) {
+            } else if let Some(best) = did_you_mean(stripped, names.table.iter().map(|(n, _)| *n)) {
                 d = d.with_fix(format!("did you mean `{best}`?"), word.span, best);
             } else {
-                d = d.with_help("capabilities are Linux's CAP_* names in lower case without CAP_: net_bind_service, setuid, sys_admin, ... (man 7 capabilities)");
+                d = d.with_help(names.help);
             }
             self.push(d);
         }
@@ -818,6 +826,24 @@ impl Checker<'_> {
         }
         true
     }
+}
+
+/// A vocabulary of names that stand for numbers (address families,
+/// capabilities), and how to talk about it in diagnostics.
+struct NamedNumbers<'a> {
+    table: &'a [(&'a str, u16)],
+    /// Linux's prefix of the names (`af_`, `cap_`), which a fix drops.
+    linux_prefix: &'static str,
+    code: Code,
+    /// With its article: "an address family".
+    noun: &'static str,
+    expected: &'static str,
+    plural: &'static str,
+    unquote: &'static str,
+    lowercase_unquoted: bool,
+    /// `any` stands for every name.
+    any: bool,
+    help: &'static str,
 }
 
 fn family_word(kind: RuleKind) -> &'static str {

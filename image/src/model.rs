@@ -197,13 +197,6 @@ pub fn capability_names() -> &'static [(&'static str, u32)] {
     abi::vocabulary::CAPABILITY_NAMES
 }
 
-pub fn capability_number(name: &str) -> Option<u16> {
-    capability_names()
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, number)| *number as u16)
-}
-
 pub fn capability_name(number: u16) -> Option<&'static str> {
     capability_names()
         .iter()

@@ -524,8 +524,9 @@ pub fn completion(
             let Some(shape) = vocab::rule_shape(&rule) else {
                 return Vec::new();
             };
-            let flags = |kind: RuleKind, topic: Topic| -> Vec<CompletionItem> {
-                kind.flags()
+            // The words of a table, documented by the spec's `topic`, and `any`.
+            let words = |names: &[(&str, u32)], topic: Topic, any: &str| -> Vec<CompletionItem> {
+                names
                     .iter()
                     .map(|(name, _)| {
                         item(
@@ -534,13 +535,10 @@ pub fn completion(
                             first_line(docs::lookup(topic, name)),
                         )
                     })
-                    .chain([item(
-                        vocab::ANY,
-                        CompletionItemKind::ENUM_MEMBER,
-                        Some("every flag"),
-                    )])
+                    .chain([item(vocab::ANY, CompletionItemKind::ENUM_MEMBER, Some(any))])
                     .collect()
             };
+            let flags = |kind: RuleKind, topic: Topic| words(kind.flags(), topic, "every flag");
             match (shape, index) {
                 (RuleShape::Net, 0) => FAMILIES
                     .iter()
@@ -561,21 +559,9 @@ pub fn completion(
                 (RuleShape::Signal, 1) => flags(RuleKind::Signal, Topic::Signal),
                 (RuleShape::Net, 1) => flags(RuleKind::Net, Topic::NetAccess),
                 (RuleShape::Sys, 0) => flags(RuleKind::Sys, Topic::SysAccess),
-                (RuleShape::Cap, 0) => capability_names()
-                    .iter()
-                    .map(|(name, _)| {
-                        item(
-                            name,
-                            CompletionItemKind::ENUM_MEMBER,
-                            first_line(docs::lookup(Topic::Capability, name)),
-                        )
-                    })
-                    .chain([item(
-                        vocab::ANY,
-                        CompletionItemKind::ENUM_MEMBER,
-                        Some("every capability"),
-                    )])
-                    .collect(),
+                (RuleShape::Cap, 0) => {
+                    words(capability_names(), Topic::Capability, "every capability")
+                }
                 _ => Vec::new(),
             }
         }

@@ -196,11 +196,11 @@ fn remove_new_pins(before: &BTreeSet<PathBuf>) {
 const OPTIONAL_HOOKS: &[&str] = &["file_ioctl_compat"];
 
 /// How many arguments the running kernel's LSM hook `name` takes, from its
-/// BTF: some hooks' argument lists changed after 6.1.
-fn lsm_hook_args(name: &str) -> Option<usize> {
-    use libbpf_rs::btf::{types, Btf};
-    let btf = Btf::from_vmlinux().ok()?;
-    let func = btf.type_by_name::<types::Func>(&format!("bpf_lsm_{name}"))?;
+/// BTF (`None` without BTF: it is parsed once, by the caller): some hooks'
+/// argument lists changed after 6.1.
+fn lsm_hook_args(btf: Option<&libbpf_rs::btf::Btf>, name: &str) -> Option<usize> {
+    use libbpf_rs::btf::types;
+    let func = btf?.type_by_name::<types::Func>(&format!("bpf_lsm_{name}"))?;
     let proto = func
         .next_type()
         .and_then(|t| types::FuncProto::try_from(t).ok())?;
@@ -246,11 +246,15 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     // Hooks this kernel does not have (file_ioctl_compat before 6.8 and its
     // backports) are left out, not failed on. Without BTF to tell, every
     // program is tried, and the load says what failed.
-    let btf_readable = lsm_hook_args("file_open").is_some();
+    let btf = libbpf_rs::btf::Btf::from_vmlinux().ok();
+    let btf_readable = lsm_hook_args(btf.as_ref(), "file_open").is_some();
     for mut program in open.open_object_mut().progs_mut() {
         let section = program.section().to_string_lossy().into_owned();
         let hook = section.trim_start_matches("lsm/");
-        if OPTIONAL_HOOKS.contains(&hook) && btf_readable && lsm_hook_args(hook).is_none() {
+        if OPTIONAL_HOOKS.contains(&hook)
+            && btf_readable
+            && lsm_hook_args(btf.as_ref(), hook).is_none()
+        {
             program.set_autoload(false);
         }
     }
@@ -274,8 +278,10 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
         // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
         // perf_event_open lost its `attr`.
-        rodata.setattr_dentry_arg = u32::from(lsm_hook_args("inode_setattr").unwrap_or(2) >= 3);
-        rodata.perf_event_open_args = lsm_hook_args("perf_event_open").unwrap_or(2) as u32;
+        rodata.setattr_dentry_arg =
+            u32::from(lsm_hook_args(btf.as_ref(), "inode_setattr").unwrap_or(2) >= 3);
+        rodata.perf_event_open_args =
+            lsm_hook_args(btf.as_ref(), "perf_event_open").unwrap_or(2) as u32;
         rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
     }
     // libbpf creates a pin's file, not its directories.

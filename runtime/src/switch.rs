@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bpfbox_abi as abi;
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
-use zerocopy::IntoBytes;
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::kernel::{entries, lookup, Maps};
 
@@ -55,56 +55,74 @@ impl Snapshot {
         // Every slot's profile first: from then on no process of it uses
         // the new rules.
         for slot in &self.slots {
-            match self.profiles.get(slot) {
-                Some(old) => note(
-                    "profiles",
-                    maps.profiles
-                        .update(slot.as_bytes(), old.as_bytes(), MapFlags::ANY),
-                ),
-                None => note("profiles", delete(&maps.profiles, slot.as_bytes())),
-            }
-        }
-        for (key, slot) in entries::<abi::bpfbox_inode_key, u32>(&maps.exe_profiles) {
-            if self.slots.contains(&slot)
-                && !self
-                    .exe_profiles
-                    .iter()
-                    .any(|(k, _)| k.as_bytes() == key.as_bytes())
-            {
-                note("exe_profiles", delete(&maps.exe_profiles, key.as_bytes()));
-            }
-        }
-        for (key, slot) in &self.exe_profiles {
             note(
-                "exe_profiles",
-                maps.exe_profiles
-                    .update(key.as_bytes(), slot.as_bytes(), MapFlags::ANY),
+                "profiles",
+                put_back(&maps.profiles, slot.as_bytes(), self.profiles.get(slot)),
             );
+        }
+        for (what, result) in restore_entries(
+            "exe_profiles",
+            &maps.exe_profiles,
+            &self.exe_profiles,
+            |slot: &u32| self.slots.contains(slot),
+        ) {
+            note(what, result);
         }
         for slot in &self.slots {
-            match self.registry.get(slot) {
-                Some(old) => note(
-                    "registry",
-                    maps.registry
-                        .update(slot.as_bytes(), old.as_bytes(), MapFlags::ANY),
-                ),
-                None => note("registry", delete(&maps.registry, slot.as_bytes())),
-            }
-        }
-        for (id, name) in entries::<u32, abi::bpfbox_scope_name>(&maps.scope_names) {
-            if self.slots.contains(&name.slot) && !self.scope_names.iter().any(|(i, _)| *i == id) {
-                note("scope_names", delete(&maps.scope_names, id.as_bytes()));
-            }
-        }
-        for (id, name) in &self.scope_names {
             note(
-                "scope_names",
-                maps.scope_names
-                    .update(id.as_bytes(), name.as_bytes(), MapFlags::ANY),
+                "registry",
+                put_back(&maps.registry, slot.as_bytes(), self.registry.get(slot)),
             );
+        }
+        for (what, result) in restore_entries(
+            "scope_names",
+            &maps.scope_names,
+            &self.scope_names,
+            |name: &abi::bpfbox_scope_name| self.slots.contains(&name.slot),
+        ) {
+            note(what, result);
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Writes `old` back under `key`, or deletes the key when it had none.
+fn put_back<V: IntoBytes + Immutable>(
+    map: &MapHandle,
+    key: &[u8],
+    old: Option<&V>,
+) -> Result<(), libbpf_rs::Error> {
+    match old {
+        Some(old) => map.update(key, old.as_bytes(), MapFlags::ANY),
+        None => delete(map, key),
+    }
+}
+
+/// Of a map's entries that `ours` selects, deletes those not in `saved` and
+/// writes the saved ones back; returns each update's outcome.
+fn restore_entries<K, V>(
+    what: &'static str,
+    map: &MapHandle,
+    saved: &[(K, V)],
+    ours: impl Fn(&V) -> bool,
+) -> Vec<(&'static str, Result<(), libbpf_rs::Error>)>
+where
+    K: FromBytes + IntoBytes + Immutable,
+    V: FromBytes + IntoBytes + Immutable,
+{
+    let mut outcomes = Vec::new();
+    for (key, value) in entries::<K, V>(map) {
+        if ours(&value) && !saved.iter().any(|(k, _)| k.as_bytes() == key.as_bytes()) {
+            outcomes.push((what, delete(map, key.as_bytes())));
+        }
+    }
+    for (key, value) in saved {
+        outcomes.push((
+            what,
+            map.update(key.as_bytes(), value.as_bytes(), MapFlags::ANY),
+        ));
+    }
+    outcomes
 }
 
 /// Deletes a key; one that is not there is already deleted.
