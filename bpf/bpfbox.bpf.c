@@ -240,9 +240,10 @@ struct object {
 	__u64 dev, ino;
 	__u32 family, signal, peer_pid, number;
 	int quiet;             /* no event: the kernel only probes (CAP_OPT_NOAUDIT) */
-	struct dentry *dentry; /* for the name, when there is no path */
+	struct dentry *dentry; /* for the path in its file system, when there is no path */
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
 	struct path *walk;     /* for the full path, built by walking (the others) */
+	struct dentry *entry;  /* the entry a directory's write is for */
 };
 
 /* Directories and mounts walked up to build a path. */
@@ -274,7 +275,7 @@ static long path_up(__u32 index, void *data)
 	struct path_walk *w = data;
 	struct dentry *d = w->d;
 	struct mount *m = w->m;
-	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+	if (m && d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
 		if (!parent || parent == m)
 			return 1; /* the root mount's root */
@@ -308,30 +309,31 @@ static long path_write(__u32 index, void *data)
 	return 0;
 }
 
-/* The absolute path of `p`, as d_path would write it, for the hooks where
- * the kernel refuses bpf_d_path: up the dentries to the mount's root, then
- * on from where that mount is mounted, to the root mount. Deeper than
- * PATH_DEPTH components, the outermost are left out. Loops are bpf_loop
- * callbacks, so the verifier checks each step once. */
-/* A global function: the verifier checks it once, not at every call. It
- * takes the path's address as a number (global functions take no kernel
- * pointers), reads through it with probes, and leaves the path in this
- * CPU's path_scratch buffer (copy_walked_path takes it from there). */
-__noinline int walk_path(unsigned long path_address)
+/* The absolute path of a dentry reached through mount `m`, as d_path would
+ * write it, for the hooks where the kernel refuses bpf_d_path: up the
+ * dentries to the mount's root, then on from where that mount is mounted,
+ * to the root mount. Without a mount, up to the root of the dentry's file
+ * system: its path there. Deeper than PATH_DEPTH components, the outermost
+ * are left out. Loops are bpf_loop callbacks, so the verifier checks each
+ * step once.
+ *
+ * A global function: the verifier checks it once, not at every call. It
+ * takes addresses as numbers (global functions take no kernel pointers),
+ * reads through them with probes, and leaves the path in this CPU's
+ * path_scratch buffer. */
+__noinline int walk_path(unsigned long dentry_address, unsigned long mount_address)
 {
 	__u32 zero = 0;
 	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
-	struct path *p = (struct path *)path_address;
 	if (!sc)
 		return 0;
 	sc->buf[0] = 0;
-	if (!p)
+	if (!dentry_address)
 		return 0;
-	struct vfsmount *vfs = BPF_CORE_READ(p, mnt);
 	struct path_walk w = {
 		.sc = sc,
-		.d = BPF_CORE_READ(p, dentry),
-		.m = (void *)((unsigned long)vfs - bpf_core_field_offset(struct mount, mnt)),
+		.d = (struct dentry *)dentry_address,
+		.m = (struct mount *)mount_address,
 	};
 	bpf_loop(PATH_DEPTH + 8, path_up, &w, 0);
 	bpf_loop(PATH_DEPTH, path_write, &w, 0);
@@ -342,19 +344,34 @@ __noinline int walk_path(unsigned long path_address)
 	return 0;
 }
 
-/* The absolute path of `p` into `out` (BPFBOX_PATH_LEN bytes). A cast does
- * not make a pointer a number to the verifier; reading it back through a
- * probe does. */
-static __always_inline void path_into(struct path *p, char *out)
+/* walk_path's result into `out` (BPFBOX_PATH_LEN bytes). */
+static __always_inline void walked_into(unsigned long dentry, unsigned long mount, char *out)
 {
 	__u32 zero = 0;
-	struct path *volatile pointer = p;
-	unsigned long address = 0;
-	bpf_probe_read_kernel(&address, sizeof(address), (void *)&pointer);
-	walk_path(address);
+	walk_path(dentry, mount);
 	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!sc || bpf_probe_read_kernel(out, BPFBOX_PATH_LEN, sc->buf))
 		out[0] = 0;
+}
+
+/* The absolute path of `p` into `out`. Values read through probes are
+ * numbers to the verifier, as walk_path needs them. */
+static __always_inline void path_into(struct path *p, char *out)
+{
+	struct vfsmount *vfs = BPF_CORE_READ(p, mnt);
+	unsigned long mount = vfs ? (unsigned long)vfs - bpf_core_field_offset(struct mount, mnt) : 0;
+	walked_into((unsigned long)BPF_CORE_READ(p, dentry), mount, out);
+}
+
+/* The path of `d` from the root of its file system into `out`. A cast does
+ * not make a pointer a number to the verifier; reading it back through a
+ * probe does. */
+static __always_inline void dentry_into(struct dentry *d, char *out)
+{
+	struct dentry *volatile pointer = d;
+	unsigned long address = 0;
+	bpf_probe_read_kernel(&address, sizeof(address), (void *)&pointer);
+	walked_into(address, 0, out);
 }
 
 static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
@@ -383,7 +400,7 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	e->signal = o->signal;
 	e->peer_pid = o->peer_pid;
 	e->number = o->number;
-	e->pad = 0;
+	e->path_kind = BPFBOX_PATH_NONE;
 	e->dev = o->dev;
 	e->ino = o->ino;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -403,13 +420,18 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	if (o->path) {
 		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
 			e->path[0] = 0;
+		else
+			e->path_kind = BPFBOX_PATH_ABSOLUTE;
 	} else if (o->walk) {
 		path_into(o->walk, e->path);
+		e->path_kind = BPFBOX_PATH_ABSOLUTE;
 	} else if (o->dentry) {
-		struct dentry *dentry = o->dentry;
-		const unsigned char *name = dentry->d_name.name;
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
+		dentry_into(o->dentry, e->path);
+		e->path_kind = BPFBOX_PATH_IN_FS;
 	}
+	e->entry[0] = 0;
+	if (o->entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(o->entry, d_name.name)) < 0)
+		e->entry[0] = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -531,11 +553,14 @@ static __always_inline struct inode *exe_inode(struct task_struct *task)
 /* The executable a process runs, of a task from a hook's arguments. */
 static __always_inline void task_exe(struct task_struct *task, struct object *o)
 {
-	struct inode *inode = exe_inode(task);
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? mm->exe_file : 0;
+	struct inode *inode = exe ? exe->f_inode : 0;
 	struct super_block *sb = inode ? inode->i_sb : 0;
 	o->dev = sb ? sb->s_dev : 0;
 	o->ino = inode ? inode->i_ino : 0;
 	o->peer_pid = task->tgid;
+	o->walk = exe ? &exe->f_path : 0;
 }
 
 /* o->dev, o->ino: the target's executable; o->peer_pid: the target. */
@@ -580,11 +605,15 @@ static __always_inline int check_procfs(struct state *s, struct inode *inode, __
 		*verdict = 0;
 		return 1;
 	}
-	struct inode *exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
+	struct file *exe_file = BPF_CORE_READ(task, mm, exe_file);
+	struct inode *exe = exe_file ? BPF_CORE_READ(exe_file, f_inode) : 0;
 	o->op = BPFBOX_OP_PROC;
 	o->dev = exe ? BPF_CORE_READ(exe, i_sb, s_dev) : 0;
 	o->ino = exe ? BPF_CORE_READ(exe, i_ino) : 0;
 	o->peer_pid = tgid;
+	o->path = 0;
+	o->dentry = 0;
+	o->walk = exe_file ? &exe_file->f_path : 0;
 	*verdict = check_task(s, BPFBOX_RULE_PROC, access, o);
 	return 1;
 }
@@ -655,17 +684,18 @@ static __always_inline int current_protected(__u32 op, __u32 cap)
 /* Changes to the BPF file system that holds bpfbox's pins. */
 #define FS_MODIFY (BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
 
-static __always_inline int check_inode_walk(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
-					    struct path *path, struct path *walk, __u32 access);
+static __always_inline int check_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
+				      struct path *path, struct path *walk, struct dentry *entry, __u32 access);
 
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
 {
-	return check_inode_walk(s, op, inode, dentry, path, 0, access);
+	return check_file(s, op, inode, dentry, path, 0, 0, access);
 }
 
-/* check_inode, with `walk` for the event's path where bpf_d_path is refused. */
-static __always_inline int check_inode_walk(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
-					    struct path *path, struct path *walk, __u32 access)
+/* check_inode, with `walk` for the event's path where bpf_d_path is
+ * refused, and for a directory's write, the `entry` it is for. */
+static __always_inline int check_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
+				      struct path *path, struct path *walk, struct dentry *entry, __u32 access)
 {
 	if (!access)
 		return 0;
@@ -679,7 +709,7 @@ static __always_inline int check_inode_walk(struct state *s, __u32 op, struct in
 			return 0;
 		return check_priv(s, op, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_MEMFD_EXEC, 0);
 	}
-	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk};
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk, .entry = entry};
 	struct super_block *sb = inode->i_sb;
 	o.dev = sb ? sb->s_dev : 0;
 	o.ino = inode->i_ino;
@@ -757,7 +787,7 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 	if (mask & (MAY_WRITE | MAY_APPEND))
 		access |= file_write_access(file);
 	/* Denied writes to an inherited stdout must say which file: a path. */
-	return check_inode_walk(&s, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, &file->f_path, access);
+	return check_file(&s, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, access);
 }
 
 SEC("lsm/bprm_check_security")
@@ -830,7 +860,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	struct inode *inode = file->f_inode;
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_inode(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, access);
+	return check_file(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
 }
 
 /* SIGIO and SIGURG go around task_kill: a file's owner gets them from
@@ -858,7 +888,7 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 		return 0;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
-	return check_inode(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, BPFBOX_FS_IOCTL);
+	return check_file(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
 }
 
 SEC("lsm/file_ioctl")
@@ -884,7 +914,7 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 	struct dentry *dir = dentry->d_parent;
 	if (!dir)
 		return 0;
-	return check_inode(&s, op, dir->d_inode, dir, 0, BPFBOX_FS_WRITE);
+	return check_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 }
 
 /* Removing an entry needs write on the directory and rm on the entry. */
@@ -896,7 +926,7 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	struct dentry *dir = dentry->d_parent;
 	if (!dir)
 		return 0;
-	int verdict = check_inode(&s, op, dir->d_inode, dir, 0, BPFBOX_FS_WRITE);
+	int verdict = check_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 	if (verdict)
 		return verdict;
 	return check_inode(&s, op, dentry->d_inode, dentry, 0, BPFBOX_FS_RM);
@@ -1022,7 +1052,7 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 	struct dentry *new_dir = new_dentry->d_parent;
 	if (!new_dir)
 		return 0;
-	return check_inode(&s, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, BPFBOX_FS_WRITE);
+	return check_file(&s, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
 }
 
 /* A rename removes the old entry (rm, write on its directory), makes a new
@@ -1081,7 +1111,15 @@ int inode_removexattr(unsigned long long *ctx)
 SEC("lsm/inode_getattr")
 int BPF_PROG(inode_getattr, const struct path *path, int ret)
 {
-	return ret ? prior(ret) : check_dentry(BPFBOX_OP_GETATTR, path->dentry, BPFBOX_FS_GETATTR);
+	struct state s;
+	if (ret)
+		return prior(ret);
+	if (!get_state(&s))
+		return 0;
+	struct dentry *dentry = path->dentry;
+	if (!dentry)
+		return 0;
+	return check_file(&s, BPFBOX_OP_GETATTR, dentry->d_inode, dentry, 0, (struct path *)path, 0, BPFBOX_FS_GETATTR);
 }
 
 SEC("lsm/inode_getxattr")

@@ -17,7 +17,7 @@
 
 /* Bump when a map layout below changes: a loader refuses pinned maps of
  * another ABI version instead of misreading them. */
-#define BPFBOX_ABI_VERSION 2
+#define BPFBOX_ABI_VERSION 3
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {
@@ -163,7 +163,8 @@ enum bpfbox_limits {
 	BPFBOX_PID_WORDS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,
 	BPFBOX_ARGV0_LEN = 64,
-	BPFBOX_RINGBUF_BYTES = 1 << 20,
+	BPFBOX_NAME_LEN = 256, /* one path component, NAME_MAX and its NUL */
+	BPFBOX_RINGBUF_BYTES = 1 << 22,
 };
 
 /* What the kernel decided, as reported in events. */
@@ -322,18 +323,30 @@ struct bpfbox_event {
 	__u32 signal;   /* signal number (signal) */
 	__u32 peer_pid; /* target process (signal, ptrace, proc) */
 	__u32 number;   /* capability (cap), bpf command, lockdown reason, signal (sigio) */
-	__u32 pad;
+	__u32 path_kind; /* enum bpfbox_path_kind: what `path` holds */
 	__u64 dev;      /* object: file or target executable */
 	__u64 ino;
 	__u32 ppid;     /* the parent process */
 	__u32 pad2;
 	char comm[BPFBOX_COMM_LEN];
-	/* The object's full path where the hook can resolve it (open, exec,
-	 * mmap, reads and writes of open files), else its last component;
-	 * empty for non-file objects. */
+	/* The object's path (a file; for signal, ptrace and proc, the target's
+	 * executable), absolute or from its file system's root: path_kind. */
 	char path[BPFBOX_PATH_LEN];
 	char exe[BPFBOX_PATH_LEN];     /* the program the process runs */
 	char argv0[BPFBOX_ARGV0_LEN]; /* its argv[0], cut to fit */
+	/* For a directory's write when an entry is created, removed, linked or
+	 * renamed: that entry's name in the directory. */
+	char entry[BPFBOX_NAME_LEN];
+};
+
+/* What an event's path holds. Hooks given only a dentry know the file's
+ * place in its file system, not the mount it was reached through: the
+ * reader (bpfbox-load --follow) puts the mount point in front, from
+ * /proc/self/mountinfo and the event's dev. */
+enum bpfbox_path_kind {
+	BPFBOX_PATH_NONE = 0,
+	BPFBOX_PATH_ABSOLUTE = 1,
+	BPFBOX_PATH_IN_FS = 2,
 };
 
 /* stats: counters of what could not be recorded. */

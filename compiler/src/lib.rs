@@ -6,6 +6,7 @@
 pub mod check;
 pub mod elf;
 pub mod format;
+pub mod learn;
 pub mod lint;
 pub mod lower;
 pub mod model;

@@ -125,7 +125,7 @@ pub fn resolve(
     loaded
 }
 
-fn is_identifier(s: &str) -> bool {
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()

@@ -15,6 +15,7 @@ use zerocopy::FromBytes;
 
 use crate::failure::Failure;
 use crate::kernel::{chars_to_string, entries, registry_exe, scope_name, Maps};
+use crate::mounts::Mounts;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -45,10 +46,12 @@ fn monotonic_to_wall() -> Duration {
 }
 
 /// The names an event's numbers stand for: profiles by slot, function
-/// scopes by id.
+/// scopes by id, file systems by device.
 trait Lookup {
     fn profile(&mut self, slot: u32) -> Value;
     fn scope(&mut self, id: u32) -> Value;
+    /// The absolute path of `in_fs`, a path inside device `dev`'s file system.
+    fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String>;
 }
 
 /// Names read from the pinned maps, cached until a number is unknown.
@@ -56,6 +59,7 @@ struct Names<'a> {
     maps: &'a Maps,
     profiles: HashMap<u32, String>,
     scopes: HashMap<u32, String>,
+    mounts: Mounts,
 }
 
 impl Lookup for Names<'_> {
@@ -87,6 +91,13 @@ impl Lookup for Names<'_> {
             .get(&id)
             .map_or(json!(format!("{id:#x}")), |n| json!(n))
     }
+
+    fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String> {
+        if !self.mounts.knows(dev) {
+            self.mounts = Mounts::read();
+        }
+        self.mounts.absolute(dev, in_fs)
+    }
 }
 
 /// The event at the start of a ring buffer record, as the JSON object
@@ -109,7 +120,7 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
                 .collect()
         })
         .unwrap_or_default();
-    let path = chars_to_string(&e.path);
+    let path = event_path(e, names);
     let mut object = serde_json::Map::new();
     match kind {
         Some(RuleKind::Net) => {
@@ -136,12 +147,24 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
                 json!(format!("{}:{}", e.dev >> 20, e.dev & 0xfffff)),
             );
             object.insert("exe_ino".into(), json!(e.ino));
+            if let EventPath::Absolute(exe) = &path {
+                object.insert("exe".into(), json!(exe));
+            }
         }
         _ => {
-            if path.starts_with('/') {
-                object.insert("path".into(), json!(path));
-            } else if !path.is_empty() {
-                object.insert("name".into(), json!(path));
+            match &path {
+                EventPath::Absolute(p) => {
+                    object.insert("path".into(), json!(p));
+                    let entry = chars_to_string(&e.entry);
+                    if !entry.is_empty() {
+                        let full = if p == "/" { format!("/{entry}") } else { format!("{p}/{entry}") };
+                        object.insert("entry".into(), json!(full));
+                    }
+                }
+                EventPath::InFs(p) => {
+                    object.insert("path_in_fs".into(), json!(p));
+                }
+                EventPath::None => {}
             }
             object.insert(
                 "dev".into(),
@@ -168,6 +191,27 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
     })
 }
 
+/// What an event's path field holds, once the reader has resolved it.
+enum EventPath {
+    None,
+    Absolute(String),
+    /// A path inside a file system that no mount of this process shows.
+    InFs(String),
+}
+
+fn event_path(e: &abi::bpfbox_event, names: &mut dyn Lookup) -> EventPath {
+    use abi::bpfbox_path_kind::*;
+    let path = chars_to_string(&e.path);
+    match e.path_kind {
+        BPFBOX_PATH_ABSOLUTE if !path.is_empty() => EventPath::Absolute(path),
+        BPFBOX_PATH_IN_FS if !path.is_empty() => match names.absolute(e.dev, &path) {
+            Some(absolute) => EventPath::Absolute(absolute),
+            None => EventPath::InFs(path),
+        },
+        _ => EventPath::None,
+    }
+}
+
 /// One event as a line for a person: time, decision, who, what, where.
 ///
 /// `14:37:39.142 deny   webd[103] open read /etc/shadow  (profile /usr/local/bin/webd)`
@@ -182,11 +226,20 @@ fn to_line(event: &Value) -> String {
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let object = &event["object"];
-    let what = ["path", "name", "capability", "family"]
+    let mut what = ["path", "path_in_fs", "capability", "family"]
         .iter()
         .find_map(|key| object[key].as_str().map(printable))
-        .or_else(|| object["peer_pid"].as_u64().map(|pid| format!("pid {pid}")))
+        .or_else(|| {
+            let pid = object["peer_pid"].as_u64()?;
+            Some(match object["exe"].as_str() {
+                Some(exe) => format!("pid {pid} ({})", printable(exe)),
+                None => format!("pid {pid}"),
+            })
+        })
         .unwrap_or_default();
+    if let Some(entry) = object["entry"].as_str() {
+        what.push_str(&format!(" for {}", printable(entry)));
+    }
     let mut line = format!(
         "{clock} {:<8} {}[{}] {} {} {what}",
         text("decision"),
@@ -227,6 +280,7 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
         maps,
         profiles: HashMap::new(),
         scopes: HashMap::new(),
+        mounts: Mounts::read(),
     });
     let mut builder = RingBufferBuilder::new();
     builder
@@ -318,6 +372,9 @@ mod tests {
                 json!(id)
             }
         }
+        fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String> {
+            (dev == 7).then(|| format!("/mnt{in_fs}"))
+        }
     }
 
     const FIELDS: [&str; 14] = [
@@ -397,5 +454,38 @@ mod tests {
             to_line(&value),
             "00:00:00.000 deny     x[0] capable use sys_admin  (profile slot 0)"
         );
+    }
+
+    fn text(bytes: &mut [std::os::raw::c_char], value: &str) {
+        for (slot, byte) in bytes.iter_mut().zip(value.bytes()) {
+            *slot = byte as std::os::raw::c_char;
+        }
+    }
+
+    #[test]
+    fn a_directory_write_names_the_entry_through_its_mount() {
+        let mut e = abi::bpfbox_event {
+            op: abi::bpfbox_op::BPFBOX_OP_CREATE,
+            kind: abi::bpfbox_rule_kind::BPFBOX_RULE_FILE,
+            access: abi::bpfbox_fs_access::BPFBOX_FS_WRITE,
+            decision: abi::bpfbox_decision::BPFBOX_DECISION_COMPLAIN,
+            path_kind: abi::bpfbox_path_kind::BPFBOX_PATH_IN_FS,
+            dev: 7,
+            ..Default::default()
+        };
+        text(&mut e.path, "/nginx");
+        text(&mut e.entry, "body");
+        text(&mut e.comm, "nginx");
+        let value = to_json(&e, &mut NoNames, Duration::ZERO);
+        assert_eq!(value["object"]["path"], "/mnt/nginx");
+        assert_eq!(value["object"]["entry"], "/mnt/nginx/body");
+        assert_eq!(
+            to_line(&value),
+            "00:00:00.000 complain nginx[0] create write /mnt/nginx for /mnt/nginx/body  (profile slot 0)"
+        );
+        e.dev = 8;
+        let value = to_json(&e, &mut NoNames, Duration::ZERO);
+        assert_eq!(value["object"]["path_in_fs"], "/nginx");
+        assert!(value["object"].get("path").is_none());
     }
 }

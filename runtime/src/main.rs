@@ -8,6 +8,7 @@ mod events;
 mod failure;
 mod kernel;
 mod libbpf_log;
+mod mounts;
 mod plan;
 mod skel;
 mod switch;
