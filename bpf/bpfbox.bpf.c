@@ -430,7 +430,10 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 		e->path_kind = BPFBOX_PATH_IN_FS;
 	}
 	e->entry[0] = 0;
-	if (o->entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(o->entry, d_name.name)) < 0)
+	/* Into a local first: BPF_CORE_READ relocates its first argument's
+	 * fields, and struct object is not a kernel type. */
+	struct dentry *entry = o->entry;
+	if (entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(entry, d_name.name)) < 0)
 		e->entry[0] = 0;
 	bpf_ringbuf_submit(e, 0);
 }

@@ -77,7 +77,9 @@ pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
                 .with_help("split the profile's functions across fewer scopes"),
             );
         }
+        // An empty profile in complain mode is how learning starts.
         if profile.rules.is_empty()
+            && !profile.complain
             && !checker
                 .diagnostics
                 .iter()
