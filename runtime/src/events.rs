@@ -157,7 +157,11 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
                     object.insert("path".into(), json!(p));
                     let entry = chars_to_string(&e.entry);
                     if !entry.is_empty() {
-                        let full = if p == "/" { format!("/{entry}") } else { format!("{p}/{entry}") };
+                        let full = if p == "/" {
+                            format!("/{entry}")
+                        } else {
+                            format!("{p}/{entry}")
+                        };
                         object.insert("entry".into(), json!(full));
                     }
                 }

@@ -130,7 +130,9 @@ garbage
     fn a_path_in_the_root_file_system_is_itself() {
         let mounts = Mounts::parse(MOUNTINFO);
         assert_eq!(
-            mounts.absolute(dev(254, 1), "/var/lib/nginx/body").as_deref(),
+            mounts
+                .absolute(dev(254, 1), "/var/lib/nginx/body")
+                .as_deref(),
             Some("/var/lib/nginx/body")
         );
         assert_eq!(mounts.absolute(dev(254, 1), "/").as_deref(), Some("/"));
@@ -143,13 +145,19 @@ garbage
             mounts.absolute(dev(0, 40), "/nginx.pid").as_deref(),
             Some("/run/my dir/nginx.pid")
         );
-        assert_eq!(mounts.absolute(dev(0, 40), "/").as_deref(), Some("/run/my dir"));
+        assert_eq!(
+            mounts.absolute(dev(0, 40), "/").as_deref(),
+            Some("/run/my dir")
+        );
     }
 
     #[test]
     fn a_bind_mount_of_a_directory_shows_only_what_is_below_it() {
         let mounts = Mounts::parse(MOUNTINFO);
-        assert_eq!(mounts.absolute(dev(0, 41), "/sub/a").as_deref(), Some("/data/a"));
+        assert_eq!(
+            mounts.absolute(dev(0, 41), "/sub/a").as_deref(),
+            Some("/data/a")
+        );
         assert_eq!(mounts.absolute(dev(0, 41), "/subway"), None);
         assert_eq!(mounts.absolute(dev(0, 41), "/other"), None);
         assert_eq!(mounts.absolute(dev(9, 9), "/a"), None);

@@ -125,8 +125,14 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             );
             if analysis.has_errors() {
                 return Err(Failure {
-                    message: format!("{} has errors, so what it grants is unclear", path.display()),
-                    hint: format!("run `bpfboxc --check {}` and fix them first", path.display()),
+                    message: format!(
+                        "{} has errors, so what it grants is unclear",
+                        path.display()
+                    ),
+                    hint: format!(
+                        "run `bpfboxc --check {}` and fix them first",
+                        path.display()
+                    ),
                     code: EXIT_INVALID,
                 });
             }
@@ -225,7 +231,11 @@ fn add_rules(
     let mut inserts: Vec<(usize, String)> = Vec::new();
     let mut new_profiles: Vec<Learned> = Vec::new();
     for profile in &policy.profiles {
-        let mine: Vec<Learned> = rules.iter().filter(|r| r.profile == profile.exe).cloned().collect();
+        let mine: Vec<Learned> = rules
+            .iter()
+            .filter(|r| r.profile == profile.exe)
+            .cloned()
+            .collect();
         if mine.is_empty() {
             continue;
         }

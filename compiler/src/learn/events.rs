@@ -101,7 +101,9 @@ pub fn read_line(line: &str) -> Line {
         }
         "net" => match text(&o["family"]) {
             Some(family) => Object::Net(family),
-            None => return Line::Unusable(format!("a {op} event of address family {}", o["family"])),
+            None => {
+                return Line::Unusable(format!("a {op} event of address family {}", o["family"]))
+            }
         },
         "cap" => match text(&o["capability"]) {
             Some(capability) => Object::Cap(capability),
@@ -146,7 +148,10 @@ mod tests {
         );
         assert_eq!(wanted.process, "nginx[7]");
         assert_eq!(read_line(&line.replace("complain", "audit")), Line::Allowed);
-        assert_eq!(read_line("14:37:39.142 deny webd[103] open"), Line::NotAnEvent);
+        assert_eq!(
+            read_line("14:37:39.142 deny webd[103] open"),
+            Line::NotAnEvent
+        );
         assert_eq!(read_line("{}"), Line::NotAnEvent);
     }
 

@@ -35,7 +35,9 @@ pub struct LearnOptions {
 
 impl Default for LearnOptions {
     fn default() -> Self {
-        LearnOptions { root: PathBuf::from("/") }
+        LearnOptions {
+            root: PathBuf::from("/"),
+        }
     }
 }
 
@@ -101,7 +103,9 @@ impl Learner {
             ..Report::default()
         };
         for (why, count) in &self.unusable {
-            report.skipped.push(format!("{why}: {count} event{}", plural(*count)));
+            report
+                .skipped
+                .push(format!("{why}: {count} event{}", plural(*count)));
         }
         let mut rules = Vec::new();
         let mut profiles: BTreeMap<&str, Vec<&Wanted>> = BTreeMap::new();
@@ -148,15 +152,30 @@ impl Seen {
 
 type Scoped<K> = BTreeMap<(Option<String>, K), Seen>;
 
-fn learn_profile(profile: &str, wanted: &[&Wanted], options: &LearnOptions, report: &mut Report) -> Vec<Learned> {
+fn learn_profile(
+    profile: &str,
+    wanted: &[&Wanted],
+    options: &LearnOptions,
+    report: &mut Report,
+) -> Vec<Learned> {
     let exists = |path: &str| on_target(&options.root, path).symlink_metadata().is_ok();
     // Directories whose entries the program changes: their files come and go.
     let mut changing: BTreeSet<String> = BTreeSet::new();
     for w in wanted {
-        if let Object::File { path, entry: Some(_), .. } = &w.object {
+        if let Object::File {
+            path,
+            entry: Some(_),
+            ..
+        } = &w.object
+        {
             changing.insert(path.clone());
         }
-        if let Object::File { path, created: true, .. } = &w.object {
+        if let Object::File {
+            path,
+            created: true,
+            ..
+        } = &w.object
+        {
             changing.insert(parent(path).to_string());
         }
     }
@@ -196,25 +215,44 @@ fn learn_profile(profile: &str, wanted: &[&Wanted], options: &LearnOptions, repo
                         None => (path.clone(), None),
                     },
                 };
-                files.entry((scope, written)).or_default().add(w, &w.access, file);
+                files
+                    .entry((scope, written))
+                    .or_default()
+                    .add(w, &w.access, file);
             }
             Object::Task(kind, exe) => {
-                let target = if exe == profile { "self".to_string() } else { quote(exe) };
+                let target = if exe == profile {
+                    "self".to_string()
+                } else {
+                    quote(exe)
+                };
                 let rule = match kind {
                     RuleKind::Ptrace => format!("ptrace({target})"),
                     other => format!("{}({target}, {{}})", other.name()),
                 };
-                others.entry((scope, rule)).or_default().add(w, &w.access, None);
+                others
+                    .entry((scope, rule))
+                    .or_default()
+                    .add(w, &w.access, None);
             }
             Object::Net(family) => {
-                others.entry((scope, format!("net({family}, {{}})"))).or_default().add(w, &w.access, None);
+                others
+                    .entry((scope, format!("net({family}, {{}})")))
+                    .or_default()
+                    .add(w, &w.access, None);
             }
             Object::Cap(name) => {
                 // One rule for every capability: cap(a|b).
-                others.entry((scope, "cap({})".to_string())).or_default().add(w, &[name.clone()], None);
+                others
+                    .entry((scope, "cap({})".to_string()))
+                    .or_default()
+                    .add(w, std::slice::from_ref(name), None);
             }
             Object::Sys => {
-                others.entry((scope, "sys({})".to_string())).or_default().add(w, &w.access, None);
+                others
+                    .entry((scope, "sys({})".to_string()))
+                    .or_default()
+                    .add(w, &w.access, None);
             }
         }
     }
@@ -260,7 +298,13 @@ fn learn_profile(profile: &str, wanted: &[&Wanted], options: &LearnOptions, repo
             ));
         }
         let access = ordered(RuleKind::File, &seen.access);
-        learned.push(entry(profile, scope, RuleKind::File, format!("fs({}, {access})", quote(written)), seen));
+        learned.push(entry(
+            profile,
+            scope,
+            RuleKind::File,
+            format!("fs({}, {access})", quote(written)),
+            seen,
+        ));
     }
     for ((scope, template), seen) in &others {
         let Some(kind) = rule_kind_of(template) else {
@@ -270,12 +314,24 @@ fn learn_profile(profile: &str, wanted: &[&Wanted], options: &LearnOptions, repo
             RuleKind::Cap => seen.access.iter().cloned().collect::<Vec<_>>().join("|"),
             kind => ordered(kind, &seen.access),
         };
-        learned.push(entry(profile, scope, kind, template.replace("{}", &access), seen));
+        learned.push(entry(
+            profile,
+            scope,
+            kind,
+            template.replace("{}", &access),
+            seen,
+        ));
     }
     learned
 }
 
-fn entry(profile: &str, scope: &Option<String>, kind: RuleKind, rule: String, seen: &Seen) -> Learned {
+fn entry(
+    profile: &str,
+    scope: &Option<String>,
+    kind: RuleKind,
+    rule: String,
+    seen: &Seen,
+) -> Learned {
     Learned {
         profile: profile.to_string(),
         scope: scope.clone(),
@@ -497,7 +553,9 @@ pub fn not_in(rules: Vec<Learned>, policy: &Policy) -> Vec<Learned> {
             let in_scope = |def: &RuleDef| {
                 def.scopes.is_empty()
                     || rule.scope.as_ref().is_some_and(|s| {
-                        def.scopes.iter().any(|&i| profile.scopes.get(i).is_some_and(|d| &d.name == s))
+                        def.scopes
+                            .iter()
+                            .any(|&i| profile.scopes.get(i).is_some_and(|d| &d.name == s))
                     })
             };
             let matching: Vec<&RuleDef> = profile
@@ -505,7 +563,10 @@ pub fn not_in(rules: Vec<Learned>, policy: &Policy) -> Vec<Learned> {
                 .iter()
                 .filter(|def| in_scope(def) && covers(def, &parsed))
                 .collect();
-            if matching.iter().any(|def| def.actions.deny && def.access & parsed.access != 0) {
+            if matching
+                .iter()
+                .any(|def| def.actions.deny && def.access & parsed.access != 0)
+            {
                 return false;
             }
             let granted = matching
@@ -562,14 +623,21 @@ fn covers(def: &RuleDef, learned: &ParsedRule) -> bool {
         (RuleKind::Subtree, RuleKind::Subtree) => want == have || below(want, have),
         (RuleKind::Subtree, _) => below(want, have),
         (RuleKind::Glob, RuleKind::File) => {
-            parent(want) == parent(have) && star_match(&have[parent(have).len() + 1..], &want[parent(want).len() + 1..])
+            parent(want) == parent(have)
+                && star_match(
+                    &have[parent(have).len() + 1..],
+                    &want[parent(want).len() + 1..],
+                )
         }
         (_, _) => def.kind == learned.kind && want == have,
     }
 }
 
 fn below(path: &str, dir: &str) -> bool {
-    dir == "/" && path != "/" || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    dir == "/" && path != "/"
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[cfg(test)]

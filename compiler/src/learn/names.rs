@@ -9,7 +9,9 @@ const SENSITIVE_TREES: &[&str] = &[
 
 /// Directories too wide for `**` themselves, though a directory below them
 /// may be widened.
-const TOO_WIDE: &[&str] = &["/", "/var", "/home", "/srv", "/opt", "/run", "/mnt", "/media"];
+const TOO_WIDE: &[&str] = &[
+    "/", "/var", "/home", "/srv", "/opt", "/run", "/mnt", "/media",
+];
 
 /// Components that mark a secret wherever they are.
 const SENSITIVE_COMPONENTS: &[&str] = &[".ssh", ".gnupg", "private", "secrets", "keys"];
@@ -30,9 +32,12 @@ fn looks_secret(component: &str) -> bool {
     SENSITIVE_COMPONENTS.contains(&lower.as_str())
         || lower.ends_with(".pem")
         || lower.ends_with(".key")
-        || lower
-            .split(['.', '-', '_'])
-            .any(|word| matches!(word, "key" | "secret" | "shadow" | "gshadow" | "id_rsa" | "id_ed25519"))
+        || lower.split(['.', '-', '_']).any(|word| {
+            matches!(
+                word,
+                "key" | "secret" | "shadow" | "gshadow" | "id_rsa" | "id_ed25519"
+            )
+        })
 }
 
 /// `component` with its volatile parts (pids, counters, hex ids, mkstemp
@@ -83,7 +88,8 @@ fn volatile(word: &str) -> bool {
     // with upper and lower case mixed inside the word.
     let upper = word.chars().filter(char::is_ascii_uppercase).count();
     let lower = word.chars().filter(char::is_ascii_lowercase).count();
-    let mixed_inside = upper > 0 && lower > 0 && word.chars().skip(1).any(|c| c.is_ascii_uppercase());
+    let mixed_inside =
+        upper > 0 && lower > 0 && word.chars().skip(1).any(|c| c.is_ascii_uppercase());
     word.len() == 6 && (digits > 0 && digits < 6 || mixed_inside)
 }
 
@@ -114,10 +120,27 @@ mod tests {
 
     #[test]
     fn sensitive_places_are_not_widened() {
-        for path in ["/etc/nginx", "/etc", "/proc/1", "/root/x", "/home/a/.ssh/known_hosts", "/srv/tls/private", "/srv/app/server.key", "/", "/var", "/usr/lib"] {
+        for path in [
+            "/etc/nginx",
+            "/etc",
+            "/proc/1",
+            "/root/x",
+            "/home/a/.ssh/known_hosts",
+            "/srv/tls/private",
+            "/srv/app/server.key",
+            "/",
+            "/var",
+            "/usr/lib",
+        ] {
             assert!(!may_widen(path), "{path}");
         }
-        for path in ["/var/lib/nginx", "/tmp", "/run/nginx", "/srv/t/out", "/home/a/app/cache"] {
+        for path in [
+            "/var/lib/nginx",
+            "/tmp",
+            "/run/nginx",
+            "/srv/t/out",
+            "/home/a/app/cache",
+        ] {
             assert!(may_widen(path), "{path}");
         }
     }

@@ -1,6 +1,12 @@
 use super::*;
 
-fn event(profile: &str, kind: &str, op: &str, access: &[&str], object: serde_json::Value) -> String {
+fn event(
+    profile: &str,
+    kind: &str,
+    op: &str,
+    access: &[&str],
+    object: serde_json::Value,
+) -> String {
     serde_json::json!({
         "time": "2026-11-26T15:47:13.518109Z", "pid": 104, "tid": 104, "ppid": 1,
         "comm": "app", "exe": profile, "argv0": profile, "profile": profile,
@@ -32,33 +38,138 @@ fn a_learned_policy_compiles_with_no_warning_and_is_stable() {
     std::fs::write(r.join("usr/bin/peer"), "").unwrap();
     let p = "/usr/bin/app";
     let lines = [
-        event(p, "file", "open", &["read"], serde_json::json!({"path": "/srv/www/index.html"})),
-        event(p, "file", "permission", &["read"], serde_json::json!({"path": "/srv/www/index.html"})),
-        event(p, "file", "getattr", &["getattr"], serde_json::json!({"path": "/srv/www/index.html"})),
-        event(p, "file", "open", &["read"], serde_json::json!({"path": "/etc/app/app.conf"})),
+        event(
+            p,
+            "file",
+            "open",
+            &["read"],
+            serde_json::json!({"path": "/srv/www/index.html"}),
+        ),
+        event(
+            p,
+            "file",
+            "permission",
+            &["read"],
+            serde_json::json!({"path": "/srv/www/index.html"}),
+        ),
+        event(
+            p,
+            "file",
+            "getattr",
+            &["getattr"],
+            serde_json::json!({"path": "/srv/www/index.html"}),
+        ),
+        event(
+            p,
+            "file",
+            "open",
+            &["read"],
+            serde_json::json!({"path": "/etc/app/app.conf"}),
+        ),
         // a temporary file: the directory's write, the new file, its removal
-        event(p, "file", "create", &["write"], serde_json::json!({"path": "/var/lib/app/cache", "entry": "/var/lib/app/cache/tmp.aZ3kQx"})),
-        event(p, "file", "create", &["read", "write"], serde_json::json!({"path": "/var/lib/app/cache/tmp.aZ3kQx"})),
-        event(p, "file", "unlink", &["rm"], serde_json::json!({"path": "/var/lib/app/cache/tmp.aZ3kQx"})),
-        event(p, "file", "open", &["read"], serde_json::json!({"path": "/var/lib/app/cache/old"})),
+        event(
+            p,
+            "file",
+            "create",
+            &["write"],
+            serde_json::json!({"path": "/var/lib/app/cache", "entry": "/var/lib/app/cache/tmp.aZ3kQx"}),
+        ),
+        event(
+            p,
+            "file",
+            "create",
+            &["read", "write"],
+            serde_json::json!({"path": "/var/lib/app/cache/tmp.aZ3kQx"}),
+        ),
+        event(
+            p,
+            "file",
+            "unlink",
+            &["rm"],
+            serde_json::json!({"path": "/var/lib/app/cache/tmp.aZ3kQx"}),
+        ),
+        event(
+            p,
+            "file",
+            "open",
+            &["read"],
+            serde_json::json!({"path": "/var/lib/app/cache/old"}),
+        ),
         // gone since, and not in a directory the program changes
-        event(p, "file", "open", &["read"], serde_json::json!({"path": "/srv/www/gone.html"})),
+        event(
+            p,
+            "file",
+            "open",
+            &["read"],
+            serde_json::json!({"path": "/srv/www/gone.html"}),
+        ),
         // created where nothing may be widened
-        event(p, "file", "create", &["write"], serde_json::json!({"path": "/etc/app/app.conf.new"})),
-        event(p, "net", "connect", &["connect"], serde_json::json!({"family": "inet"})),
-        event(p, "net", "socket_create", &["create"], serde_json::json!({"family": "inet"})),
-        event(p, "signal", "signal", &["sigcheck"], serde_json::json!({"peer_pid": 9, "exe": "/usr/bin/peer"})),
-        event(p, "signal", "signal", &["sigkill"], serde_json::json!({"peer_pid": 9, "exe": p})),
-        event(p, "cap", "capable", &["use"], serde_json::json!({"capability": "net_bind_service"})),
-        event(p, "cap", "capable", &["use"], serde_json::json!({"capability": "setuid"})),
+        event(
+            p,
+            "file",
+            "create",
+            &["write"],
+            serde_json::json!({"path": "/etc/app/app.conf.new"}),
+        ),
+        event(
+            p,
+            "net",
+            "connect",
+            &["connect"],
+            serde_json::json!({"family": "inet"}),
+        ),
+        event(
+            p,
+            "net",
+            "socket_create",
+            &["create"],
+            serde_json::json!({"family": "inet"}),
+        ),
+        event(
+            p,
+            "signal",
+            "signal",
+            &["sigcheck"],
+            serde_json::json!({"peer_pid": 9, "exe": "/usr/bin/peer"}),
+        ),
+        event(
+            p,
+            "signal",
+            "signal",
+            &["sigkill"],
+            serde_json::json!({"peer_pid": 9, "exe": p}),
+        ),
+        event(
+            p,
+            "cap",
+            "capable",
+            &["use"],
+            serde_json::json!({"capability": "net_bind_service"}),
+        ),
+        event(
+            p,
+            "cap",
+            "capable",
+            &["use"],
+            serde_json::json!({"capability": "setuid"}),
+        ),
         "not an event".to_string(),
-        event(p, "file", "open", &["read"], serde_json::json!({"path": "/srv/www/index.html"})).replace("complain", "audit"),
+        event(
+            p,
+            "file",
+            "open",
+            &["read"],
+            serde_json::json!({"path": "/srv/www/index.html"}),
+        )
+        .replace("complain", "audit"),
     ];
     let mut learner = Learner::default();
     for line in &lines {
         learner.line(line);
     }
-    let options = LearnOptions { root: r.to_path_buf() };
+    let options = LearnOptions {
+        root: r.to_path_buf(),
+    };
     let (rules, report) = learner.rules(&options);
     let policy = write_policy(&rules, &options);
     insta::assert_snapshot!(policy, @r###"
@@ -78,14 +189,37 @@ fn a_learned_policy_compiles_with_no_warning_and_is_stable() {
         report.widened,
         ["fs(\"/var/lib/app/cache/**\"): observed 2 files, the rule covers 1 on this machine"]
     );
-    assert!(report.skipped.iter().any(|s| s.starts_with("/etc/app/app.conf.new: created in /etc/app")), "{report:?}");
-    assert!(report.skipped.iter().any(|s| s.starts_with("/srv/www/gone.html: not on this machine")), "{report:?}");
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("/etc/app/app.conf.new: created in /etc/app")),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("/srv/www/gone.html: not on this machine")),
+        "{report:?}"
+    );
 
     // The compiler agrees: no error, no warning, with the target's paths.
     let root = r.to_path_buf();
     let exists = move |path: &str| on_target(&root, path).exists();
-    let analysis = analyze(&policy, &Options { check_paths: true, path_exists: &exists, ..Options::default() });
-    assert!(analysis.diagnostics.is_empty(), "{:?}", analysis.diagnostics);
+    let analysis = analyze(
+        &policy,
+        &Options {
+            check_paths: true,
+            path_exists: &exists,
+            ..Options::default()
+        },
+    );
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
 
     // The same events in another order give the same bytes.
     let mut again = Learner::default();
@@ -95,11 +229,26 @@ fn a_learned_policy_compiles_with_no_warning_and_is_stable() {
     assert_eq!(write_policy(&again.rules(&options).0, &options), policy);
 
     // Against itself, nothing is new; against less, only the rest.
-    let analysis = analyze(&policy, &Options { check_paths: false, ..Options::default() });
+    let analysis = analyze(
+        &policy,
+        &Options {
+            check_paths: false,
+            ..Options::default()
+        },
+    );
     assert!(not_in(rules.clone(), &analysis.policy).is_empty());
     let partial = "#![profile \"/usr/bin/app\"]\nfs(\"/srv/www/**\", read|getattr)\ncap(setuid)\n#[deny] fs(\"/etc/app/app.conf\", read)\n";
-    let analysis = analyze(partial, &Options { check_paths: false, ..Options::default() });
-    let new: Vec<String> = not_in(rules, &analysis.policy).into_iter().map(|r| r.rule).collect();
+    let analysis = analyze(
+        partial,
+        &Options {
+            check_paths: false,
+            ..Options::default()
+        },
+    );
+    let new: Vec<String> = not_in(rules, &analysis.policy)
+        .into_iter()
+        .map(|r| r.rule)
+        .collect();
     assert_eq!(
         new,
         [
@@ -122,8 +271,16 @@ fn volatile_names_outside_changed_directories_become_patterns() {
     std::fs::write(r.join("srv/data/report-20261125.csv"), "").unwrap();
     let p = "/usr/bin/app";
     let mut learner = Learner::default();
-    learner.line(&event(p, "file", "open", &["read"], serde_json::json!({"path": "/srv/data/report-20261126.csv"})));
-    let options = LearnOptions { root: r.to_path_buf() };
+    learner.line(&event(
+        p,
+        "file",
+        "open",
+        &["read"],
+        serde_json::json!({"path": "/srv/data/report-20261126.csv"}),
+    ));
+    let options = LearnOptions {
+        root: r.to_path_buf(),
+    };
     let (rules, report) = learner.rules(&options);
     assert_eq!(rules[0].rule, "fs(\"/srv/data/report-*.csv\", read)");
     assert_eq!(
