@@ -407,7 +407,7 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct *parent = task->real_parent;
 	e->ppid = parent ? parent->tgid : 0;
-	e->pad2 = 0;
+	e->serial = s->profile->serial;
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	e->exe[0] = 0;

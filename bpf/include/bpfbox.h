@@ -327,7 +327,9 @@ struct bpfbox_event {
 	__u64 dev;      /* object: file or target executable */
 	__u64 ino;
 	__u32 ppid;     /* the parent process */
-	__u32 pad2;
+	/* The profile's serial: a reader tells an event of a profile since
+	 * unloaded from one of whatever took its slot after. */
+	__u32 serial;
 	char comm[BPFBOX_COMM_LEN];
 	/* The object's path (a file; for signal, ptrace and proc, the target's
 	 * executable), absolute or from its file system's root: path_kind. */

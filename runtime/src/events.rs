@@ -48,7 +48,9 @@ fn monotonic_to_wall() -> Duration {
 /// The names an event's numbers stand for: profiles by slot, function
 /// scopes by id, file systems by device.
 trait Lookup {
-    fn profile(&mut self, slot: u32) -> Value;
+    /// The executable of the profile in `slot`, if it is still the one
+    /// with `serial` (else null: the event's profile was unloaded since).
+    fn profile(&mut self, slot: u32, serial: u32) -> Value;
     fn scope(&mut self, id: u32) -> Value;
     /// The absolute path of `in_fs`, a path inside device `dev`'s file system.
     fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String>;
@@ -57,24 +59,25 @@ trait Lookup {
 /// Names read from the pinned maps, cached until a number is unknown.
 struct Names<'a> {
     maps: &'a Maps,
-    profiles: HashMap<u32, String>,
+    profiles: HashMap<u32, (String, u32)>,
     scopes: HashMap<u32, String>,
     mounts: Mounts,
 }
 
 impl Lookup for Names<'_> {
-    fn profile(&mut self, slot: u32) -> Value {
-        if !self.profiles.contains_key(&slot) {
+    fn profile(&mut self, slot: u32, serial: u32) -> Value {
+        if self.profiles.get(&slot).is_none_or(|(_, s)| *s != serial) {
             self.profiles = self
                 .maps
                 .registry()
                 .iter()
-                .map(|(s, e)| (*s, registry_exe(e)))
+                .map(|(s, e)| (*s, (registry_exe(e), e.serial)))
                 .collect();
         }
-        self.profiles
-            .get(&slot)
-            .map_or(Value::Null, |exe| json!(exe))
+        match self.profiles.get(&slot) {
+            Some((exe, s)) if *s == serial => json!(exe),
+            _ => Value::Null,
+        }
     }
 
     fn scope(&mut self, id: u32) -> Value {
@@ -185,7 +188,7 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
         "comm": chars_to_string(&e.comm),
         "exe": chars_to_string(&e.exe),
         "argv0": chars_to_string(&e.argv0),
-        "profile": names.profile(e.slot),
+        "profile": names.profile(e.slot, e.serial),
         "op": name_of(vocabulary::OP_NAMES, e.op),
         "kind": kind.map_or(json!(e.kind), |k| json!(k.name())),
         "access": access,
@@ -255,7 +258,10 @@ fn to_line(event: &Value) -> String {
     if let Some(scope) = event["scope"].as_str() {
         line.push_str(&format!(" in {scope}()"));
     }
-    line.push_str(&format!("  (profile {})", text("profile")));
+    match event["profile"].as_str() {
+        Some(profile) => line.push_str(&format!("  (profile {})", printable(profile))),
+        None => line.push_str("  (a profile unloaded since)"),
+    }
     line
 }
 
@@ -366,7 +372,7 @@ mod tests {
     struct NoNames;
 
     impl Lookup for NoNames {
-        fn profile(&mut self, slot: u32) -> Value {
+        fn profile(&mut self, slot: u32, _serial: u32) -> Value {
             json!(format!("slot {slot}"))
         }
         fn scope(&mut self, id: u32) -> Value {

@@ -53,16 +53,15 @@ pub fn read_line(line: &str) -> Line {
         return Line::NotAnEvent;
     };
     let text = |value: &Value| value.as_str().map(str::to_string);
-    let (Some(decision), Some(kind), Some(profile)) = (
-        text(&event["decision"]),
-        text(&event["kind"]),
-        text(&event["profile"]),
-    ) else {
+    let (Some(decision), Some(kind)) = (text(&event["decision"]), text(&event["kind"])) else {
         return Line::NotAnEvent;
     };
     if !matches!(decision.as_str(), "complain" | "deny") {
         return Line::Allowed;
     }
+    let Some(profile) = text(&event["profile"]) else {
+        return Line::Unusable("events of a profile unloaded before they were read".into());
+    };
     let access: Vec<String> = event["access"]
         .as_array()
         .map(|a| a.iter().filter_map(text).collect())
