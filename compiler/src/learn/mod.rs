@@ -417,7 +417,7 @@ fn count_below(dir: &Path) -> usize {
 /// Names in the pattern's directory that its last component matches.
 fn count_matches(root: &Path, pattern: &str) -> usize {
     let dir = parent(pattern);
-    let name = &pattern[pattern.rfind('/').map_or(0, |i| i + 1)..];
+    let name = last_component(pattern);
     std::fs::read_dir(on_target(root, dir))
         .map(|entries| {
             entries
@@ -623,14 +623,14 @@ fn covers(def: &RuleDef, learned: &ParsedRule) -> bool {
         (RuleKind::Subtree, RuleKind::Subtree) => want == have || below(want, have),
         (RuleKind::Subtree, _) => below(want, have),
         (RuleKind::Glob, RuleKind::File) => {
-            parent(want) == parent(have)
-                && star_match(
-                    &have[parent(have).len() + 1..],
-                    &want[parent(want).len() + 1..],
-                )
+            parent(want) == parent(have) && star_match(last_component(have), last_component(want))
         }
         (_, _) => def.kind == learned.kind && want == have,
     }
+}
+
+fn last_component(path: &str) -> &str {
+    &path[path.rfind('/').map_or(0, |i| i + 1)..]
 }
 
 fn below(path: &str, dir: &str) -> bool {

@@ -288,3 +288,26 @@ fn volatile_names_outside_changed_directories_become_patterns() {
         ["fs(\"/srv/data/report-*.csv\"): observed 1 file, the rule covers 2 on this machine"]
     );
 }
+
+#[test]
+fn a_pattern_at_the_root_covers_what_it_matches() {
+    let policy = "#![profile \"/usr/bin/app\"]\nfs(\"/data-*\", read)\n";
+    let analysis = analyze(
+        policy,
+        &Options {
+            check_paths: false,
+            ..Options::default()
+        },
+    );
+    let rule = |path: &str| Learned {
+        profile: "/usr/bin/app".into(),
+        scope: None,
+        order: 0,
+        rule: format!("fs(\"{path}\", read)"),
+        events: 1,
+        first: "app[1]".into(),
+    };
+    let new = not_in(vec![rule("/data-1"), rule("/other")], &analysis.policy);
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].rule, "fs(\"/other\", read)");
+}
