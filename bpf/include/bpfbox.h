@@ -269,6 +269,11 @@ struct bpfbox_masks {
 	__u32 taint;
 	__u32 audit;
 	__u32 deny;
+	/* The policy lines of the rules behind these sets, for events: the
+	 * first #[deny] rule, and the first taint, else audit, else allow
+	 * rule; 0 for none. */
+	__u32 line;
+	__u32 deny_line;
 };
 
 /* file_rules and tree_rules: a file (or, for tree_rules, a directory whose
@@ -339,6 +344,10 @@ struct bpfbox_event {
 	/* For a directory's write when an entry is created, removed, linked or
 	 * renamed: that entry's name in the directory. */
 	char entry[BPFBOX_NAME_LEN];
+	/* The policy line of the rule that decided (struct bpfbox_masks);
+	 * 0 when none did: a denial of what no rule allows. */
+	__u32 line;
+	__u32 pad3;
 };
 
 /* What an event's path holds. Hooks given only a dentry know the file's
@@ -372,6 +381,7 @@ struct bpfbox_registry {
 	__u32 scopes; /* function scopes attached */
 	__u8 digest[32]; /* of the resolved profile: equal means a reload is a no-op */
 	char exe[BPFBOX_PATH_LEN];
+	char source[BPFBOX_PATH_LEN]; /* the policy file, as given to bpfboxc; events' lines are its */
 };
 
 /* scope_names: scope id -> the function, for --follow and --list. Written

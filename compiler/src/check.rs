@@ -45,6 +45,15 @@ struct Checker<'a> {
     /// Index of the profile the items being read belong to.
     current: Option<usize>,
     reported_outside: bool,
+    /// Byte offsets where lines start, for rules' line numbers.
+    line_starts: Vec<usize>,
+}
+
+impl Checker<'_> {
+    /// The 1-based line of a byte offset, as the CLI's diagnostics count.
+    fn line_of(&self, offset: usize) -> u32 {
+        self.line_starts.partition_point(|&start| start <= offset) as u32
+    }
 }
 
 pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
@@ -54,6 +63,9 @@ pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
         diagnostics: Vec::new(),
         current: None,
         reported_outside: false,
+        line_starts: std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect(),
     };
     for item in &ast.items {
         match item {
@@ -446,6 +458,7 @@ impl Checker<'_> {
             allow: actions.allow || (!actions.deny && (actions.audit || !actions.taint)),
             ..actions
         };
+        let line = self.line_of(rule.span.start);
         let make = |kind: RuleKind, target: Target, access: u16, target_span: Span| RuleDef {
             kind,
             target,
@@ -454,6 +467,7 @@ impl Checker<'_> {
             scopes: context.scopes.clone(),
             span: rule.span,
             target_span,
+            line,
         };
         let flag_kind = shape.flag_kind();
         match shape {

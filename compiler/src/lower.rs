@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bpfbox_image::{Image, Masks, Profile, Rule, RuleKind, Scope, ScopeKind, Target};
+use bpfbox_image::{Image, Lines, Masks, Profile, Rule, RuleKind, Scope, ScopeKind, Target};
 
 use crate::elf::ElfInfo;
 use crate::model::Policy;
@@ -30,7 +30,7 @@ pub fn lower(policy: &Policy, binaries: &[Option<Arc<ElfInfo>>]) -> Image {
                 .collect();
             // Merge per (scope, kind, target); BTreeMap keeps the output
             // sorted, hence deterministic.
-            let mut merged: BTreeMap<(u16, RuleKind, Target), Masks> = BTreeMap::new();
+            let mut merged: BTreeMap<(u16, RuleKind, Target), (Masks, Lines)> = BTreeMap::new();
             for rule in &profile.rules {
                 let access = rule.access;
                 let masks = Masks {
@@ -45,19 +45,21 @@ pub fn lower(policy: &Policy, binaries: &[Option<Arc<ElfInfo>>]) -> Image {
                     rule.scopes.iter().map(|&i| i as u16 + 1).collect()
                 };
                 for scope in scope_numbers {
-                    let entry = merged
+                    let (merged_masks, lines) = merged
                         .entry((scope, rule.kind, rule.target.clone()))
                         .or_default();
-                    *entry = entry.union(masks);
+                    lines.add(masks, *merged_masks, rule.line);
+                    *merged_masks = merged_masks.union(masks);
                 }
             }
             let rules: Vec<Rule> = merged
                 .into_iter()
-                .map(|((scope, kind, target), masks)| Rule {
+                .map(|((scope, kind, target), (masks, lines))| Rule {
                     scope,
                     kind,
                     target,
                     masks,
+                    lines,
                 })
                 .collect();
             Profile {
@@ -74,5 +76,8 @@ pub fn lower(policy: &Policy, binaries: &[Option<Arc<ElfInfo>>]) -> Image {
         })
         .collect();
     profiles.sort_by(|a, b| a.exe.cmp(&b.exe));
-    Image { profiles }
+    Image {
+        profiles,
+        source: None,
+    }
 }

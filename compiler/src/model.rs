@@ -74,4 +74,6 @@ pub struct RuleDef {
     /// The rule as written (without its attributes).
     pub span: Span,
     pub target_span: Span,
+    /// The line the rule starts on, counted from 1: what events cite.
+    pub line: u32,
 }

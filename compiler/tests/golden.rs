@@ -173,9 +173,18 @@ fn formatting_is_idempotent_and_keeps_meaning() {
         );
         let before = analyze(&text, &options);
         let after = analyze(&once, &options);
+        // The rules may move to other lines; what they grant may not change.
+        let meaning = |image: Option<bpfbox_image::Image>| {
+            image.map(|mut image| {
+                for rule in image.profiles.iter_mut().flat_map(|p| &mut p.rules) {
+                    rule.lines = Default::default();
+                }
+                image
+            })
+        };
         assert_eq!(
-            before.image(),
-            after.image(),
+            meaning(before.image()),
+            meaning(after.image()),
             "{}: formatting changed the image",
             path.display()
         );

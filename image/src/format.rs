@@ -9,7 +9,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// LF catch newline translation, like PNG's signature.
 pub const MAGIC: [u8; 8] = *b"\x89BBX\r\n\x1a\n";
 pub const MAJOR: u16 = 1;
-pub const MINOR: u16 = 1;
+pub const MINOR: u16 = 2;
 
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
@@ -54,6 +54,10 @@ pub const SECTION_STRINGS: u32 = 1;
 pub const SECTION_PROFILES: u32 = 2;
 pub const SECTION_SCOPES: u32 = 3;
 pub const SECTION_RULES: u32 = 4;
+/// Since 1.2: the policy lines behind each rule record, for events.
+pub const SECTION_LINES: u32 = 5;
+/// Since 1.2: the policy file's name (one string index).
+pub const SECTION_SOURCE: u32 = 6;
 
 pub const IDENTITY_NONE: u8 = 0;
 pub const IDENTITY_BUILD_ID: u8 = 1;
@@ -104,7 +108,18 @@ pub struct RuleRecord {
     pub deny: U16,
 }
 
+/// The policy lines behind the rule record of the same index (0: none).
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
+#[repr(C)]
+pub struct LinesRecord {
+    /// The first taint rule, else audit, else allow rule.
+    pub line: U32,
+    /// The first #[deny] rule.
+    pub deny_line: U32,
+}
+
 const _: () = {
+    assert!(size_of::<LinesRecord>() == 8);
     assert!(size_of::<Header>() == 64);
     assert!(size_of::<SectionEntry>() == 16);
     assert!(size_of::<ProfileRecord>() == 64);

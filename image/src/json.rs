@@ -71,6 +71,12 @@ pub fn to_json(image: &Image, size: usize) -> Value {
                     v["taint"] = flag_names(rule.kind, rule.masks.taint);
                     v["audit"] = flag_names(rule.kind, rule.masks.audit);
                     v["deny"] = flag_names(rule.kind, rule.masks.deny);
+                    if rule.lines.line != 0 {
+                        v["line"] = json!(rule.lines.line);
+                    }
+                    if rule.lines.deny_line != 0 {
+                        v["deny_line"] = json!(rule.lines.deny_line);
+                    }
                     v
                 })
                 .collect();
@@ -94,6 +100,7 @@ pub fn to_json(image: &Image, size: usize) -> Value {
         "size": size,
         "rules": rules,
         "bytes_per_rule": if rules == 0 { 0.0 } else { (size as f64 / rules as f64 * 10.0).round() / 10.0 },
+        "source": image.source,
         "profiles": profiles,
     })
 }

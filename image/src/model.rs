@@ -6,6 +6,8 @@ use bpfbox_abi as abi;
 pub struct Image {
     /// Sorted by executable path.
     pub profiles: Vec<Profile>,
+    /// The policy file it was compiled from, as given to the compiler.
+    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -235,6 +237,32 @@ pub struct Rule {
     pub kind: RuleKind,
     pub target: Target,
     pub masks: Masks,
+    pub lines: Lines,
+}
+
+/// Where in the policy a rule record's sets come from, for saying in an
+/// event which rule decided. Lines count from 1; 0 is none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lines {
+    /// The first taint rule, else audit, else allow rule.
+    pub line: u32,
+    /// The first `#[deny]` rule.
+    pub deny_line: u32,
+}
+
+impl Lines {
+    /// Takes in a rule at `line` with sets `masks`, merged with sets
+    /// `merged` so far, in source order: the first deny rule, and the first
+    /// taint or audit rule, else the first rule.
+    pub fn add(&mut self, masks: Masks, merged: Masks, line: u32) {
+        if self.deny_line == 0 && masks.deny != 0 {
+            self.deny_line = line;
+        }
+        let marks = |m: Masks| (m.taint | m.audit) != 0;
+        if self.line == 0 || (marks(masks) && !marks(merged)) {
+            self.line = line;
+        }
+    }
 }
 
 impl Image {

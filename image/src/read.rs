@@ -1,3 +1,4 @@
+use zerocopy::little_endian::U32;
 use zerocopy::FromBytes;
 
 use crate::format::*;
@@ -60,7 +61,7 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     let table = <[SectionEntry]>::ref_from_bytes(&body[..table_len])
         .map_err(|_| malformed("section table"))?;
     let data_start = header_len + table_len;
-    let mut found: [Option<(&[u8], usize)>; 5] = [None; 5];
+    let mut found: [Option<(&[u8], usize)>; 7] = [None; 7];
     let mut extents: Vec<(usize, usize)> = Vec::new();
     for entry in table {
         let (offset, len) = (entry.offset.get() as usize, entry.len.get() as usize);
@@ -98,6 +99,20 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     let profiles = records::<ProfileRecord>(section(SECTION_PROFILES)?, "profile")?;
     let scopes = records::<ScopeRecord>(section(SECTION_SCOPES)?, "scope")?;
     let rules = records::<RuleRecord>(section(SECTION_RULES)?, "rule")?;
+    let lines = match found[SECTION_LINES as usize] {
+        None => &[][..],
+        Some(found) => {
+            let lines = records::<LinesRecord>(found, "lines")?;
+            if lines.len() != rules.len() {
+                return Err(malformed(format!(
+                    "the lines section has {} records for {} rules",
+                    lines.len(),
+                    rules.len()
+                )));
+            }
+            lines
+        }
+    };
 
     let string = |index: u32, what: &str| -> Result<String, ImageError> {
         strings.get(index as usize).cloned().ok_or_else(|| {
@@ -130,6 +145,13 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     };
 
     let mut image = Image::default();
+    if let Some(found) = found[SECTION_SOURCE as usize] {
+        let source = records::<U32>(found, "source")?;
+        let [index] = source else {
+            return Err(malformed("the source section holds more than one name"));
+        };
+        image.source = Some(string(index.get(), "the source section")?);
+    }
     for record in profiles {
         let exe = absolute(
             string(record.exe.get(), "a profile")?,
@@ -197,12 +219,13 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
         if profile.scopes.len() > usize::from(u16::MAX) {
             return Err(malformed("a profile has more than 65535 scopes"));
         }
-        for rule in &rules[range(
+        let rule_range = range(
             record.rule_start.get(),
             record.rule_count.get(),
             rules.len(),
             "rules",
-        )?] {
+        )?;
+        for (index, rule) in rule_range.clone().zip(&rules[rule_range]) {
             if rule.reserved != 0 {
                 return Err(malformed("a rule has a non-zero reserved byte"));
             }
@@ -259,11 +282,16 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
                     masks.all()
                 )));
             }
+            let lines = lines.get(index).map_or(Lines::default(), |l| Lines {
+                line: l.line.get(),
+                deny_line: l.deny_line.get(),
+            });
             profile.rules.push(Rule {
                 scope,
                 kind,
                 target,
                 masks,
+                lines,
             });
         }
         image.profiles.push(profile);

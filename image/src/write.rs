@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use zerocopy::little_endian::U32;
 use zerocopy::IntoBytes;
 
 use crate::format::*;
@@ -10,6 +11,9 @@ pub fn write(image: &Image) -> Vec<u8> {
     // The string table: every distinct string once, sorted so that each
     // shares the longest possible prefix with the one before it.
     let mut strings: BTreeMap<&str, u32> = BTreeMap::new();
+    if let Some(source) = &image.source {
+        strings.insert(source, 0);
+    }
     for profile in &image.profiles {
         strings.insert(&profile.exe, 0);
         for scope in &profile.scopes {
@@ -39,6 +43,7 @@ pub fn write(image: &Image) -> Vec<u8> {
     let mut profiles = Vec::with_capacity(image.profiles.len());
     let mut scopes = Vec::new();
     let mut rules = Vec::new();
+    let mut lines = Vec::new();
     for profile in &image.profiles {
         let (identity_kind, identity_bytes): (u8, &[u8]) = match &profile.identity {
             None => (IDENTITY_NONE, &[]),
@@ -96,15 +101,36 @@ pub fn write(image: &Image) -> Vec<u8> {
                 audit: rule.masks.audit.into(),
                 deny: rule.masks.deny.into(),
             });
+            lines.push(LinesRecord {
+                line: rule.lines.line.into(),
+                deny_line: rule.lines.deny_line.into(),
+            });
         }
     }
 
-    let sections: [(u32, u32, &[u8]); 4] = [
+    let source: Vec<U32> = image
+        .source
+        .iter()
+        .map(|s| strings[s.as_str()].into())
+        .collect();
+    let mut sections: Vec<(u32, u32, &[u8])> = vec![
         (SECTION_STRINGS, strings.len() as u32, &string_bytes),
         (SECTION_PROFILES, profiles.len() as u32, profiles.as_bytes()),
         (SECTION_SCOPES, scopes.len() as u32, scopes.as_bytes()),
         (SECTION_RULES, rules.len() as u32, rules.as_bytes()),
     ];
+    // Optional: an image without lines or a source reads as one from 1.1.
+    let has_lines = image
+        .profiles
+        .iter()
+        .flat_map(|p| &p.rules)
+        .any(|r| r.lines != Lines::default());
+    if has_lines {
+        sections.push((SECTION_LINES, lines.len() as u32, lines.as_bytes()));
+    }
+    if !source.is_empty() {
+        sections.push((SECTION_SOURCE, 1, source.as_bytes()));
+    }
     let header_len = size_of::<Header>();
     let mut offset = header_len + sections.len() * size_of::<SectionEntry>();
     let mut body = Vec::new();

@@ -20,8 +20,9 @@ fn rule(scopes: usize) -> impl Strategy<Value = Rule> {
         any::<[u16; 4]>(),
         0u16..46,
         any::<bool>(),
+        prop::option::of(any::<(u32, u32)>()),
     )
-        .prop_map(|(kind, path, scope, m, family, own)| {
+        .prop_map(|(kind, path, scope, m, family, own, lines)| {
             let bits = kind.all_bits() as u16;
             let target = match kind {
                 RuleKind::File | RuleKind::Subtree | RuleKind::Glob => Target::Path(path),
@@ -44,6 +45,10 @@ fn rule(scopes: usize) -> impl Strategy<Value = Rule> {
                     audit: m[2] & bits,
                     deny: m[3] & bits,
                 },
+                lines: lines.map_or(Lines::default(), |(line, deny_line)| Lines {
+                    line,
+                    deny_line,
+                }),
             }
         })
 }
@@ -86,8 +91,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 500, .. ProptestConfig::default() })]
 
     #[test]
-    fn write_then_read_gives_the_same_image(profiles in prop::collection::vec(profile(), 0..4)) {
-        let image = Image { profiles };
+    fn write_then_read_gives_the_same_image(profiles in prop::collection::vec(profile(), 0..4), source in prop::option::of(path())) {
+        let image = Image { profiles, source };
         let bytes = write(&image);
         prop_assert_eq!(read(&bytes), Ok(image.clone()));
         // Deterministic.
@@ -96,7 +101,7 @@ proptest! {
 
     #[test]
     fn any_changed_byte_is_refused(profiles in prop::collection::vec(profile(), 1..3), index in any::<prop::sample::Index>(), xor in 1u8..=255) {
-        let mut bytes = write(&Image { profiles });
+        let mut bytes = write(&Image { profiles, source: Some("web.policy".into()) });
         let i = index.index(bytes.len());
         bytes[i] ^= xor;
         prop_assert!(read(&bytes).is_err());
@@ -104,7 +109,7 @@ proptest! {
 
     #[test]
     fn any_truncation_is_refused(profiles in prop::collection::vec(profile(), 1..3), index in any::<prop::sample::Index>()) {
-        let bytes = write(&Image { profiles });
+        let bytes = write(&Image { profiles, source: None });
         let cut = index.index(bytes.len());
         prop_assert!(read(&bytes[..cut]).is_err());
     }
@@ -167,9 +172,11 @@ fn non_canonical_padding_is_refused_even_with_a_valid_checksum() {
                     allow: 1,
                     ..Masks::default()
                 },
+                lines: Lines::default(),
             }],
             ..Profile::default()
         }],
+        source: None,
     };
     let bytes = write(&image);
     // header, section table, then the strings "/bin/x" and "/" + "etc/hosts"

@@ -48,9 +48,10 @@ fn monotonic_to_wall() -> Duration {
 /// The names an event's numbers stand for: profiles by slot, function
 /// scopes by id, file systems by device.
 trait Lookup {
-    /// The executable of the profile in `slot`, if it is still the one
-    /// with `serial` (else null: the event's profile was unloaded since).
-    fn profile(&mut self, slot: u32, serial: u32) -> Value;
+    /// The executable and policy file of the profile in `slot`, if it is
+    /// still the one with `serial` (else the event's profile was unloaded
+    /// since).
+    fn profile(&mut self, slot: u32, serial: u32) -> Option<(String, String)>;
     fn scope(&mut self, id: u32) -> Value;
     /// The absolute path of `in_fs`, a path inside device `dev`'s file system.
     fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String>;
@@ -59,24 +60,29 @@ trait Lookup {
 /// Names read from the pinned maps, cached until a number is unknown.
 struct Names<'a> {
     maps: &'a Maps,
-    profiles: HashMap<u32, (String, u32)>,
+    /// slot -> (executable, serial, policy file)
+    profiles: HashMap<u32, (String, u32, String)>,
     scopes: HashMap<u32, String>,
     mounts: Mounts,
 }
 
 impl Lookup for Names<'_> {
-    fn profile(&mut self, slot: u32, serial: u32) -> Value {
-        if self.profiles.get(&slot).is_none_or(|(_, s)| *s != serial) {
+    fn profile(&mut self, slot: u32, serial: u32) -> Option<(String, String)> {
+        if self
+            .profiles
+            .get(&slot)
+            .is_none_or(|(_, s, _)| *s != serial)
+        {
             self.profiles = self
                 .maps
                 .registry()
                 .iter()
-                .map(|(s, e)| (*s, (registry_exe(e), e.serial)))
+                .map(|(s, e)| (*s, (registry_exe(e), e.serial, chars_to_string(&e.source))))
                 .collect();
         }
         match self.profiles.get(&slot) {
-            Some((exe, s)) if *s == serial => json!(exe),
-            _ => Value::Null,
+            Some((exe, s, source)) if *s == serial => Some((exe.clone(), source.clone())),
+            _ => None,
         }
     }
 
@@ -124,6 +130,13 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
         })
         .unwrap_or_default();
     let path = event_path(e, names);
+    let profile = names.profile(e.slot, e.serial);
+    // The rule that decided, as the policy file's line; null when none did.
+    let rule = match (&profile, e.line) {
+        (_, 0) => Value::Null,
+        (Some((_, source)), line) if !source.is_empty() => json!({ "file": source, "line": line }),
+        (_, line) => json!({ "line": line }),
+    };
     let mut object = serde_json::Map::new();
     match kind {
         Some(RuleKind::Net) => {
@@ -188,12 +201,13 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
         "comm": chars_to_string(&e.comm),
         "exe": chars_to_string(&e.exe),
         "argv0": chars_to_string(&e.argv0),
-        "profile": names.profile(e.slot, e.serial),
+        "profile": profile.map(|(exe, _)| exe),
         "op": name_of(vocabulary::OP_NAMES, e.op),
         "kind": kind.map_or(json!(e.kind), |k| json!(k.name())),
         "access": access,
         "decision": name_of(vocabulary::DECISION_NAMES, e.decision),
         "scope": names.scope(e.scope),
+        "rule": rule,
         "object": object,
     })
 }
@@ -257,6 +271,15 @@ fn to_line(event: &Value) -> String {
     );
     if let Some(scope) = event["scope"].as_str() {
         line.push_str(&format!(" in {scope}()"));
+    }
+    let rule = &event["rule"];
+    match (rule["file"].as_str(), rule["line"].as_u64()) {
+        (Some(file), Some(n)) => line.push_str(&format!(" by {}:{n}", printable(file))),
+        (None, Some(n)) => line.push_str(&format!(" by line {n}")),
+        _ if text("decision") == "deny" || text("decision") == "complain" => {
+            line.push_str(" (no rule allows it)")
+        }
+        _ => {}
     }
     match event["profile"].as_str() {
         Some(profile) => line.push_str(&format!("  (profile {})", printable(profile))),
@@ -372,8 +395,8 @@ mod tests {
     struct NoNames;
 
     impl Lookup for NoNames {
-        fn profile(&mut self, slot: u32, _serial: u32) -> Value {
-            json!(format!("slot {slot}"))
+        fn profile(&mut self, slot: u32, _serial: u32) -> Option<(String, String)> {
+            Some((format!("slot {slot}"), "p.policy".into()))
         }
         fn scope(&mut self, id: u32) -> Value {
             if id == 0 {
@@ -387,9 +410,9 @@ mod tests {
         }
     }
 
-    const FIELDS: [&str; 14] = [
+    const FIELDS: [&str; 15] = [
         "time", "pid", "tid", "ppid", "comm", "exe", "argv0", "profile", "op", "kind", "access",
-        "decision", "scope", "object",
+        "decision", "scope", "rule", "object",
     ];
 
     proptest! {
@@ -424,7 +447,7 @@ mod tests {
         });
         assert_eq!(
             to_line(&event),
-            "15:47:13.518 deny     x\\u{1b}[2J[7] open read /tmp/a\\nfake line  (profile /p)"
+            "15:47:13.518 deny     x\\u{1b}[2J[7] open read /tmp/a\\nfake line (no rule allows it)  (profile /p)"
         );
     }
 
@@ -451,6 +474,7 @@ mod tests {
             number: abi::bpfbox_capability::BPFBOX_CAPABILITY_SYS_ADMIN,
             access: abi::BPFBOX_CAP_USE,
             decision: abi::bpfbox_decision::BPFBOX_DECISION_DENY,
+            line: 7,
             ..Default::default()
         };
         e.comm[0] = b'x' as std::os::raw::c_char;
@@ -459,10 +483,11 @@ mod tests {
         assert_eq!(value["kind"], "cap");
         assert_eq!(value["object"]["capability"], "sys_admin");
         assert_eq!(value["decision"], "deny");
+        assert_eq!(value["rule"], json!({"file": "p.policy", "line": 7}));
         assert_eq!(value["comm"], "x");
         assert_eq!(
             to_line(&value),
-            "00:00:00.000 deny     x[0] capable use sys_admin  (profile slot 0)"
+            "00:00:00.000 deny     x[0] capable use sys_admin by p.policy:7  (profile slot 0)"
         );
     }
 
@@ -491,7 +516,7 @@ mod tests {
         assert_eq!(value["object"]["entry"], "/mnt/nginx/body");
         assert_eq!(
             to_line(&value),
-            "00:00:00.000 complain nginx[0] create write /mnt/nginx for /mnt/nginx/body  (profile slot 0)"
+            "00:00:00.000 complain nginx[0] create write /mnt/nginx for /mnt/nginx/body (no rule allows it)  (profile slot 0)"
         );
         e.dev = 8;
         let value = to_json(&e, &mut NoNames, Duration::ZERO);

@@ -888,6 +888,7 @@ fn switch_all(maps: &Maps, prepared: &[Prepared]) -> Result<(), String> {
             scopes: profile.scopes.len() as u32,
             digest: profile.digest,
             exe: c_chars(&profile.exe),
+            source: c_chars(&profile.source),
         };
         checked(
             &format!("map registry, {}", profile.exe),

@@ -26,10 +26,29 @@ pub struct Masks {
     pub taint: u32,
     pub audit: u32,
     pub deny: u32,
+    /// The policy lines events cite (struct bpfbox_masks).
+    pub lines: bpfbox_image::Lines,
 }
 
 impl Masks {
-    fn add(&mut self, m: bpfbox_image::Masks) {
+    /// Adds a rule record's sets. Records are taken in the image's order,
+    /// so of several naming one inode (a file and a pattern), lines are
+    /// chosen as the compiler chose them within a record.
+    fn add(&mut self, rule: &bpfbox_image::Rule) {
+        let m = rule.masks;
+        let merged = bpfbox_image::Masks {
+            allow: self.allow as u16,
+            taint: self.taint as u16,
+            audit: self.audit as u16,
+            deny: self.deny as u16,
+        };
+        if self.lines.deny_line == 0 {
+            self.lines.deny_line = rule.lines.deny_line;
+        }
+        let marks = |m: bpfbox_image::Masks| (m.taint | m.audit) != 0;
+        if self.lines.line == 0 || (marks(m) && !marks(merged)) {
+            self.lines.line = rule.lines.line;
+        }
         self.allow |= u32::from(m.allow);
         self.taint |= u32::from(m.taint);
         self.audit |= u32::from(m.audit);
@@ -42,6 +61,8 @@ impl Masks {
             taint: self.taint,
             audit: self.audit,
             deny: self.deny,
+            line: self.lines.line,
+            deny_line: self.lines.deny_line,
         }
     }
 }
@@ -58,6 +79,8 @@ pub struct PlannedScope {
 #[derive(Clone, Debug)]
 pub struct PlannedProfile {
     pub exe: String,
+    /// The policy file it was compiled from; "" when the image does not say.
+    pub source: String,
     pub exe_inode: Inode,
     /// enum bpfbox_profile_flags
     pub flags: u32,
@@ -177,7 +200,7 @@ pub fn plan(image: &Image) -> Result<Vec<PlannedProfile>, Failure> {
     let planned: Vec<PlannedProfile> = image
         .profiles
         .iter()
-        .map(plan_profile)
+        .map(|profile| plan_profile(profile, image.source.as_deref().unwrap_or("")))
         .collect::<Result<_, _>>()?;
     let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
     for profile in &planned {
@@ -198,7 +221,7 @@ pub fn plan(image: &Image) -> Result<Vec<PlannedProfile>, Failure> {
     Ok(planned)
 }
 
-fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
+fn plan_profile(profile: &Profile, source: &str) -> Result<PlannedProfile, Failure> {
     let exe = profile.exe.as_str();
     let (exe_inode, exe_meta) =
         inode_of(exe).map_err(|e| {
@@ -228,6 +251,7 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
     }
     let mut out = PlannedProfile {
         exe: exe.to_string(),
+        source: source.to_string(),
         exe_inode,
         flags,
         scopes,
@@ -247,11 +271,11 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
         };
         match (&rule.kind, &rule.target) {
             (RuleKind::File, Target::Path(path)) => match resolver.inode(path) {
-                Ok(inode) => out.file.entry((scope, inode)).or_default().add(rule.masks),
+                Ok(inode) => out.file.entry((scope, inode)).or_default().add(rule),
                 Err(_) => out.missing.push(path.clone()),
             },
             (RuleKind::Subtree, Target::Path(dir)) => match resolver.inode(dir) {
-                Ok(inode) => out.tree.entry((scope, inode)).or_default().add(rule.masks),
+                Ok(inode) => out.tree.entry((scope, inode)).or_default().add(rule),
                 Err(_) => out
                     .missing
                     .push(format!("{}/**", dir.trim_end_matches('/'))),
@@ -281,7 +305,7 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
                         } else {
                             &mut out.file
                         };
-                        map.entry((scope, inode)).or_default().add(rule.masks);
+                        map.entry((scope, inode)).or_default().add(rule);
                     }
                 }
                 if !matched {
@@ -298,7 +322,7 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
                         .task
                         .entry((scope, u32::from(rule.kind.code()), inode))
                         .or_default()
-                        .add(rule.masks),
+                        .add(rule),
                     None => out.missing.push(target.clone().unwrap_or_default()),
                 }
             }
@@ -306,17 +330,17 @@ fn plan_profile(profile: &Profile) -> Result<PlannedProfile, Failure> {
                 .net
                 .entry((scope, u32::from(*family)))
                 .or_default()
-                .add(rule.masks),
+                .add(rule),
             (RuleKind::Cap, Target::Capability(cap)) => out
                 .privileged
                 .entry((scope, u32::from(rule.kind.code()), u32::from(*cap)))
                 .or_default()
-                .add(rule.masks),
+                .add(rule),
             (RuleKind::Sys, Target::Nothing) => out
                 .privileged
                 .entry((scope, u32::from(rule.kind.code()), 0))
                 .or_default()
-                .add(rule.masks),
+                .add(rule),
             // The image reader only produces the shapes above.
             _ => {}
         }
@@ -383,6 +407,7 @@ fn digest(p: &PlannedProfile) -> [u8; 32] {
         buffer.extend_from_slice(bytes);
     };
     put(p.exe.as_bytes());
+    put(p.source.as_bytes());
     put(&p.exe_inode.dev.to_le_bytes());
     put(&p.exe_inode.ino.to_le_bytes());
     put(&p.flags.to_le_bytes());
@@ -393,9 +418,16 @@ fn digest(p: &PlannedProfile) -> [u8; 32] {
         put(&[matches!(s.kind, ScopeKind::Kernel) as u8]);
     }
     let masks = |m: &Masks| {
-        [m.allow, m.taint, m.audit, m.deny]
-            .map(u32::to_le_bytes)
-            .concat()
+        [
+            m.allow,
+            m.taint,
+            m.audit,
+            m.deny,
+            m.lines.line,
+            m.lines.deny_line,
+        ]
+        .map(u32::to_le_bytes)
+        .concat()
     };
     for (name, map) in [(b"file", &p.file), (b"tree", &p.tree)] {
         put(name);

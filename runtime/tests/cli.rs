@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bpfbox_image::{Identity, Image, Masks, Profile, Rule, RuleKind, Scope, ScopeKind, Target};
+use bpfbox_image::{
+    Identity, Image, Lines, Masks, Profile, Rule, RuleKind, Scope, ScopeKind, Target,
+};
 
 /// Tests that touch /sys/fs/bpf (the host's real state) take turns.
 static BPF_FS: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -74,6 +76,7 @@ impl Fixture {
             &path,
             bpfbox_image::write(&Image {
                 profiles: vec![profile],
+                source: Some("test.policy".into()),
             }),
         )
         .unwrap();
@@ -95,6 +98,10 @@ impl Fixture {
                         allow: 1,
                         ..Masks::default()
                     },
+                    lines: Lines {
+                        line: 1,
+                        deny_line: 0,
+                    },
                 },
                 Rule {
                     scope: 0,
@@ -103,6 +110,10 @@ impl Fixture {
                     masks: Masks {
                         allow: 1,
                         ..Masks::default()
+                    },
+                    lines: Lines {
+                        line: 1,
+                        deny_line: 0,
                     },
                 },
             ],

@@ -284,7 +284,7 @@ kill $OTHER 2>/dev/null
 $LOAD --follow > /tmp/events.json 2>/tmp/follow.err &
 FOLLOW=$!
 sleep 2
-expect "audit: #[audit] allows, the rest is denied" "ok denied" /opt/t/audit/probe read /srv/t/audited , read /srv/t/secret
+expect "audit: #[audit] allows, the rest is denied" "ok denied denied" /opt/t/audit/probe read /srv/t/audited , read /srv/t/secret , read /srv/t/secret2
 expect "complain: would-be denials are allowed" "ok" /opt/t/complain/probe read /srv/t/secret
 # Output to a file the profile does not allow (its stdout, opened by the
 # shell) is refused: the event names the file by its full path, across the
@@ -301,6 +301,16 @@ done
 [ $ok = 1 ] && pass "audit: the event is JSON with time, pid, tid, ppid, exe, argv0, comm, profile, op, kind, access, scope, object"
 grep '"decision":"deny"' /tmp/events.json | grep -q '"path":"/srv/t/secret"' && pass "audit: denials are logged" \
     || fail "audit: denials are logged" "$(cat /tmp/events.json /tmp/follow.err)"
+# The rule that decided, as the policy file and line; none for what no rule allows.
+grep '"path":"/srv/t/audited"' /tmp/events.json | grep -q '"rule":{"file":"[^"]*/audit.policy","line":2}' \
+    && pass "events: an audit event cites its rule's file and line" \
+    || fail "events: an audit event cites its rule's file and line" "$(grep audited /tmp/events.json)"
+grep '"path":"/srv/t/secret2"' /tmp/events.json | grep -q '"rule":{"file":"[^"]*/audit.policy","line":4}' \
+    && pass "events: a #[deny] denial cites the #[deny] rule" \
+    || fail "events: a #[deny] denial cites the #[deny] rule" "$(grep secret2 /tmp/events.json)"
+grep '"decision":"deny"' /tmp/events.json | grep '"path":"/srv/t/secret"' | grep -q '"rule":null' \
+    && pass "events: a denial of what no rule allows cites no rule" \
+    || fail "events: a denial of what no rule allows cites no rule" "$(grep '/srv/t/secret"' /tmp/events.json)"
 grep '"decision":"complain"' /tmp/events.json | grep -q '"profile":"/opt/t/complain/probe"' && pass "complain: logged as complain" \
     || fail "complain: logged as complain" "$(cat /tmp/events.json)"
 grep '"decision":"taint"' /tmp/events.json > /dev/null; true

@@ -174,7 +174,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let analysis = analyze(&text, &options);
     report(cli, &name, &text, &analysis.diagnostics);
     let (errors, warnings) = counts(&analysis.diagnostics);
-    let Some(image) = analysis.image() else {
+    let Some(mut image) = analysis.image() else {
         if !cli.quiet && cli.message_format == MessageFormat::Human {
             eprintln!(
                 "error: could not compile `{name}`: {errors} error{}{}",
@@ -188,6 +188,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         }
         return Ok(EXIT_INVALID);
     };
+    // Events cite rules as `file:line`: the file as the user named it.
+    image.source = Some(name.clone());
     if cli.check {
         if !cli.quiet && cli.message_format == MessageFormat::Human {
             eprintln!(
