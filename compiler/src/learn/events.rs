@@ -59,6 +59,11 @@ pub fn read_line(line: &str) -> Line {
     if !matches!(decision.as_str(), "complain" | "deny") {
         return Line::Allowed;
     }
+    // A denial with a rule is a #[deny] rule's: what the policy asks for.
+    if let Some(line) = event["rule"]["line"].as_u64() {
+        let file = text(&event["rule"]["file"]).unwrap_or_else(|| "the policy".into());
+        return Line::Unusable(format!("denied by the #[deny] rule at {file}:{line}"));
+    }
     let Some(profile) = text(&event["profile"]) else {
         return Line::Unusable("events of a profile unloaded before they were read".into());
     };
@@ -152,6 +157,14 @@ mod tests {
             Line::NotAnEvent
         );
         assert_eq!(read_line("{}"), Line::NotAnEvent);
+        let denied = line.replace(
+            r#""scope":null"#,
+            r#""scope":null,"rule":{"file":"app.policy","line":9}"#,
+        );
+        assert_eq!(
+            read_line(&denied),
+            Line::Unusable("denied by the #[deny] rule at app.policy:9".into())
+        );
     }
 
     #[test]
