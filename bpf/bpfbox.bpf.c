@@ -226,11 +226,6 @@ static __always_inline void add_masks(struct bpfbox_masks *acc, const struct bpf
 {
 	if (!m)
 		return;
-	if (!acc->deny_line)
-		acc->deny_line = m->deny_line;
-	/* A taint or audit rule explains an event better than an allow. */
-	if (!acc->line || ((m->taint | m->audit) && !(acc->taint | acc->audit)))
-		acc->line = m->line;
 	acc->allow |= m->allow;
 	acc->taint |= m->taint;
 	acc->audit |= m->audit;
@@ -249,7 +244,6 @@ struct object {
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
 	struct path *walk;     /* for the full path, built by walking (the others) */
 	struct dentry *entry;  /* the entry a directory's write is for */
-	__u32 line;            /* the policy line of the rule that decided */
 };
 
 /* Directories and mounts walked up to build a path. */
@@ -414,8 +408,6 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	struct task_struct *parent = task->real_parent;
 	e->ppid = parent ? parent->tgid : 0;
 	e->serial = s->profile->serial;
-	e->line = o->line;
-	e->pad3 = 0;
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	e->exe[0] = 0;
@@ -456,10 +448,8 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 	int complain = s->profile->flags & BPFBOX_PROFILE_COMPLAIN;
 	__u32 event = 0;
 	int verdict = 0;
-	o->line = m->line;
 	if (m->deny & access) {
 		event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
-		o->line = m->deny_line;
 	} else if (!s->proc->tainted) {
 		if (m->taint & access) {
 			s->proc->tainted = 1;
@@ -471,10 +461,8 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 		 * tainted the process stays usable on the file it opened. */
 		if (o->op == BPFBOX_OP_PERMISSION)
 			allowed |= m->taint;
-		if (access & ~allowed) {
+		if (access & ~allowed)
 			event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
-			o->line = 0; /* no rule allows it */
-		}
 	}
 	if (event == BPFBOX_DECISION_DENY)
 		verdict = -EPERM;

@@ -269,9 +269,10 @@ struct bpfbox_masks {
 	__u32 taint;
 	__u32 audit;
 	__u32 deny;
-	/* The policy lines of the rules behind these sets, for events: the
-	 * first #[deny] rule, and the first taint, else audit, else allow
-	 * rule; 0 for none. */
+	/* The policy lines of the rules behind these sets: the first taint,
+	 * else audit, else allow rule, and the first #[deny] rule; 0 for none.
+	 * The programs never read them: --follow finds the rule that decided
+	 * an event here, off the decision's path. */
 	__u32 line;
 	__u32 deny_line;
 };
@@ -344,10 +345,6 @@ struct bpfbox_event {
 	/* For a directory's write when an entry is created, removed, linked or
 	 * renamed: that entry's name in the directory. */
 	char entry[BPFBOX_NAME_LEN];
-	/* The policy line of the rule that decided (struct bpfbox_masks);
-	 * 0 when none did: a denial of what no rule allows. */
-	__u32 line;
-	__u32 pad3;
 };
 
 /* What an event's path holds. Hooks given only a dentry know the file's

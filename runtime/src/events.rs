@@ -13,6 +13,7 @@ use libbpf_rs::{ErrorKind, RingBufferBuilder};
 use serde_json::{json, Value};
 use zerocopy::FromBytes;
 
+use crate::decided::{decided_line, PinnedRules};
 use crate::failure::Failure;
 use crate::kernel::{chars_to_string, entries, registry_exe, scope_name, Maps};
 use crate::mounts::Mounts;
@@ -55,6 +56,9 @@ trait Lookup {
     fn scope(&mut self, id: u32) -> Value;
     /// The absolute path of `in_fs`, a path inside device `dev`'s file system.
     fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String>;
+    /// The policy line of the rule that decided `e` (whose object is at
+    /// `path`), if one did.
+    fn rule_line(&mut self, e: &abi::bpfbox_event, path: Option<&str>) -> Option<u32>;
 }
 
 /// Names read from the pinned maps, cached until a number is unknown.
@@ -107,6 +111,10 @@ impl Lookup for Names<'_> {
         }
         self.mounts.absolute(dev, in_fs)
     }
+
+    fn rule_line(&mut self, e: &abi::bpfbox_event, path: Option<&str>) -> Option<u32> {
+        decided_line(e, path, &mut PinnedRules { maps: self.maps })
+    }
 }
 
 /// The event at the start of a ring buffer record, as the JSON object
@@ -132,10 +140,16 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
     let path = event_path(e, names);
     let profile = names.profile(e.slot, e.serial);
     // The rule that decided, as the policy file's line; null when none did.
-    let rule = match (&profile, e.line) {
-        (_, 0) => Value::Null,
-        (Some((_, source)), line) if !source.is_empty() => json!({ "file": source, "line": line }),
-        (_, line) => json!({ "line": line }),
+    let object_path = match &path {
+        EventPath::Absolute(p) => Some(p.as_str()),
+        _ => None,
+    };
+    let rule = match (&profile, names.rule_line(e, object_path)) {
+        (_, None) => Value::Null,
+        (Some((_, source)), Some(line)) if !source.is_empty() => {
+            json!({ "file": source, "line": line })
+        }
+        (_, Some(line)) => json!({ "line": line }),
     };
     let mut object = serde_json::Map::new();
     match kind {
@@ -392,7 +406,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    struct NoNames;
+    /// Names without maps; `line` is what any rule lookup finds.
+    #[derive(Default)]
+    struct NoNames {
+        line: Option<u32>,
+    }
 
     impl Lookup for NoNames {
         fn profile(&mut self, slot: u32, _serial: u32) -> Option<(String, String)> {
@@ -407,6 +425,9 @@ mod tests {
         }
         fn absolute(&mut self, dev: u64, in_fs: &str) -> Option<String> {
             (dev == 7).then(|| format!("/mnt{in_fs}"))
+        }
+        fn rule_line(&mut self, _: &abi::bpfbox_event, _: Option<&str>) -> Option<u32> {
+            self.line
         }
     }
 
@@ -426,7 +447,7 @@ mod tests {
             epoch in any::<u32>(),
         ) {
             let size = std::mem::size_of::<abi::bpfbox_event>();
-            match decode(&data, &mut NoNames, Duration::from_secs(u64::from(epoch))) {
+            match decode(&data, &mut NoNames::default(), Duration::from_secs(u64::from(epoch))) {
                 None => prop_assert!(data.len() < size),
                 Some(value) => {
                     prop_assert!(data.len() >= size);
@@ -474,11 +495,10 @@ mod tests {
             number: abi::bpfbox_capability::BPFBOX_CAPABILITY_SYS_ADMIN,
             access: abi::BPFBOX_CAP_USE,
             decision: abi::bpfbox_decision::BPFBOX_DECISION_DENY,
-            line: 7,
             ..Default::default()
         };
         e.comm[0] = b'x' as std::os::raw::c_char;
-        let value = to_json(&e, &mut NoNames, Duration::ZERO);
+        let value = to_json(&e, &mut NoNames { line: Some(7) }, Duration::ZERO);
         assert_eq!(value["op"], "capable");
         assert_eq!(value["kind"], "cap");
         assert_eq!(value["object"]["capability"], "sys_admin");
@@ -511,7 +531,7 @@ mod tests {
         text(&mut e.path, "/nginx");
         text(&mut e.entry, "body");
         text(&mut e.comm, "nginx");
-        let value = to_json(&e, &mut NoNames, Duration::ZERO);
+        let value = to_json(&e, &mut NoNames::default(), Duration::ZERO);
         assert_eq!(value["object"]["path"], "/mnt/nginx");
         assert_eq!(value["object"]["entry"], "/mnt/nginx/body");
         assert_eq!(
@@ -519,7 +539,7 @@ mod tests {
             "00:00:00.000 complain nginx[0] create write /mnt/nginx for /mnt/nginx/body (no rule allows it)  (profile slot 0)"
         );
         e.dev = 8;
-        let value = to_json(&e, &mut NoNames, Duration::ZERO);
+        let value = to_json(&e, &mut NoNames::default(), Duration::ZERO);
         assert_eq!(value["object"]["path_in_fs"], "/nginx");
         assert!(value["object"].get("path").is_none());
     }

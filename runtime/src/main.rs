@@ -4,6 +4,7 @@
 //! hint on stderr, distinct exit statuses.
 
 mod checks;
+mod decided;
 mod events;
 mod failure;
 mod kernel;
