@@ -11,6 +11,7 @@ pub fn lint(policy: &Policy, diagnostics: &mut Vec<Diagnostic>) {
     for profile in &policy.profiles {
         duplicates_and_shadows(&profile.rules, diagnostics);
         deny_cancels_allow(&profile.rules, diagnostics);
+        replaced_files(&profile.rules, diagnostics);
     }
 }
 
@@ -160,5 +161,62 @@ pub fn missing_paths(
                     .with_help("the loader resolves paths where the policy is loaded; a file missing there gets no rule"),
             );
         }
+    }
+}
+
+/// Names of files that programs replace rather than rewrite: rotated logs,
+/// pid files written anew at each start, lock files.
+const REPLACED_SUFFIXES: &[&str] = &[".log", ".pid", ".lock"];
+
+/// Whether a file of this name is one that programs replace (W0007).
+pub fn is_replaced_file(name: &str) -> bool {
+    REPLACED_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// W0007: a rule names a file by its inode (spec.md, "Paths and patterns");
+/// a log rotated away or a pid file written anew is another inode, and the
+/// program is refused after the next rotation or restart. The fix is the
+/// directory's `**`, which covers the file whatever its inode.
+fn replaced_files(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
+    let writing: u32 = RuleKind::File
+        .flags()
+        .iter()
+        .filter(|(name, _)| matches!(*name, "write" | "append"))
+        .fold(0, |acc, (_, bit)| acc | bit);
+    for rule in rules {
+        let (RuleKind::File, Target::Path(path)) = (rule.kind, &rule.target) else {
+            continue;
+        };
+        let writes = u32::from(rule.access) & writing != 0;
+        let Some((dir, name)) = path.rsplit_once('/') else {
+            continue;
+        };
+        if !writes || dir.is_empty() || !is_replaced_file(name) {
+            continue;
+        }
+        let diagnostic = Diagnostic::new(
+            Code::ReplacedFile,
+            rule.target_span,
+            format!("`{path}` names today's file, not the one that replaces it"),
+        )
+        .with_label("a rotated log or a new pid file is another inode, with no rule");
+        // `/run/**` or `/tmp/**` would give away every other program's
+        // files there: for a top-level directory, no fix, a better place.
+        let top_level = !dir[1..].contains('/');
+        diagnostics.push(if top_level {
+            diagnostic.with_help(format!(
+                "rules name files by inode; give the program a directory of its own (e.g. `{dir}/<program>/`) and cover it with `**`"
+            ))
+        } else {
+            diagnostic
+                .with_help(format!(
+                    "rules name files by inode; `{dir}/**` covers the file whatever replaces it"
+                ))
+                .with_fix(
+                    format!("cover `{dir}/**`"),
+                    rule.target_span,
+                    format!("\"{dir}/**\""),
+                )
+        });
     }
 }

@@ -178,6 +178,13 @@ fn learn_profile(
         {
             changing.insert(parent(path).to_string());
         }
+        // A log, pid or lock file it writes is replaced, not rewritten
+        // (W0007): its directory's entries change too.
+        if let Object::File { path, .. } = &w.object {
+            if replaced(path, &w.access) {
+                changing.insert(parent(path).to_string());
+            }
+        }
     }
     // The outermost changing directory that may be widened holds them all.
     let tree_of = |path: &str| -> Option<String> {
@@ -203,9 +210,9 @@ fn learn_profile(
             Object::File { path, created, .. } => {
                 let (written, file) = match tree_of(path) {
                     Some(tree) => (format!("{tree}/**"), Some(path.as_str())),
-                    None if *created => {
+                    None if *created || replaced(path, &w.access) => {
                         report.skipped.push(format!(
-                            "{path}: created in {}, which is not widened to `**`; give the program a directory of its own, or write the rule by hand",
+                            "{path}: created or replaced in {}, which is not widened to `**`; give the program a directory of its own, or write the rule by hand",
                             parent(path)
                         ));
                         continue;
@@ -323,6 +330,11 @@ fn learn_profile(
         ));
     }
     learned
+}
+
+/// A log, pid or lock file the program writes: one it will replace.
+fn replaced(path: &str, access: &[String]) -> bool {
+    access.iter().any(|a| a == "write" || a == "append") && crate::lint::is_replaced_file(path)
 }
 
 fn entry(
