@@ -191,7 +191,8 @@ fn replaced_files(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
         let Some((dir, name)) = path.rsplit_once('/') else {
             continue;
         };
-        if !writes || dir.is_empty() || !is_replaced_file(name) {
+        // A #[deny] on today's file is weak too, but not a refusal to come.
+        if !writes || rule.actions.deny || dir.is_empty() || !is_replaced_file(name) {
             continue;
         }
         let diagnostic = Diagnostic::new(
