@@ -48,7 +48,7 @@ pub fn lower(policy: &Policy, binaries: &[Option<Arc<ElfInfo>>]) -> Image {
                     let (merged_masks, lines) = merged
                         .entry((scope, rule.kind, rule.target.clone()))
                         .or_default();
-                    lines.add(masks, *merged_masks, rule.line);
+                    lines.merge(Lines::of_rule(rule.line, masks), masks, *merged_masks);
                     *merged_masks = merged_masks.union(masks);
                 }
             }

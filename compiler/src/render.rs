@@ -127,6 +127,15 @@ pub fn to_json(file_name: &str, text: &str, diagnostic: &Diagnostic) -> Value {
 }
 
 /// `N errors, M warnings` for the last line of output.
+/// "s" for a count other than one: `format!("{n} rule{}", plural(n))`.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 pub fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
     let errors = diagnostics
         .iter()

@@ -251,16 +251,24 @@ pub struct Lines {
 }
 
 impl Lines {
-    /// Takes in a rule at `line` with sets `masks`, merged with sets
-    /// `merged` so far, in source order: the first deny rule, and the first
-    /// taint or audit rule, else the first rule.
-    pub fn add(&mut self, masks: Masks, merged: Masks, line: u32) {
-        if self.deny_line == 0 && masks.deny != 0 {
-            self.deny_line = line;
+    /// The lines of one rule at `line` with sets `masks`.
+    pub fn of_rule(line: u32, masks: Masks) -> Lines {
+        Lines {
+            line,
+            deny_line: if masks.deny != 0 { line } else { 0 },
+        }
+    }
+
+    /// Takes in the lines of sets `masks` joining sets `merged` so far, in
+    /// order (source order in the compiler, image order in the loader): the
+    /// first deny rule, and the first taint or audit rule, else the first.
+    pub fn merge(&mut self, other: Lines, masks: Masks, merged: Masks) {
+        if self.deny_line == 0 {
+            self.deny_line = other.deny_line;
         }
         let marks = |m: Masks| (m.taint | m.audit) != 0;
         if self.line == 0 || (marks(masks) && !marks(merged)) {
-            self.line = line;
+            self.line = other.line;
         }
     }
 }

@@ -31,9 +31,9 @@ pub struct Masks {
 }
 
 impl Masks {
-    /// Adds a rule record's sets. Records are taken in the image's order,
-    /// so of several naming one inode (a file and a pattern), lines are
-    /// chosen as the compiler chose them within a record.
+    /// Adds a rule record's sets. Records are taken in the image's order;
+    /// of several naming one inode (a file and a pattern), lines are chosen
+    /// by the rule the compiler used within a record (Lines::merge).
     fn add(&mut self, rule: &bpfbox_image::Rule) {
         let m = rule.masks;
         let merged = bpfbox_image::Masks {
@@ -42,13 +42,7 @@ impl Masks {
             audit: self.audit as u16,
             deny: self.deny as u16,
         };
-        if self.lines.deny_line == 0 {
-            self.lines.deny_line = rule.lines.deny_line;
-        }
-        let marks = |m: bpfbox_image::Masks| (m.taint | m.audit) != 0;
-        if self.lines.line == 0 || (marks(m) && !marks(merged)) {
-            self.lines.line = rule.lines.line;
-        }
+        self.lines.merge(rule.lines, m, merged);
         self.allow |= u32::from(m.allow);
         self.taint |= u32::from(m.taint);
         self.audit |= u32::from(m.audit);

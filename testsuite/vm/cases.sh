@@ -30,6 +30,36 @@ expect_status() {
     fi
 }
 
+# follow_start OUT ERR [--json]: bpfbox-load --follow in the background,
+# given time to attach; follow_stop: after the last events had time to come.
+follow_start() {
+    out=$1 err=$2
+    shift 2
+    $LOAD --follow "$@" > "$out" 2> "$err" &
+    FOLLOW=$!
+    sleep 2
+}
+follow_stop() {
+    sleep 2
+    kill -INT $FOLLOW
+    wait $FOLLOW 2>/dev/null
+}
+
+# no_drops NAME ERR: --follow's stderr tells drops from before it started
+# (the audit case) on its first line; a second line is drops while it read.
+no_drops() {
+    if [ "$(grep -c dropped "$2")" -le 1 ]; then pass "$1"; else fail "$1" "$(cat "$2")"; fi
+}
+
+# compiles_clean NAME POLICY IMAGE: bpfboxc compiles POLICY with no error and no warning.
+compiles_clean() {
+    out=$(bpfboxc "$2" -o "$3" 2>&1)
+    case "$out" in
+        *warning*|*error*) fail "$1" "$out" ;;
+        *) pass "$1" ;;
+    esac
+}
+
 if [ "$1" = nolsm ]; then
     expect_status "kernel without BPF LSM: refused with the fix" 3 "BPF LSM is not active" $LOAD $IMG/fs.bbx
     expect_status "kernel without BPF LSM: the hint names lsm=" 3 "add bpf to lsm=" $LOAD $IMG/fs.bbx
@@ -281,18 +311,14 @@ expect "signal: sigkill granted" "ok" $P kill $TARGET 9
 kill $OTHER 2>/dev/null
 
 # ---- audit events ------------------------------------------------------------
-$LOAD --follow > /tmp/events.json 2>/tmp/follow.err &
-FOLLOW=$!
-sleep 2
+follow_start /tmp/events.json /tmp/follow.err
 expect "audit: #[audit] allows, the rest is denied" "ok denied denied" /opt/t/audit/probe read /srv/t/audited , read /srv/t/secret , read /srv/t/secret2
 expect "complain: would-be denials are allowed" "ok" /opt/t/complain/probe read /srv/t/secret
 # Output to a file the profile does not allow (its stdout, opened by the
 # shell) is refused: the event names the file by its full path, across the
 # tmpfs mounted on /tmp.
 /opt/t/audit/probe read /srv/t/audited > /tmp/not-allowed.out
-sleep 2
-kill -INT $FOLLOW
-wait $FOLLOW 2>/dev/null
+follow_stop
 line=$(grep '"decision":"audit"' /tmp/events.json | grep '"path":"/srv/t/audited"' | head -1)
 ok=1
 for field in '"time":"20' '"pid":' '"tid":' '"ppid":' '"exe":"/opt/t/audit/probe"' '"argv0":"/opt/t/audit/probe"' '"comm":"probe"' '"profile":"/opt/t/audit/probe"' '"op":"open"' '"kind":"file"' '"access":\["read"\]' '"scope":null' '"ino":'; do
@@ -321,11 +347,8 @@ grep '"op":"permission"' /tmp/events.json | grep '"decision":"deny"' | grep -q '
 # No reader: 8,000 denials overflow the ring buffer (about 4,500 events);
 # the next --follow says how many were lost, on stderr, before anything else.
 expect "audit: 8,000 denials with nobody reading" "denied:8000" /opt/t/fs/probe loop 8000 /srv/t/secret
-$LOAD --follow > /tmp/events2.json 2>/tmp/follow2.err &
-FOLLOW=$!
-sleep 2
-kill -INT $FOLLOW
-wait $FOLLOW 2>/dev/null
+follow_start /tmp/events2.json /tmp/follow2.err
+follow_stop
 grep -q "events were dropped because the ring buffer was full" /tmp/follow2.err \
     && pass "audit: dropped events are reported ($(head -c 40 /tmp/follow2.err)...), then $(wc -l < /tmp/events2.json) kept" \
     || fail "audit: dropped events are reported" "stderr [$(cat /tmp/follow2.err)]"
@@ -347,21 +370,14 @@ workload() { # a run number: names that differ between runs
         , chmod /srv/t/learn/out/keep , kill $PEER 0 \
         , exec /opt/t/learn/helper stat /srv/t/learn/in.txt
 }
-$LOAD --follow --json > /tmp/learn-run.json 2>/tmp/learn-follow.err &
-FOLLOW=$!
-sleep 2
+follow_start /tmp/learn-run.json /tmp/learn-follow.err --json
 recorded=$(workload 1 2>&1)
-sleep 2
-kill -INT $FOLLOW
-wait $FOLLOW 2>/dev/null
+follow_stop
 case "$recorded" in
     *denied*|*error*|*failed*) fail "learn: the complain-mode run succeeds" "[$recorded]" ;;
     *) pass "learn: the complain-mode run succeeds ($(grep -c '"decision":"complain"' /tmp/learn-run.json) events)" ;;
 esac
-# --follow tells drops from before it started (the audit case above) on
-# its first line; a second line would be drops while recording.
-[ "$(grep -c dropped /tmp/learn-follow.err)" -le 1 ] && pass "learn: no event dropped while recording" \
-    || fail "learn: no event dropped while recording" "$(cat /tmp/learn-follow.err)"
+no_drops "learn: no event dropped while recording" /tmp/learn-follow.err
 grep '"op":"create"' /tmp/learn-run.json | grep -q '"entry":"/srv/t/learn/out/job-1.tmp"' \
     && pass "events: a directory's write names the entry, by its full path" \
     || fail "events: a directory's write names the entry, by its full path" "$(grep '"op":"create"' /tmp/learn-run.json)"
@@ -383,21 +399,13 @@ grep -q '^fs("/srv/t/learn/out/\*\*", ' /tmp/learned.policy && grep -q 'widened:
 bpfbox-learn /tmp/learn-run.json 2>/dev/null | cmp -s - /tmp/learned.policy \
     && pass "learn: the same events give the same policy, byte for byte" \
     || fail "learn: the same events give the same policy, byte for byte" "differs"
-out=$(bpfboxc /tmp/learned.policy -o /tmp/learned.bbx 2>&1)
-case "$out" in
-    *warning*|*error*) fail "learn: the learned policy compiles with no error and no warning" "$out" ;;
-    *) pass "learn: the learned policy compiles with no error and no warning" ;;
-esac
+compiles_clean "learn: the learned policy compiles with no error and no warning" /tmp/learned.policy /tmp/learned.bbx
 expect_status "learn: the learned policy replaces the complain-mode one" 0 "^replaced /opt/t/learn/probe" $LOAD /tmp/learned.bbx
-$LOAD --follow --json > /tmp/learn-replay.json 2>/tmp/learn-replay.err &
-FOLLOW=$!
-sleep 2
+follow_start /tmp/learn-replay.json /tmp/learn-replay.err --json
 for run in 2 3 4; do
     expect "learn: replay $((run - 1)) of the workload, enforced, does the same" "$recorded" workload $run
 done
-sleep 2
-kill -INT $FOLLOW
-wait $FOLLOW 2>/dev/null
+follow_stop
 grep -q '"decision":"deny"' /tmp/learn-replay.json \
     && fail "learn: no denial in the replays" "$(grep '"decision":"deny"' /tmp/learn-replay.json | head -3)" \
     || pass "learn: no denial in the replays"
@@ -449,15 +457,10 @@ $NG -s stop 2>/dev/null
 wait_for '[ ! -e /run/nginx/nginx.pid ]'
 rm -rf /var/log/nginx/* /var/lib/nginx/*
 $LOAD -q $IMG/nginx-learn.bbx
-$LOAD --follow --json > /tmp/nginx-run.json 2>/tmp/nginx-follow.err &
-FOLLOW=$!
-sleep 2
+follow_start /tmp/nginx-run.json /tmp/nginx-follow.err --json
 expect "nginx: a complain-mode run: start, 15 pages, reload, stop" "15 pages" nginx_workload
-sleep 2
-kill -INT $FOLLOW
-wait $FOLLOW 2>/dev/null
-[ "$(grep -c dropped /tmp/nginx-follow.err)" -le 1 ] && pass "nginx: no event dropped while recording ($(wc -l < /tmp/nginx-run.json) events)" \
-    || fail "nginx: no event dropped while recording" "$(cat /tmp/nginx-follow.err)"
+follow_stop
+no_drops "nginx: no event dropped while recording ($(wc -l < /tmp/nginx-run.json) events)" /tmp/nginx-follow.err
 bpfbox-learn /tmp/nginx-run.json -o /tmp/nginx.policy 2>/tmp/nginx-learn.err \
     && pass "nginx: bpfbox-learn writes a policy ($(grep -c '(' /tmp/nginx.policy) rules)" \
     || fail "nginx: bpfbox-learn writes a policy" "$(cat /tmp/nginx-learn.err)"
@@ -467,15 +470,9 @@ sed 's/^/    nginx learned: /' /tmp/nginx.policy /tmp/nginx-learn.err
 grep '"path":"/srv/t/secret"' /tmp/nginx-run.json | grep -q '"profile":null' && ! grep -q /srv/t/secret /tmp/nginx.policy \
     && pass "events: an event read after its profile was unloaded is not given to the next profile in its slot" \
     || fail "events: an event read after its profile was unloaded is not given to the next profile in its slot" "$(grep /srv/t/secret /tmp/nginx-run.json /tmp/nginx.policy)"
-out=$(bpfboxc /tmp/nginx.policy -o /tmp/nginx.bbx 2>&1)
-case "$out" in
-    *warning*|*error*) fail "nginx: the learned policy compiles with no error and no warning" "$out" ;;
-    *) pass "nginx: the learned policy compiles with no error and no warning" ;;
-esac
+compiles_clean "nginx: the learned policy compiles with no error and no warning" /tmp/nginx.policy /tmp/nginx.bbx
 expect_status "nginx: the learned policy replaces complain mode" 0 "^replaced /usr/sbin/nginx" $LOAD /tmp/nginx.bbx
-$LOAD --follow --json > /tmp/nginx-replay.json 2>/tmp/nginx-replay.err &
-FOLLOW=$!
-sleep 2
+follow_start /tmp/nginx-replay.json /tmp/nginx-replay.err --json
 for run in 1 2 3; do
     expect "nginx: replay $run, enforced: start, 15 pages, reload, stop" "15 pages" nginx_workload
 done
@@ -486,15 +483,12 @@ wget -q -O - "http://127.0.0.1:8080/files../etc/shadow" 2>/dev/null | grep -q "^
     || pass "nginx: enforced, the off-by-slash alias cannot serve /etc/shadow"
 $NG -s stop 2>/dev/null
 wait_for '[ ! -e /run/nginx/nginx.pid ]'
-sleep 2
-kill -INT $FOLLOW
-wait $FOLLOW 2>/dev/null
+follow_stop
 denials=$(grep '"decision":"deny"' /tmp/nginx-replay.json)
 [ "$(printf '%s\n' "$denials" | grep -c .)" = 1 ] && printf '%s' "$denials" | grep -q '"path":"/etc/shadow"' \
     && pass "nginx: the only denial in three replays and the attack is /etc/shadow" \
     || fail "nginx: the only denial in three replays and the attack is /etc/shadow" "$(printf '%s\n' "$denials" | head -5)"
-[ "$(grep -c dropped /tmp/nginx-replay.err)" -le 1 ] && pass "nginx: no event dropped in the replays" \
-    || fail "nginx: no event dropped in the replays" "$(cat /tmp/nginx-replay.err)"
+no_drops "nginx: no event dropped in the replays" /tmp/nginx-replay.err
 $LOAD -q --unload /usr/sbin/nginx
 
 # ---- reload ------------------------------------------------------------------

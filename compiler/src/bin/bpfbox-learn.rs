@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bpfbox_compiler::learn::{not_in, write_policy, LearnOptions, Learned, Learner, Report};
+use bpfbox_compiler::render::plural;
 use bpfbox_compiler::{analyze, format, Options};
 use clap::Parser;
 
@@ -261,12 +262,4 @@ fn add_rules(
         out.push_str(&write_policy(&new_profiles, options));
     }
     format::format(&out).unwrap_or(out)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

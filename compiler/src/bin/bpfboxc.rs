@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use bpfbox_compiler::elf::{io_message, ElfError, ElfInfo};
-use bpfbox_compiler::render::{self, counts};
+use bpfbox_compiler::render::{self, counts, plural};
 use bpfbox_compiler::{analyze, BinarySource, Code, Diagnostic, Options, Span};
 use clap::{Parser, ValueEnum};
 use codespan_reporting::term::termcolor::ColorChoice;
@@ -240,14 +240,6 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         );
     }
     Ok(0)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 fn report(cli: &Cli, name: &str, text: &str, diagnostics: &[Diagnostic]) {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use bpfbox_image::{RuleKind, Target};
 
 use crate::model::{Policy, RuleDef};
+use crate::render::plural;
 use crate::{analyze, format, Code, Options};
 
 pub use events::{read_line, Line, Object, Wanted};
@@ -462,14 +463,6 @@ fn star_match(pattern: &str, name: &str) -> bool {
 
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 /// The learned rules as a policy: profile lines, unscoped rules, then one
