@@ -230,6 +230,7 @@ static __always_inline void add_masks(struct bpfbox_masks *acc, const struct bpf
 	acc->taint |= m->taint;
 	acc->audit |= m->audit;
 	acc->deny |= m->deny;
+	acc->logged |= m->logged;
 }
 
 /* ---- Events ------------------------------------------------------------- */
@@ -374,6 +375,75 @@ static __always_inline void dentry_into(struct dentry *d, char *out)
 	walked_into(address, 0, out);
 }
 
+/* ---- Where in its program a process was ------------------------------- */
+
+#define STACK_WORDS (BPFBOX_STACK_SCAN / 8)
+
+struct frame_scratch {
+	__u64 words[STACK_WORDS];
+	__u64 frames[BPFBOX_FRAMES];
+	__u64 start_code, end_code;
+	__u32 n, pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct frame_scratch);
+} frame_scratch SEC(".maps");
+
+struct frame_walk {
+	struct frame_scratch *sc;
+};
+
+/* One stack word: kept when it points into the executable's code. */
+static long frame_word(__u32 index, void *data)
+{
+	struct frame_scratch *sc = ((struct frame_walk *)data)->sc;
+	__u64 word = sc->words[index & (STACK_WORDS - 1)];
+	if (word < sc->start_code || word >= sc->end_code)
+		return 0;
+	sc->frames[sc->n & (BPFBOX_FRAMES - 1)] = word;
+	sc->n++;
+	return sc->n >= BPFBOX_FRAMES;
+}
+
+/* The words on the calling thread's user stack that point into its
+ * executable's code, innermost first, into this CPU's frame_scratch. No
+ * frame pointers needed (Debian builds without): a reader keeps those that
+ * follow a call instruction. A global function, verified once. */
+__noinline int user_frames(void)
+{
+	__u32 zero = 0;
+	struct frame_scratch *sc = bpf_map_lookup_elem(&frame_scratch, &zero);
+	if (!sc)
+		return 0;
+	__builtin_memset(sc->frames, 0, sizeof(sc->frames));
+	sc->n = 0;
+	sc->start_code = 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mm_struct *mm = task->mm;
+	if (!mm)
+		return 0;
+	sc->start_code = mm->start_code;
+	sc->end_code = mm->end_code;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
+	unsigned long sp = USER_SP(regs);
+	__u32 words = STACK_WORDS;
+	/* Near the top of the stack a full read fails: a quarter, then. */
+	if (bpf_probe_read_user(sc->words, sizeof(sc->words), (void *)sp)) {
+		words = STACK_WORDS / 4;
+		if (bpf_probe_read_user(sc->words, words * 8, (void *)sp))
+			return 0;
+	}
+	struct frame_walk walk = {.sc = sc};
+	bpf_loop(words, frame_word, &walk, 0);
+	return 0;
+}
+
 static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
 {
 	if (o->quiet)
@@ -435,6 +505,12 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	struct dentry *entry = o->entry;
 	if (entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(entry, d_name.name)) < 0)
 		e->entry[0] = 0;
+	__u32 zero = 0;
+	user_frames();
+	struct frame_scratch *frames = bpf_map_lookup_elem(&frame_scratch, &zero);
+	e->start_code = frames ? frames->start_code : 0;
+	if (!frames || bpf_probe_read_kernel(e->frames, sizeof(e->frames), frames->frames))
+		__builtin_memset(e->frames, 0, sizeof(e->frames));
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -448,8 +524,13 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 	int complain = s->profile->flags & BPFBOX_PROFILE_COMPLAIN;
 	__u32 event = 0;
 	int verdict = 0;
+	int quiet = 0;
 	if (m->deny & access) {
 		event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
+		/* #[quiet]: known noise. Logged still when a loud #[deny] rule
+		 * names it too, or when part of the access is refused for want
+		 * of an allow rule. */
+		quiet = !(m->logged & access) && !(access & ~(m->deny | m->allow));
 	} else if (!s->proc->tainted) {
 		if (m->taint & access) {
 			s->proc->tainted = 1;
@@ -468,7 +549,7 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 		verdict = -EPERM;
 	if (!event && (m->audit & access))
 		event = BPFBOX_DECISION_AUDIT;
-	if (event)
+	if (event && !quiet)
 		emit(s, o, access, event);
 	return verdict;
 }
@@ -690,6 +771,26 @@ static __always_inline int current_protected(__u32 op, __u32 cap)
 static __always_inline int check_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
 				      struct path *path, struct path *walk, struct dentry *entry, __u32 access);
 
+/* The rules of file o->dev, o->ino in the thread's scopes into w->acc:
+ * its own, and with `dentry`, the "**" rules of the directories above. */
+static __always_inline void file_masks(struct state *s, struct object *o, struct dentry *dentry, struct walk *w)
+{
+	__builtin_memset(w, 0, sizeof(*w));
+	w->version = s->profile->version;
+	w->dev = o->dev;
+	w->dentry = dentry;
+	struct bpfbox_file_key key = {.version = w->version, .dev = o->dev, .ino = o->ino};
+	for (int i = 0; i < NSCOPES; i++) {
+		w->scopes[i] = s->scopes[i];
+		if (s->scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = s->scopes[i];
+		add_masks(&w->acc, bpf_map_lookup_elem(&file_rules, &key));
+	}
+	if (dentry && (s->profile->flags & BPFBOX_PROFILE_SUBTREES))
+		bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, w, 0);
+}
+
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
 {
 	return check_file(s, op, inode, dentry, path, 0, 0, access);
@@ -722,17 +823,8 @@ static __always_inline int check_file(struct state *s, __u32 op, struct inode *i
 	int verdict;
 	if (check_procfs(s, inode, access, &o, &verdict))
 		return verdict;
-	struct walk w = {.version = s->profile->version, .dev = o.dev, .dentry = dentry};
-	struct bpfbox_file_key key = {.version = w.version, .dev = o.dev, .ino = o.ino};
-	for (int i = 0; i < NSCOPES; i++) {
-		w.scopes[i] = s->scopes[i];
-		if (s->scopes[i] == NO_SCOPE)
-			continue;
-		key.scope = s->scopes[i];
-		add_masks(&w.acc, bpf_map_lookup_elem(&file_rules, &key));
-	}
-	if (dentry && (s->profile->flags & BPFBOX_PROFILE_SUBTREES))
-		bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
+	struct walk w;
+	file_masks(s, &o, dentry, &w);
 	return decide(s, &w.acc, access, &o);
 }
 
@@ -1207,21 +1299,66 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 
 /* ---- Sockets ------------------------------------------------------------ */
 
+static __always_inline void net_masks(struct state *s, __u32 family, struct bpfbox_masks *acc)
+{
+	struct bpfbox_net_key key = {.version = s->profile->version, .family = family};
+	for (int i = 0; i < NSCOPES; i++) {
+		if (s->scopes[i] == NO_SCOPE)
+			continue;
+		key.scope = s->scopes[i];
+		add_masks(acc, bpf_map_lookup_elem(&net_rules, &key));
+	}
+}
+
 static __always_inline int check_net(__u32 op, __u32 family, __u32 access)
 {
 	struct state s;
 	if (!get_state(&s))
 		return 0;
 	struct object o = {.op = op, .kind = BPFBOX_RULE_NET, .family = family};
-	struct bpfbox_net_key key = {.version = s.profile->version, .family = family};
 	struct bpfbox_masks acc = {};
-	for (int i = 0; i < NSCOPES; i++) {
-		if (s.scopes[i] == NO_SCOPE)
-			continue;
-		key.scope = s.scopes[i];
-		add_masks(&acc, bpf_map_lookup_elem(&net_rules, &key));
-	}
+	net_masks(&s, family, &acc);
 	return decide(&s, &acc, access, &o);
+}
+
+/* A net set's `bit` as the fs set's connect. */
+static __always_inline __u32 as_connect(__u32 set, __u32 bit)
+{
+	return (set & bit) ? BPFBOX_FS_CONNECT : 0;
+}
+
+/* Reaching the unix socket `other` (a stream connect, a datagram connect
+ * or send): granted by net(unix, connect), or for a socket bound at a
+ * path, by the connect access of that file, as named by fs rules. */
+static __always_inline int check_unix_peer(__u32 op, struct sock *other)
+{
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	struct bpfbox_masks family = {};
+	net_masks(&s, AF_UNIX, &family);
+	struct unix_sock *u = other ? bpf_skc_to_unix_sock(other) : 0;
+	struct dentry *dentry = u ? u->path.dentry : 0;
+	struct inode *inode = dentry ? dentry->d_inode : 0;
+	if (!inode) {
+		/* abstract or unnamed: only the family names it */
+		struct object o = {.op = op, .kind = BPFBOX_RULE_NET, .family = AF_UNIX};
+		return decide(&s, &family, BPFBOX_NET_CONNECT, &o);
+	}
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .walk = &u->path};
+	struct super_block *sb = inode->i_sb;
+	o.dev = sb ? sb->s_dev : 0;
+	o.ino = inode->i_ino;
+	struct walk w;
+	file_masks(&s, &o, dentry, &w);
+	struct bpfbox_masks m = {
+		.allow = (w.acc.allow & BPFBOX_FS_CONNECT) | as_connect(family.allow, BPFBOX_NET_CONNECT),
+		.taint = (w.acc.taint & BPFBOX_FS_CONNECT) | as_connect(family.taint, BPFBOX_NET_CONNECT),
+		.audit = (w.acc.audit & BPFBOX_FS_CONNECT) | as_connect(family.audit, BPFBOX_NET_CONNECT),
+		.deny = (w.acc.deny & BPFBOX_FS_CONNECT) | as_connect(family.deny, BPFBOX_NET_CONNECT),
+		.logged = (w.acc.logged & BPFBOX_FS_CONNECT) | as_connect(family.logged, BPFBOX_NET_CONNECT),
+	};
+	return decide(&s, &m, BPFBOX_FS_CONNECT, &o);
 }
 
 static __always_inline __u32 socket_family(struct socket *sock)
@@ -1249,7 +1386,12 @@ int BPF_PROG(socket_bind, struct socket *sock, struct sockaddr *address, int add
 SEC("lsm/socket_connect")
 int BPF_PROG(socket_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
-	return ret ? prior(ret) : check_net(BPFBOX_OP_CONNECT, socket_family(sock), BPFBOX_NET_CONNECT);
+	if (ret)
+		return prior(ret);
+	/* A unix connect is decided where its peer is known (below): a
+	 * socket bound at a path may be named by an fs rule. */
+	__u32 family = socket_family(sock);
+	return family == AF_UNIX ? 0 : check_net(BPFBOX_OP_CONNECT, family, BPFBOX_NET_CONNECT);
 }
 
 SEC("lsm/socket_listen")
@@ -1285,13 +1427,13 @@ int BPF_PROG(socket_shutdown, struct socket *sock, int how, int ret)
 SEC("lsm/unix_stream_connect")
 int BPF_PROG(unix_stream_connect, struct sock *sock, struct sock *other, struct sock *newsk, int ret)
 {
-	return ret ? prior(ret) : check_net(BPFBOX_OP_UNIX_CONNECT, AF_UNIX, BPFBOX_NET_CONNECT);
+	return ret ? prior(ret) : check_unix_peer(BPFBOX_OP_UNIX_CONNECT, other);
 }
 
 SEC("lsm/unix_may_send")
 int BPF_PROG(unix_may_send, struct socket *sock, struct socket *other, int ret)
 {
-	return ret ? prior(ret) : check_net(BPFBOX_OP_UNIX_SEND, AF_UNIX, BPFBOX_NET_SEND);
+	return ret ? prior(ret) : check_unix_peer(BPFBOX_OP_UNIX_SEND, other ? other->sk : 0);
 }
 
 /* ---- Following processes ------------------------------------------------ */

@@ -17,7 +17,7 @@
 
 /* Bump when a map layout below changes: a loader refuses pinned maps of
  * another ABI version instead of misreading them. */
-#define BPFBOX_ABI_VERSION 3
+#define BPFBOX_ABI_VERSION 4
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {
@@ -30,6 +30,8 @@ enum bpfbox_fs_access {
 	BPFBOX_FS_IOCTL = 1 << 6,
 	BPFBOX_FS_RM = 1 << 7,
 	BPFBOX_FS_LINK = 1 << 8,
+	/* connecting, or sending a datagram, to the unix socket bound at the path */
+	BPFBOX_FS_CONNECT = 1 << 9,
 };
 
 /* Signals, grouped: 0 is sigcheck, SIGCHLD/SIGKILL/SIGSTOP are their own,
@@ -165,6 +167,10 @@ enum bpfbox_limits {
 	BPFBOX_ARGV0_LEN = 64,
 	BPFBOX_NAME_LEN = 256, /* one path component, NAME_MAX and its NUL */
 	BPFBOX_RINGBUF_BYTES = 1 << 22,
+	/* return addresses into the executable's code kept per event */
+	BPFBOX_FRAMES = 8,
+	/* bytes of the user stack searched for them */
+	BPFBOX_STACK_SCAN = 2048,
 };
 
 /* What the kernel decided, as reported in events. */
@@ -269,6 +275,10 @@ struct bpfbox_masks {
 	__u32 taint;
 	__u32 audit;
 	__u32 deny;
+	/* The deny bits whose denials are logged: those of #[deny] rules
+	 * without #[quiet]. A denial by quiet rules alone makes no event. */
+	__u32 logged;
+	__u32 pad;
 	/* The policy lines of the rules behind these sets: the first taint,
 	 * else audit, else allow rule, and the first #[deny] rule; 0 for none.
 	 * The programs never read them: --follow finds the rule that decided
@@ -345,6 +355,14 @@ struct bpfbox_event {
 	/* For a directory's write when an entry is created, removed, linked or
 	 * renamed: that entry's name in the directory. */
 	char entry[BPFBOX_NAME_LEN];
+	/* Where the process was in its own program: the first words on the
+	 * user stack that point into the executable's code (mm->start_code to
+	 * end_code), innermost first; 0 after the last. A reader checks each is
+	 * a return address (it follows a call) and names its function from
+	 * the executable's symbols: address - start_code + the lowest
+	 * executable segment's address. Frame pointers are not needed. */
+	__u64 start_code;
+	__u64 frames[BPFBOX_FRAMES];
 };
 
 /* What an event's path holds. Hooks given only a dentry know the file's

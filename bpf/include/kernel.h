@@ -75,6 +75,7 @@ struct file {
 struct mm_struct {
 	struct file *exe_file;
 	unsigned long arg_start;
+	unsigned long start_code, end_code; /* the executable's code, mapped */
 };
 
 struct signal_struct {
@@ -129,6 +130,11 @@ struct socket {
 	struct sock *sk;
 };
 
+struct unix_sock {
+	struct sock sk;
+	struct path path; /* where it is bound; no dentry for abstract and unnamed */
+};
+
 struct vm_area_struct {
 	unsigned long vm_flags;
 	struct file *vm_file;
@@ -144,15 +150,19 @@ struct pt_regs {
 	unsigned long si;
 	unsigned long dx;
 	unsigned long orig_ax;
+	unsigned long sp;
 };
+#define USER_SP(regs) ((regs)->sp)
 #elif defined(__TARGET_ARCH_arm64)
 struct user_pt_regs {
 	__u64 regs[31];
+	__u64 sp;
 };
 struct pt_regs {
 	struct user_pt_regs user_regs;
 	__s32 syscallno;
 };
+#define USER_SP(regs) ((regs)->user_regs.sp)
 #endif
 
 #pragma clang attribute pop

@@ -14,8 +14,12 @@ use crate::vocab::{self, RuleShape};
 /// What the attributes around a rule have set.
 #[derive(Clone, Default)]
 struct Context {
-    /// `#[allow]` or `#[deny]`; an inner one replaces an outer one.
+    /// `#[allow]`, `#[deny]` or `#[quiet]`; an inner one replaces an outer one.
     verdict: Option<Verdict>,
+    /// Where the verdict was given.
+    verdict_at: Option<Span>,
+    /// Where `#[audit]` is, for a `#[quiet]` it contradicts.
+    audit_at: Option<Span>,
     audit: bool,
     taint: bool,
     scopes: Vec<usize>,
@@ -25,13 +29,16 @@ struct Context {
 enum Verdict {
     Allow,
     Deny,
+    /// Deny with no event: `#[quiet]`.
+    Quiet,
 }
 
 impl Context {
     fn actions(&self) -> Actions {
         Actions {
             allow: self.verdict == Some(Verdict::Allow),
-            deny: self.verdict == Some(Verdict::Deny),
+            deny: matches!(self.verdict, Some(Verdict::Deny | Verdict::Quiet)),
+            quiet: self.verdict == Some(Verdict::Quiet),
             audit: self.audit,
             taint: self.taint,
         }
@@ -273,23 +280,34 @@ impl Checker<'_> {
 
     fn attributes(&mut self, attrs: &[Attr], outer: &Context) -> Context {
         let mut context = outer.clone();
-        let mut verdict_here: Option<(Verdict, Span)> = None;
+        let mut verdict_here: Option<(Verdict, Span, &str)> = None;
         for attr in attrs {
             let name = attr.name.name.as_str();
             match name {
-                "allow" | "deny" => {
-                    let verdict = if name == "allow" {
-                        Verdict::Allow
-                    } else {
-                        Verdict::Deny
+                "allow" | "deny" | "quiet" => {
+                    let verdict = match name {
+                        "allow" => Verdict::Allow,
+                        "deny" => Verdict::Deny,
+                        _ => Verdict::Quiet,
                     };
-                    if let Some((previous, span)) = verdict_here {
-                        if previous != verdict {
+                    let denies = |v: Verdict| v != Verdict::Allow;
+                    // `#[deny] #[quiet]` says the same twice: a quiet deny.
+                    let verdict = match verdict_here {
+                        Some((Verdict::Quiet, _, _)) if denies(verdict) => Verdict::Quiet,
+                        _ => verdict,
+                    };
+                    if let (Verdict::Quiet, Some(audit)) = (verdict, context.audit_at) {
+                        self.push(quiet_audit(attr.span, audit));
+                    }
+                    if let Some((previous, span, previous_name)) = verdict_here {
+                        if denies(previous) != denies(verdict) {
                             self.push(
                                 Diagnostic::new(
                                     Code::ConflictingActions,
                                     attr.span,
-                                    "`#[allow]` and `#[deny]` on the same rule",
+                                    format!(
+                                        "`#[{previous_name}]` and `#[{name}]` on the same rule"
+                                    ),
                                 )
                                 .with_label("contradicts")
                                 .with_related(span, "this")
@@ -301,8 +319,9 @@ impl Checker<'_> {
                             );
                         }
                     }
-                    verdict_here = Some((verdict, attr.span));
+                    verdict_here = Some((verdict, attr.span, name));
                     context.verdict = Some(verdict);
+                    context.verdict_at = Some(attr.span);
                     if let Some(arg) = &attr.arg {
                         self.push(no_argument(attr, arg));
                     }
@@ -310,6 +329,12 @@ impl Checker<'_> {
                 "audit" | "taint" => {
                     if name == "audit" {
                         context.audit = true;
+                        context.audit_at = Some(attr.span);
+                        if let (Some(Verdict::Quiet), Some(quiet)) =
+                            (context.verdict, context.verdict_at)
+                        {
+                            self.push(quiet_audit(quiet, attr.span));
+                        }
                     } else {
                         context.taint = true;
                     }
@@ -393,7 +418,17 @@ impl Checker<'_> {
                     {
                         d = d.with_fix(format!("did you mean `{best}`?"), attr.name.span, best);
                     } else {
-                        d = d.with_help("the attributes are allow, audit, deny, taint, func NAME and kfunc NAME");
+                        let names: Vec<String> = vocab::ATTRIBUTES
+                            .iter()
+                            .map(|(n, arg)| {
+                                if *arg {
+                                    format!("{n} NAME")
+                                } else {
+                                    n.to_string()
+                                }
+                            })
+                            .collect();
+                        d = d.with_help(format!("the attributes are {}", names.join(", ")));
                     }
                     self.push(d);
                 }
@@ -871,6 +906,18 @@ fn family_word(kind: RuleKind) -> &'static str {
         RuleKind::Cap => "cap",
         _ => "fs",
     }
+}
+
+/// `#[quiet]` (deny with no event) where `#[audit]` asks for one.
+fn quiet_audit(quiet: Span, audit: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::ConflictingActions,
+        quiet,
+        "`#[quiet]` and `#[audit]` on the same rule",
+    )
+    .with_label("denies without an event")
+    .with_related(audit, "asks for an event")
+    .with_help("use `#[deny]` to deny and log, or `#[quiet]` alone for known noise")
 }
 
 fn no_argument(attr: &Attr, arg: &AttrArg) -> Diagnostic {

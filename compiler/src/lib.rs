@@ -4,7 +4,7 @@
 //! language server calls the same functions.
 
 pub mod check;
-pub mod elf;
+pub use bpfbox_image::elf;
 pub mod format;
 pub mod learn;
 pub mod lint;

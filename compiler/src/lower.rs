@@ -38,6 +38,7 @@ pub fn lower(policy: &Policy, binaries: &[Option<Arc<ElfInfo>>]) -> Image {
                     taint: if rule.actions.taint { access } else { 0 },
                     audit: if rule.actions.audit { access } else { 0 },
                     deny: if rule.actions.deny { access } else { 0 },
+                    quiet: if rule.actions.quiet { access } else { 0 },
                 };
                 let scope_numbers: Vec<u16> = if rule.scopes.is_empty() {
                     vec![0]

@@ -41,6 +41,8 @@ pub struct ScopeDef {
 pub struct Actions {
     pub allow: bool,
     pub deny: bool,
+    /// `#[quiet]`: deny with no event.
+    pub quiet: bool,
     pub audit: bool,
     pub taint: bool,
 }
@@ -50,7 +52,8 @@ impl Actions {
         let mut words = Vec::new();
         for (on, word) in [
             (self.allow, "allow"),
-            (self.deny, "deny"),
+            (self.deny && !self.quiet, "deny"),
+            (self.quiet, "quiet"),
             (self.audit, "audit"),
             (self.taint, "taint"),
         ] {

@@ -104,6 +104,7 @@ pub const ATTRIBUTES: &[(&str, bool)] = &[
     ("allow", false),
     ("audit", false),
     ("deny", false),
+    ("quiet", false),
     ("taint", false),
     ("func", true),
     ("kfunc", true),

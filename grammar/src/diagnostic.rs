@@ -70,7 +70,7 @@ codes! {
     DuplicateProfile = "E0111", Error, "two profiles for the same executable";
     MisplacedProfile = "E0112", Error, "a #![...] line inside a block";
     UnknownInnerAttribute = "E0113", Error, "a #![...] line that does not exist";
-    ConflictingActions = "E0114", Error, "#[allow] and #[deny] on the same rule";
+    ConflictingActions = "E0114", Error, "#[allow] with #[deny] or #[quiet], or #[audit] with #[quiet], on the same rule";
     UnknownSymbol = "E0115", Error, "a #[func] naming no function of the profiled binary";
     UnreadableBinary = "E0116", Error, "the profiled binary cannot be read as ELF";
     TooManyScopes = "E0117", Error, "more function scopes than the image can number";

@@ -9,7 +9,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// LF catch newline translation, like PNG's signature.
 pub const MAGIC: [u8; 8] = *b"\x89BBX\r\n\x1a\n";
 pub const MAJOR: u16 = 1;
-pub const MINOR: u16 = 2;
+pub const MINOR: u16 = 3;
 
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned)]
 #[repr(C)]
@@ -58,6 +58,10 @@ pub const SECTION_RULES: u32 = 4;
 pub const SECTION_LINES: u32 = 5;
 /// Since 1.2: the policy file's name (one string index).
 pub const SECTION_SOURCE: u32 = 6;
+/// Since 1.3: per rule record, the deny bits of `#[quiet]` rules (a 1.2
+/// reader, ignoring it, would log those denials: the loader of 1.3 is the
+/// one that loads such images).
+pub const SECTION_QUIET: u32 = 7;
 
 pub const IDENTITY_NONE: u8 = 0;
 pub const IDENTITY_BUILD_ID: u8 = 1;

@@ -71,6 +71,9 @@ pub fn to_json(image: &Image, size: usize) -> Value {
                     v["taint"] = flag_names(rule.kind, rule.masks.taint);
                     v["audit"] = flag_names(rule.kind, rule.masks.audit);
                     v["deny"] = flag_names(rule.kind, rule.masks.deny);
+                    if rule.masks.quiet != 0 {
+                        v["quiet"] = flag_names(rule.kind, rule.masks.quiet);
+                    }
                     if rule.lines.line != 0 {
                         v["line"] = json!(rule.lines.line);
                     }

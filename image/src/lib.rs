@@ -2,6 +2,7 @@
 //! validates it, shared by the compiler (which writes) and the runtime (which
 //! reads). See spec.md, "The image format".
 
+pub mod elf;
 pub mod families;
 pub mod format;
 mod identity;

@@ -206,23 +206,35 @@ pub fn capability_name(number: u16) -> Option<&'static str> {
         .map(|(name, _)| *name)
 }
 
-/// The four sets of a rule, as access bitmasks of its kind.
+/// The four sets of a rule, as access bitmasks of its kind, and which of
+/// the denials are not logged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Masks {
     pub allow: u16,
     pub taint: u16,
     pub audit: u16,
     pub deny: u16,
+    /// The deny bits of `#[quiet]` rules only: denied with no event.
+    pub quiet: u16,
 }
 
 impl Masks {
+    /// Both rules' sets. A denial is quiet only if every rule denying it
+    /// is: a loud `#[deny]` on the same access wins.
     pub fn union(self, other: Masks) -> Masks {
+        let loud = self.loud() | other.loud();
         Masks {
             allow: self.allow | other.allow,
             taint: self.taint | other.taint,
             audit: self.audit | other.audit,
             deny: self.deny | other.deny,
+            quiet: (self.quiet | other.quiet) & !loud,
         }
+    }
+
+    /// The deny bits whose denials are logged.
+    pub fn loud(self) -> u16 {
+        self.deny & !self.quiet
     }
 
     pub fn all(self) -> u16 {

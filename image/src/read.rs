@@ -1,4 +1,4 @@
-use zerocopy::little_endian::U32;
+use zerocopy::little_endian::{U16, U32};
 use zerocopy::FromBytes;
 
 use crate::format::*;
@@ -61,7 +61,7 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     let table = <[SectionEntry]>::ref_from_bytes(&body[..table_len])
         .map_err(|_| malformed("section table"))?;
     let data_start = header_len + table_len;
-    let mut found: [Option<(&[u8], usize)>; 7] = [None; 7];
+    let mut found: [Option<(&[u8], usize)>; 8] = [None; 8];
     let mut extents: Vec<(usize, usize)> = Vec::new();
     for entry in table {
         let (offset, len) = (entry.offset.get() as usize, entry.len.get() as usize);
@@ -111,6 +111,21 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
                 )));
             }
             lines
+        }
+    };
+
+    let quiet = match found[SECTION_QUIET as usize] {
+        None => &[][..],
+        Some(found) => {
+            let quiet = records::<U16>(found, "quiet")?;
+            if quiet.len() != rules.len() {
+                return Err(malformed(format!(
+                    "the quiet section has {} masks for {} rules",
+                    quiet.len(),
+                    rules.len()
+                )));
+            }
+            quiet
         }
     };
 
@@ -274,7 +289,15 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
                 taint: rule.taint.get(),
                 audit: rule.audit.get(),
                 deny: rule.deny.get(),
+                quiet: quiet.get(index).map_or(0, |q| q.get()),
             };
+            if masks.quiet & !masks.deny != 0 {
+                return Err(malformed(format!(
+                    "a {} rule is quiet about access it does not deny ({:#x})",
+                    kind.name(),
+                    masks.quiet & !masks.deny
+                )));
+            }
             if u32::from(masks.all()) & !kind.all_bits() != 0 {
                 return Err(malformed(format!(
                     "a {} rule has access bits it cannot have ({:#x})",

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use zerocopy::little_endian::U32;
+use zerocopy::little_endian::{U16, U32};
 use zerocopy::IntoBytes;
 
 use crate::format::*;
@@ -44,6 +44,7 @@ pub fn write(image: &Image) -> Vec<u8> {
     let mut scopes = Vec::new();
     let mut rules = Vec::new();
     let mut lines = Vec::new();
+    let mut quiet: Vec<U16> = Vec::new();
     for profile in &image.profiles {
         let (identity_kind, identity_bytes): (u8, &[u8]) = match &profile.identity {
             None => (IDENTITY_NONE, &[]),
@@ -101,6 +102,7 @@ pub fn write(image: &Image) -> Vec<u8> {
                 audit: rule.masks.audit.into(),
                 deny: rule.masks.deny.into(),
             });
+            quiet.push(U16::from(rule.masks.quiet));
             lines.push(LinesRecord {
                 line: rule.lines.line.into(),
                 deny_line: rule.lines.deny_line.into(),
@@ -130,6 +132,10 @@ pub fn write(image: &Image) -> Vec<u8> {
     }
     if !source.is_empty() {
         sections.push((SECTION_SOURCE, 1, source.as_bytes()));
+    }
+    // Optional too: only policies with #[quiet] rules have it.
+    if quiet.iter().any(|q| q.get() != 0) {
+        sections.push((SECTION_QUIET, quiet.len() as u32, quiet.as_bytes()));
     }
     let header_len = size_of::<Header>();
     let mut offset = header_len + sections.len() * size_of::<SectionEntry>();

@@ -17,7 +17,7 @@ fn rule(scopes: usize) -> impl Strategy<Value = Rule> {
         prop::sample::select(RuleKind::ALL.to_vec()),
         path(),
         0..=scopes as u16,
-        any::<[u16; 4]>(),
+        any::<[u16; 5]>(),
         0u16..46,
         any::<bool>(),
         prop::option::of(any::<(u32, u32)>()),
@@ -44,6 +44,7 @@ fn rule(scopes: usize) -> impl Strategy<Value = Rule> {
                     taint: m[1] & bits,
                     audit: m[2] & bits,
                     deny: m[3] & bits,
+                    quiet: m[3] & m[4] & bits,
                 },
                 lines: lines.map_or(Lines::default(), |(line, deny_line)| Lines {
                     line,

@@ -162,6 +162,8 @@ mod tests {
             taint: 0,
             audit,
             deny,
+            logged: deny,
+            pad: 0,
             line,
             deny_line,
         }

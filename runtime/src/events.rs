@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bpfbox_abi::{self as abi, vocabulary};
+use bpfbox_image::elf::CodeMap;
 use bpfbox_image::families::family_name;
 use bpfbox_image::{capability_name, RuleKind};
 use libbpf_rs::{ErrorKind, RingBufferBuilder};
@@ -59,6 +60,9 @@ trait Lookup {
     /// The policy line of the rule that decided `e` (whose object is at
     /// `path`), if one did.
     fn rule_line(&mut self, e: &abi::bpfbox_event, path: Option<&str>) -> Option<u32>;
+    /// The functions of the process's executable `e.frames` return into,
+    /// innermost first.
+    fn functions(&mut self, e: &abi::bpfbox_event) -> Vec<String>;
 }
 
 /// Names read from the pinned maps, cached until a number is unknown.
@@ -68,6 +72,8 @@ struct Names<'a> {
     profiles: HashMap<u32, (String, u32, String)>,
     scopes: HashMap<u32, String>,
     mounts: Mounts,
+    /// Executables by path and inode, read once (None: not readable ELF).
+    code: HashMap<(String, u64), Option<CodeMap>>,
 }
 
 impl Lookup for Names<'_> {
@@ -114,6 +120,25 @@ impl Lookup for Names<'_> {
 
     fn rule_line(&mut self, e: &abi::bpfbox_event, path: Option<&str>) -> Option<u32> {
         decided_line(e, path, &mut PinnedRules { maps: self.maps })
+    }
+
+    fn functions(&mut self, e: &abi::bpfbox_event) -> Vec<String> {
+        if e.frames[0] == 0 {
+            return Vec::new();
+        }
+        let exe = chars_to_string(&e.exe);
+        // The path as this reader sees it: the same file if its inode is
+        // the one the event's process runs (not one replaced since).
+        let Ok(meta) = std::fs::metadata(&exe) else {
+            return Vec::new();
+        };
+        use std::os::unix::fs::MetadataExt;
+        let code = self
+            .code
+            .entry((exe.clone(), meta.ino()))
+            .or_insert_with(|| CodeMap::load(exe.as_ref()).ok());
+        code.as_ref()
+            .map_or(Vec::new(), |code| code.functions(e.start_code, &e.frames))
     }
 }
 
@@ -221,6 +246,7 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
         "access": access,
         "decision": name_of(vocabulary::DECISION_NAMES, e.decision),
         "scope": names.scope(e.scope),
+        "functions": names.functions(e),
         "rule": rule,
         "object": object,
     })
@@ -285,6 +311,8 @@ fn to_line(event: &Value) -> String {
     );
     if let Some(scope) = event["scope"].as_str() {
         line.push_str(&format!(" in {scope}()"));
+    } else if let Some(function) = event["functions"][0].as_str() {
+        line.push_str(&format!(" from {}()", printable(function)));
     }
     let rule = &event["rule"];
     match (rule["file"].as_str(), rule["line"].as_u64()) {
@@ -328,6 +356,7 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
         profiles: HashMap::new(),
         scopes: HashMap::new(),
         mounts: Mounts::read(),
+        code: HashMap::new(),
     });
     let mut builder = RingBufferBuilder::new();
     builder
@@ -429,11 +458,32 @@ mod tests {
         fn rule_line(&mut self, _: &abi::bpfbox_event, _: Option<&str>) -> Option<u32> {
             self.line
         }
+        fn functions(&mut self, e: &abi::bpfbox_event) -> Vec<String> {
+            e.frames
+                .iter()
+                .take_while(|f| **f != 0)
+                .map(|f| format!("f{f}"))
+                .collect()
+        }
     }
 
-    const FIELDS: [&str; 15] = [
-        "time", "pid", "tid", "ppid", "comm", "exe", "argv0", "profile", "op", "kind", "access",
-        "decision", "scope", "rule", "object",
+    const FIELDS: [&str; 16] = [
+        "time",
+        "pid",
+        "tid",
+        "ppid",
+        "comm",
+        "exe",
+        "argv0",
+        "profile",
+        "op",
+        "kind",
+        "access",
+        "decision",
+        "scope",
+        "functions",
+        "rule",
+        "object",
     ];
 
     proptest! {

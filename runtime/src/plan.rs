@@ -26,6 +26,8 @@ pub struct Masks {
     pub taint: u32,
     pub audit: u32,
     pub deny: u32,
+    /// The deny bits of loud rules: struct bpfbox_masks's.
+    pub logged: u32,
     /// The policy lines events cite (struct bpfbox_masks).
     pub lines: bpfbox_image::Lines,
 }
@@ -41,12 +43,14 @@ impl Masks {
             taint: self.taint as u16,
             audit: self.audit as u16,
             deny: self.deny as u16,
+            quiet: 0,
         };
         self.lines.merge(rule.lines, m, merged);
         self.allow |= u32::from(m.allow);
         self.taint |= u32::from(m.taint);
         self.audit |= u32::from(m.audit);
         self.deny |= u32::from(m.deny);
+        self.logged |= u32::from(m.loud());
     }
 
     pub fn to_abi(self) -> abi::bpfbox_masks {
@@ -55,6 +59,8 @@ impl Masks {
             taint: self.taint,
             audit: self.audit,
             deny: self.deny,
+            logged: self.logged,
+            pad: 0,
             line: self.lines.line,
             deny_line: self.lines.deny_line,
         }
