@@ -70,7 +70,7 @@ fi
 
 # ---- the files the policies talk about -------------------------------------
 mkdir -p /srv/t/tree/sub /srv/t/dir /srv/t/dropbox /srv/t/glob /srv/t/other /srv/t/bench
-for f in readable writable appendable secret secret2 trigger a-only b-only audited kf linkable attr lib.so \
+for f in readable writable appendable secret secret2 quiet loud trigger a-only b-only audited kf linkable attr lib.so \
          tree/a tree/forbidden dir/victim dir/keep glob/a.txt glob/b.log; do
     echo "content of $f" > /srv/t/$f
 done
@@ -352,6 +352,48 @@ follow_stop
 grep -q "events were dropped because the ring buffer was full" /tmp/follow2.err \
     && pass "audit: dropped events are reported ($(head -c 40 /tmp/follow2.err)...), then $(wc -l < /tmp/events2.json) kept" \
     || fail "audit: dropped events are reported" "stderr [$(cat /tmp/follow2.err)]"
+
+# ---- unix sockets by path; quiet denials ---------------------------------------
+# Servers, unconfined, bound before the policy is loaded (a rule names the
+# socket's file as it is then) and after (covered by a ** rule).
+mkdir -p /run/t/sock /run/t/dsock
+/opt/t/free/probe unixlisten /run/t/sock/allowed , unixlisten /run/t/sock/other , unixlisten /run/t/sock/noise , \
+    unixdgram /run/t/dsock/d1 , unixdgram /run/t/sock/dother , unixlisten @bpfbox-abstract , sleep 300 > /dev/null &
+UNIX_SERVER=$!
+sleep 1
+out=$($LOAD $IMG/unix.bbx 2>&1) && pass "load unix" || fail "load unix" "$out"
+/opt/t/free/probe unixdgram /run/t/dsock/d2 , sleep 300 > /dev/null &
+UNIX_LATER=$!
+sleep 1
+follow_start /tmp/unix.json /tmp/unix.err --json
+P=/opt/t/unix/probe
+expect "unix: a stream connect to the socket a rule names / to another" "ok denied" \
+    $P unixconnect /run/t/sock/allowed , unixconnect /run/t/sock/other
+expect "unix: datagrams to sockets under a ** rule, one bound after loading / to another" "ok ok denied" \
+    $P unixsend /run/t/dsock/d1 , unixsend /run/t/dsock/d2 , unixsend /run/t/sock/dother
+expect "unix: an abstract socket is named by no path (the family rule has no connect)" "denied" $P unixconnect @bpfbox-abstract
+expect "unix: the same, unconfined" "ok ok ok" /opt/t/free/probe unixconnect /run/t/sock/other , unixsend /run/t/sock/dother , unixconnect @bpfbox-abstract
+expect "unix: no socket at the path: the connect fails as it would, no decision" "error:ENOENT" $P unixconnect /run/t/sock/none
+expect "quiet: #[quiet] denies" "denied denied denied" $P unixconnect /run/t/sock/noise , read /srv/t/quiet , read /srv/t/loud
+follow_stop
+grep '"decision":"deny"' /tmp/unix.json | grep '"op":"unix_connect"' | grep '"kind":"file"' | grep '"access":\["connect"\]' \
+    | grep -q '"path":"/run/t/sock/other"' \
+    && pass "unix: the denied connect is an event naming the socket's path" \
+    || fail "unix: the denied connect is an event naming the socket's path" "$(cat /tmp/unix.json /tmp/unix.err)"
+grep '"op":"unix_send"' /tmp/unix.json | grep -q '"path":"/run/t/sock/dother"' \
+    && pass "unix: the denied datagram is an event naming the socket's path" \
+    || fail "unix: the denied datagram is an event naming the socket's path" "$(cat /tmp/unix.json)"
+grep -q '"/run/t/sock/noise"\|"/srv/t/quiet"' /tmp/unix.json \
+    && fail "quiet: #[quiet] denials make no event" "$(grep 'noise\|quiet' /tmp/unix.json)" \
+    || pass "quiet: #[quiet] denials make no event"
+grep -q '"path":"/srv/t/loud"' /tmp/unix.json && pass "quiet: a loud #[deny] on the same access is logged" \
+    || fail "quiet: a loud #[deny] on the same access is logged" "$(cat /tmp/unix.json)"
+# Where in its program the process was: the probe's own functions, from
+# return addresses on its stack (it has no frame pointers).
+grep '"path":"/run/t/sock/other"' /tmp/unix.json | grep -q '"functions":\["run_one","main"' \
+    && pass "events: the functions the process was in, innermost first" \
+    || fail "events: the functions the process was in, innermost first" "$(grep '/run/t/sock/other' /tmp/unix.json)"
+kill $UNIX_SERVER $UNIX_LATER 2>/dev/null
 
 # ---- learning ----------------------------------------------------------------
 # Record one complain-mode run of a workload, learn a policy from its events,

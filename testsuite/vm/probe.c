@@ -26,6 +26,11 @@
  *   kill PID SIG | ptrace PID
  *   socket FAMILY          inet, inet6, unix, netlink
  *   connect PORT           TCP connect to 127.0.0.1:PORT
+ *   unixlisten PATH | unixdgram PATH
+ *                          bind a unix stream (listening) or datagram socket
+ *                          at PATH (@NAME: abstract), kept open until exit
+ *   unixconnect PATH       stream connect to the socket at PATH (or @NAME)
+ *   unixsend PATH          send one datagram to the socket at PATH
  *   sleep SECONDS          (for targets of signals and ptrace)
  *   loop N PATH            open+read PATH N times; prints "ok" or "denied:K"
  *   loopuntil PATH STOP    open+read PATH until STOP exists: "ok:N" or "denied:K/N"
@@ -37,6 +42,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,6 +112,46 @@ static int family_of(const char *name)
 }
 
 /* Runs the operation at argv[0]; returns how many arguments it used. */
+/* A unix address: PATH, or @NAME for the abstract NAME. */
+static socklen_t unix_address(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	strncpy(sa->sun_path, path, sizeof sa->sun_path - 1);
+	if (path[0] == '@')
+		sa->sun_path[0] = 0;
+	return offsetof(struct sockaddr_un, sun_path) + strlen(path);
+}
+
+/* A unix socket of `type` bound at `path` (kept open), or connected or
+ * sent to: returns 0 or -1 with errno. */
+static int unix_op(const char *op, const char *path)
+{
+	struct sockaddr_un sa;
+	socklen_t len = unix_address(path, &sa);
+	int dgram = !strcmp(op, "unixdgram") || !strcmp(op, "unixsend");
+	int s = socket(AF_UNIX, dgram ? SOCK_DGRAM : SOCK_STREAM, 0);
+	if (s < 0)
+		return -1;
+	int rc;
+	if (!strcmp(op, "unixlisten") || !strcmp(op, "unixdgram")) {
+		if (path[0] != '@')
+			unlink(path);
+		rc = bind(s, (struct sockaddr *)&sa, len);
+		if (rc == 0 && !dgram)
+			rc = listen(s, 64);
+		return rc; /* open until the probe exits */
+	}
+	if (dgram)
+		rc = sendto(s, "x", 1, 0, (struct sockaddr *)&sa, len) == 1 ? 0 : -1;
+	else
+		rc = connect(s, (struct sockaddr *)&sa, len);
+	int saved = errno;
+	close(s);
+	errno = saved;
+	return rc;
+}
+
 static int run_one(char **argv, int argc, const char **result)
 {
 	const char *op = argv[0];
@@ -217,6 +264,8 @@ static int run_one(char **argv, int argc, const char **result)
 			close(s);
 			errno = saved;
 		}
+	} else if (!strncmp(op, "unix", 4)) {
+		rc = unix_op(op, a);
 	} else if (!strcmp(op, "sleep")) {
 		sleep(atoi(a));
 		rc = 0;

@@ -8,7 +8,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bpfbox_compiler::learn::{not_in, write_policy, LearnOptions, Learned, Learner, Report};
+use bpfbox_compiler::learn::{
+    not_in, write_policy, LearnOptions, Learned, Learner, Report, Scoping,
+};
 use bpfbox_compiler::render::plural;
 use bpfbox_compiler::{analyze, format, Options};
 use clap::Parser;
@@ -44,9 +46,23 @@ struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
 
+    /// Which rules to put in a `#[func NAME]` block when all their events
+    /// came from inside function NAME of the program (and not all of the
+    /// program's did): none, those naming keys and other secrets, or all.
+    /// The others are suggested on standard error.
+    #[arg(long, value_name = "RULES", default_value = "secrets")]
+    scope: ScopeArg,
+
     /// Print no report on standard error.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScopeArg {
+    None,
+    Secrets,
+    All,
 }
 
 const EXIT_INVALID: u8 = 1;
@@ -105,6 +121,11 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     }
     let options = LearnOptions {
         root: cli.root.clone(),
+        scope: match cli.scope {
+            ScopeArg::None => Scoping::None,
+            ScopeArg::Secrets => Scoping::Secrets,
+            ScopeArg::All => Scoping::All,
+        },
     };
     let (rules, report) = learner.rules(&options);
     match &cli.against {
@@ -185,6 +206,9 @@ fn print_report(report: &Report, rules: usize, into: &str) {
     }
     for line in &report.skipped {
         eprintln!("  not learned: {line}");
+    }
+    for line in &report.suggested {
+        eprintln!("  scope suggested: {line}");
     }
     if report.lines_not_events > 0 {
         eprintln!(

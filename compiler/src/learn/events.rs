@@ -32,6 +32,9 @@ pub struct Wanted {
     pub scope: Option<String>,
     /// `comm[pid]`, for saying who did it first.
     pub process: String,
+    /// The functions of the executable the process was in, innermost
+    /// first (the event's `functions`).
+    pub functions: Vec<String>,
 }
 
 /// What reading one line gave.
@@ -129,6 +132,10 @@ pub fn read_line(line: &str) -> Line {
             text(&event["comm"]).unwrap_or_default(),
             event["pid"]
         ),
+        functions: event["functions"]
+            .as_array()
+            .map(|a| a.iter().filter_map(text).collect())
+            .unwrap_or_default(),
     })
 }
 

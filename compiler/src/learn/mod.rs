@@ -32,14 +32,29 @@ pub struct LearnOptions {
     /// The target's root directory: where learned paths must exist, and
     /// where widened rules are counted.
     pub root: PathBuf,
+    /// Which rules go in the `#[func]` scope their events show.
+    pub scope: Scoping,
 }
 
 impl Default for LearnOptions {
     fn default() -> Self {
         LearnOptions {
             root: PathBuf::from("/"),
+            scope: Scoping::Secrets,
         }
     }
+}
+
+/// Which learned rules are scoped to the function of the program that
+/// used them (`#[func NAME]`), where every event of the rule came from
+/// inside one function that not every event of the profile did. The rest
+/// are reported as suggestions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scoping {
+    None,
+    /// Rules naming keys and other secrets (names::is_secret).
+    Secrets,
+    All,
 }
 
 /// A rule to write: kind, object as written, flags, and where it came from.
@@ -64,6 +79,8 @@ pub struct Report {
     pub widened: Vec<String>,
     /// What could not be written as a rule, and why.
     pub skipped: Vec<String>,
+    /// `#[func]` scopes the events suggest and that were not applied.
+    pub suggested: Vec<String>,
     pub events: usize,
     pub lines_not_events: usize,
 }
@@ -129,6 +146,8 @@ struct Seen {
     first: Option<String>,
     /// Distinct files folded into this rule.
     files: BTreeSet<String>,
+    /// The functions every event came from inside, innermost first.
+    functions: Option<Vec<String>>,
 }
 
 impl Seen {
@@ -139,6 +158,7 @@ impl Seen {
         if let Some(file) = file {
             self.files.insert(file.to_string());
         }
+        self.functions = Some(common(self.functions.take(), &wanted.functions));
     }
 
     fn merge(&mut self, other: Seen) {
@@ -148,6 +168,29 @@ impl Seen {
             self.first = other.first;
         }
         self.files.extend(other.files);
+        if let Some(theirs) = other.functions {
+            self.functions = Some(common(self.functions.take(), &theirs));
+        }
+    }
+
+    /// The innermost function all these events came from inside and not
+    /// all of the profile's did (`everywhere`): the scope that tells this
+    /// rule's use apart.
+    fn scope(&self, everywhere: &[String]) -> Option<&str> {
+        self.functions
+            .as_deref()?
+            .iter()
+            .find(|f| !everywhere.contains(f))
+            .map(String::as_str)
+    }
+}
+
+/// The functions in both lists, in the order of the first (None: no list
+/// yet, so all of `next`).
+fn common(so_far: Option<Vec<String>>, next: &[String]) -> Vec<String> {
+    match so_far {
+        None => next.to_vec(),
+        Some(list) => list.into_iter().filter(|f| next.contains(f)).collect(),
     }
 }
 
@@ -290,6 +333,33 @@ fn learn_profile(
         kept.entry((scope, written)).or_default().merge(seen);
     }
 
+    // Functions every event of the profile came from inside (main): no
+    // scope at all.
+    let everywhere = wanted
+        .iter()
+        .fold(None, |so_far, w| Some(common(so_far, &w.functions)))
+        .unwrap_or_default();
+    let mut scoped = |scope: &Option<String>, rule: &str, secret: bool, seen: &Seen| {
+        if scope.is_some() {
+            return scope.clone();
+        }
+        let function = seen.scope(&everywhere)?;
+        let apply = match options.scope {
+            Scoping::All => true,
+            Scoping::Secrets => secret,
+            Scoping::None => false,
+        };
+        if apply {
+            return Some(function.to_string());
+        }
+        report.suggested.push(format!(
+            "#[func {function}] {rule}: {} event{}, all inside {function}",
+            seen.events,
+            plural(seen.events)
+        ));
+        None
+    };
+
     let mut learned = Vec::new();
     for ((scope, written), seen) in &kept {
         if written.contains('*') {
@@ -306,13 +376,9 @@ fn learn_profile(
             ));
         }
         let access = ordered(RuleKind::File, &seen.access);
-        learned.push(entry(
-            profile,
-            scope,
-            RuleKind::File,
-            format!("fs({}, {access})", quote(written)),
-            seen,
-        ));
+        let rule = format!("fs({}, {access})", quote(written));
+        let scope = scoped(scope, &rule, names::is_secret(written), seen);
+        learned.push(entry(profile, &scope, RuleKind::File, rule, seen));
     }
     for ((scope, template), seen) in &others {
         let Some(kind) = rule_kind_of(template) else {
@@ -322,13 +388,9 @@ fn learn_profile(
             RuleKind::Cap => seen.access.iter().cloned().collect::<Vec<_>>().join("|"),
             kind => ordered(kind, &seen.access),
         };
-        learned.push(entry(
-            profile,
-            scope,
-            kind,
-            template.replace("{}", &access),
-            seen,
-        ));
+        let rule = template.replace("{}", &access);
+        let scope = scoped(scope, &rule, false, seen);
+        learned.push(entry(profile, &scope, kind, rule, seen));
     }
     learned
 }

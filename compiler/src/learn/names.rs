@@ -27,6 +27,11 @@ pub fn may_widen(path: &str) -> bool {
     !in_sensitive_tree && !TOO_WIDE.contains(&path) && !path.split('/').any(looks_secret)
 }
 
+/// Whether a path names a secret: a component that looks like a key.
+pub fn is_secret(path: &str) -> bool {
+    path.split('/').any(looks_secret)
+}
+
 fn looks_secret(component: &str) -> bool {
     let lower = component.to_ascii_lowercase();
     SENSITIVE_COMPONENTS.contains(&lower.as_str())

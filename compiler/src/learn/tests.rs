@@ -169,6 +169,7 @@ fn a_learned_policy_compiles_with_no_warning_and_is_stable() {
     }
     let options = LearnOptions {
         root: r.to_path_buf(),
+        ..LearnOptions::default()
     };
     let (rules, report) = learner.rules(&options);
     let policy = write_policy(&rules, &options);
@@ -280,6 +281,7 @@ fn volatile_names_outside_changed_directories_become_patterns() {
     ));
     let options = LearnOptions {
         root: r.to_path_buf(),
+        ..LearnOptions::default()
     };
     let (rules, report) = learner.rules(&options);
     assert_eq!(rules[0].rule, "fs(\"/srv/data/report-*.csv\", read)");
@@ -310,4 +312,71 @@ fn a_pattern_at_the_root_covers_what_it_matches() {
     let new = not_in(vec![rule("/data-1"), rule("/other")], &analysis.policy);
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].rule, "fs(\"/other\", read)");
+}
+
+/// An event from inside `functions` (innermost first).
+fn from_inside(line: String, functions: &[&str]) -> String {
+    let mut event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    event["functions"] = serde_json::json!(functions);
+    event.to_string()
+}
+
+#[test]
+fn a_secret_used_inside_one_function_is_scoped_to_it_and_the_rest_suggested() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/app/tls")).unwrap();
+    std::fs::create_dir_all(r.join("srv/www")).unwrap();
+    std::fs::write(r.join("etc/app/tls/server.key"), "k").unwrap();
+    std::fs::write(r.join("srv/www/index.html"), "hi").unwrap();
+    let p = "/usr/bin/app";
+    let key = |functions: &[&str]| {
+        from_inside(
+            event(p, "file", "open", &["read"], serde_json::json!({"path": "/etc/app/tls/server.key"})),
+            functions,
+        )
+    };
+    let page = |functions: &[&str]| {
+        from_inside(
+            event(p, "file", "open", &["read"], serde_json::json!({"path": "/srv/www/index.html"})),
+            functions,
+        )
+    };
+    let mut learner = Learner::default();
+    for line in [
+        key(&["load_key", "tls_init", "main"]),
+        key(&["tls_init", "reload", "main"]),
+        page(&["serve", "worker", "main"]),
+        page(&["serve", "worker", "main"]),
+    ] {
+        learner.line(&line);
+    }
+    let options = LearnOptions {
+        root: r.to_path_buf(),
+        ..LearnOptions::default()
+    };
+    let (rules, report) = learner.rules(&options);
+    let policy = write_policy(&rules, &options);
+    assert_eq!(
+        policy,
+        "#![profile \"/usr/bin/app\"]\nfs(\"/srv/www/index.html\", read)\n#[func tls_init] {\n    fs(\"/etc/app/tls/server.key\", read)\n}\n"
+    );
+    assert_eq!(
+        report.suggested,
+        vec!["#[func serve] fs(\"/srv/www/index.html\", read): 2 events, all inside serve"]
+    );
+    let all = LearnOptions {
+        scope: Scoping::All,
+        ..options.clone()
+    };
+    let (rules, report) = learner.rules(&all);
+    assert!(write_policy(&rules, &all).contains("#[func serve]"));
+    assert!(report.suggested.is_empty());
+    let none = LearnOptions {
+        scope: Scoping::None,
+        ..options
+    };
+    let (rules, report) = learner.rules(&none);
+    assert!(!write_policy(&rules, &none).contains("#[func"));
+    assert_eq!(report.suggested.len(), 2);
 }
