@@ -390,7 +390,9 @@ grep -q '"path":"/srv/t/loud"' /tmp/unix.json && pass "quiet: a loud #[deny] on 
     || fail "quiet: a loud #[deny] on the same access is logged" "$(cat /tmp/unix.json)"
 # Where in its program the process was: the probe's own functions, from
 # return addresses on its stack (it has no frame pointers).
-grep '"path":"/run/t/sock/other"' /tmp/unix.json | grep -q '"functions":\["run_one","main"' \
+# Stale return addresses left in its frames may show too (printf, called
+# before): learning keeps only what all of a rule's events share.
+grep '"path":"/run/t/sock/other"' /tmp/unix.json | grep -q '"functions":\["run_one",[^]]*"main"' \
     && pass "events: the functions the process was in, innermost first" \
     || fail "events: the functions the process was in, innermost first" "$(grep '/run/t/sock/other' /tmp/unix.json)"
 kill $UNIX_SERVER $UNIX_LATER 2>/dev/null
@@ -495,6 +497,9 @@ wait_for '[ -s /run/nginx/nginx.pid ]'
 wget -q -O - "http://127.0.0.1:8080/files../etc/shadow" 2>/dev/null | grep -q "^root:" \
     && pass "nginx: control: unconfined, the off-by-slash alias serves /etc/shadow" \
     || fail "nginx: control: unconfined, the off-by-slash alias serves /etc/shadow" "no shadow"
+wget -q -O - "http://127.0.0.1:8080/files../etc/nginx/tls/server.key" 2>/dev/null | grep -q "PRIVATE KEY" \
+    && pass "nginx: control: unconfined, it serves the TLS key too" \
+    || fail "nginx: control: unconfined, it serves the TLS key too" "no key"
 $NG -s stop 2>/dev/null
 wait_for '[ ! -e /run/nginx/nginx.pid ]'
 rm -rf /var/log/nginx/* /var/lib/nginx/*
@@ -512,6 +517,11 @@ sed 's/^/    nginx learned: /' /tmp/nginx.policy /tmp/nginx-learn.err
 grep '"path":"/srv/t/secret"' /tmp/nginx-run.json | grep -q '"profile":null' && ! grep -q /srv/t/secret /tmp/nginx.policy \
     && pass "events: an event read after its profile was unloaded is not given to the next profile in its slot" \
     || fail "events: an event read after its profile was unloaded is not given to the next profile in its slot" "$(grep /srv/t/secret /tmp/nginx-run.json /tmp/nginx.policy)"
+# The key was read only inside ngx_ssl_certificate (found from return
+# addresses on nginx's stack, named by its .dynsym): learning scopes it.
+sed -n '/#\[func ngx_ssl_certificate\]/,/^}/p' /tmp/nginx.policy | grep -q '"/etc/nginx/tls/server.key"' \
+    && pass "nginx: the TLS key is learned inside #[func ngx_ssl_certificate]" \
+    || fail "nginx: the TLS key is learned inside #[func ngx_ssl_certificate]" "$(cat /tmp/nginx.policy)"
 compiles_clean "nginx: the learned policy compiles with no error and no warning" /tmp/nginx.policy /tmp/nginx.bbx
 expect_status "nginx: the learned policy replaces complain mode" 0 "^replaced /usr/sbin/nginx" $LOAD /tmp/nginx.bbx
 follow_start /tmp/nginx-replay.json /tmp/nginx-replay.err --json
@@ -523,13 +533,17 @@ wait_for '[ -s /run/nginx/nginx.pid ]'
 wget -q -O - "http://127.0.0.1:8080/files../etc/shadow" 2>/dev/null | grep -q "^root:" \
     && fail "nginx: enforced, the off-by-slash alias cannot serve /etc/shadow" "served" \
     || pass "nginx: enforced, the off-by-slash alias cannot serve /etc/shadow"
+wget -q -O - "http://127.0.0.1:8080/files../etc/nginx/tls/server.key" 2>/dev/null | grep -q "PRIVATE KEY" \
+    && fail "nginx: enforced, nor the TLS key (readable only inside ngx_ssl_certificate)" "served" \
+    || pass "nginx: enforced, nor the TLS key (readable only inside ngx_ssl_certificate)"
 $NG -s stop 2>/dev/null
 wait_for '[ ! -e /run/nginx/nginx.pid ]'
 follow_stop
 denials=$(grep '"decision":"deny"' /tmp/nginx-replay.json)
-[ "$(printf '%s\n' "$denials" | grep -c .)" = 1 ] && printf '%s' "$denials" | grep -q '"path":"/etc/shadow"' \
-    && pass "nginx: the only denial in three replays and the attack is /etc/shadow" \
-    || fail "nginx: the only denial in three replays and the attack is /etc/shadow" "$(printf '%s\n' "$denials" | head -5)"
+[ "$(printf '%s\n' "$denials" | grep -c .)" = 2 ] && printf '%s' "$denials" | grep -q '"path":"/etc/shadow"' \
+    && printf '%s' "$denials" | grep -q '"path":"/etc/nginx/tls/server.key"' \
+    && pass "nginx: the only denials in three replays and the attacks are /etc/shadow and the key" \
+    || fail "nginx: the only denials in three replays and the attacks are /etc/shadow and the key" "$(printf '%s\n' "$denials" | head -5)"
 no_drops "nginx: no event dropped in the replays" /tmp/nginx-replay.err
 $LOAD -q --unload /usr/sbin/nginx
 

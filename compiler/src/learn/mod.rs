@@ -334,9 +334,11 @@ fn learn_profile(
     }
 
     // Functions every event of the profile came from inside (main): no
-    // scope at all.
+    // scope at all. Events that name none (exec, a stack not readable)
+    // tell nothing here.
     let everywhere = wanted
         .iter()
+        .filter(|w| !w.functions.is_empty())
         .fold(None, |so_far, w| Some(common(so_far, &w.functions)))
         .unwrap_or_default();
     let mut scoped = |scope: &Option<String>, rule: &str, secret: bool, seen: &Seen| {

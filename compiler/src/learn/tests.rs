@@ -332,13 +332,25 @@ fn a_secret_used_inside_one_function_is_scoped_to_it_and_the_rest_suggested() {
     let p = "/usr/bin/app";
     let key = |functions: &[&str]| {
         from_inside(
-            event(p, "file", "open", &["read"], serde_json::json!({"path": "/etc/app/tls/server.key"})),
+            event(
+                p,
+                "file",
+                "open",
+                &["read"],
+                serde_json::json!({"path": "/etc/app/tls/server.key"}),
+            ),
             functions,
         )
     };
     let page = |functions: &[&str]| {
         from_inside(
-            event(p, "file", "open", &["read"], serde_json::json!({"path": "/srv/www/index.html"})),
+            event(
+                p,
+                "file",
+                "open",
+                &["read"],
+                serde_json::json!({"path": "/srv/www/index.html"}),
+            ),
             functions,
         )
     };
@@ -348,6 +360,14 @@ fn a_secret_used_inside_one_function_is_scoped_to_it_and_the_rest_suggested() {
         key(&["tls_init", "reload", "main"]),
         page(&["serve", "worker", "main"]),
         page(&["serve", "worker", "main"]),
+        // An event whose stack named nothing: `main` stays everywhere.
+        event(
+            p,
+            "file",
+            "open",
+            &["read"],
+            serde_json::json!({"path": "/srv/www"}),
+        ),
     ] {
         learner.line(&line);
     }
@@ -359,7 +379,7 @@ fn a_secret_used_inside_one_function_is_scoped_to_it_and_the_rest_suggested() {
     let policy = write_policy(&rules, &options);
     assert_eq!(
         policy,
-        "#![profile \"/usr/bin/app\"]\nfs(\"/srv/www/index.html\", read)\n#[func tls_init] {\n    fs(\"/etc/app/tls/server.key\", read)\n}\n"
+        "#![profile \"/usr/bin/app\"]\nfs(\"/srv/www\", read)\nfs(\"/srv/www/index.html\", read)\n#[func tls_init] {\n    fs(\"/etc/app/tls/server.key\", read)\n}\n"
     );
     assert_eq!(
         report.suggested,
