@@ -8,7 +8,7 @@ use bpfbox_grammar::{
 use bpfbox_image::families::FAMILIES;
 use bpfbox_image::{capability_names, RuleKind, ScopeKind, Target};
 
-use crate::model::{Actions, Policy, Profile, RuleDef, ScopeDef};
+use crate::model::{Actions, Fragment, IncludeDef, Policy, Profile, RuleDef, ScopeDef};
 use crate::vocab::{self, RuleShape};
 
 /// What the attributes around a rule have set.
@@ -98,6 +98,7 @@ pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
         }
         // An empty profile in complain mode is how learning starts.
         if profile.rules.is_empty()
+            && profile.includes.is_empty()
             && !profile.complain
             && !checker
                 .diagnostics
@@ -178,10 +179,12 @@ impl Checker<'_> {
                     complain: false,
                     scopes: Vec::new(),
                     rules: Vec::new(),
+                    includes: Vec::new(),
                     span: attr.span,
                 });
                 self.current = Some(self.policy.profiles.len() - 1);
             }
+            "include" => self.include(attr),
             name @ ("complain" | "enforce") => {
                 if let Some(arg) = &attr.arg {
                     self.push(no_argument(attr, arg));
@@ -216,7 +219,7 @@ impl Checker<'_> {
                     );
                 } else {
                     d = d.with_help(
-                        "file attributes are #![profile \"PATH\"], #![complain] and #![enforce]",
+                        "file attributes are #![profile \"PATH\"], #![complain], #![enforce] and #![include FRAGMENT]",
                     );
                 }
                 self.push(d);
@@ -503,6 +506,7 @@ impl Checker<'_> {
             span: rule.span,
             target_span,
             line,
+            bundled: false,
         };
         let flag_kind = shape.flag_kind();
         match shape {
@@ -905,6 +909,73 @@ fn family_word(kind: RuleKind) -> &'static str {
         RuleKind::Sys => "sys",
         RuleKind::Cap => "cap",
         _ => "fs",
+    }
+}
+
+impl Checker<'_> {
+    /// `#![include "file.policy"]` or `#![include bundled_name]`.
+    fn include(&mut self, attr: &Attr) {
+        let Some(arg) = &attr.arg else {
+            let names: Vec<&str> = crate::include::BUNDLED.iter().map(|b| b.name).collect();
+            self.push(
+                Diagnostic::new(
+                    Code::AttributeArgument,
+                    attr.span,
+                    "`#![include]` needs a fragment",
+                )
+                .with_label("include what?")
+                .with_help(format!(
+                    "write `#![include \"base.policy\"]` for a file, or one of bpfbox's: {}",
+                    names.join(", ")
+                )),
+            );
+            return;
+        };
+        let fragment = match arg {
+            AttrArg::Str(s) => Fragment::File(s.value.clone()),
+            AttrArg::Ident(ident) => {
+                if crate::include::bundled(&ident.name).is_none() {
+                    let names = crate::include::BUNDLED.iter().map(|b| b.name);
+                    let mut d = Diagnostic::new(
+                        Code::UnknownFragment,
+                        ident.span,
+                        format!("bpfbox has no fragment `{}`", ident.name),
+                    )
+                    .with_label("not a bundled fragment");
+                    if let Some(best) = did_you_mean(&ident.name, names.clone()) {
+                        d = d.with_fix(format!("did you mean `{best}`?"), ident.span, best);
+                    } else {
+                        let names: Vec<&str> = names.collect();
+                        d = d.with_help(format!(
+                            "bpfbox's fragments are {}; quote a file's path: `#![include \"base.policy\"]`",
+                            names.join(", ")
+                        ));
+                    }
+                    self.push(d);
+                    return;
+                }
+                Fragment::Bundled(ident.name.clone())
+            }
+        };
+        let Some(index) = self.current else {
+            self.push(
+                Diagnostic::new(
+                    Code::RuleOutsideProfile,
+                    attr.span,
+                    "`#![include]` before any profile line",
+                )
+                .with_label("its rules would belong to no profile")
+                .with_help("put it after the `#![profile \"...\"]` line it adds rules to"),
+            );
+            return;
+        };
+        let line = self.line_of(attr.span.start);
+        self.policy.profiles[index].includes.push(IncludeDef {
+            fragment,
+            span: attr.span,
+            arg_span: arg.span(),
+            line,
+        });
     }
 }
 

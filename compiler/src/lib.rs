@@ -6,6 +6,7 @@
 pub mod check;
 pub use bpfbox_image::elf;
 pub mod format;
+pub mod include;
 pub mod learn;
 pub mod lint;
 pub mod lower;
@@ -28,6 +29,16 @@ pub struct Options<'a> {
     pub check_paths: bool,
     /// Whether a path exists; the language server answers from a cache.
     pub path_exists: &'a dyn Fn(&str) -> bool,
+    /// The policy's file, for `#![include]` paths relative to it (none:
+    /// the current directory).
+    pub source: Option<&'a std::path::Path>,
+    /// Reads an included file; the language server answers from its open
+    /// documents first.
+    pub read_source: &'a dyn Fn(&std::path::Path) -> std::io::Result<String>,
+}
+
+fn read_source_from_disk(path: &std::path::Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
 }
 
 /// Whether a path exists, asking the file system.
@@ -41,6 +52,8 @@ impl Default for Options<'_> {
             binaries: &DiskBinaries,
             check_paths: true,
             path_exists: &path_exists_on_disk,
+            source: None,
+            read_source: &read_source_from_disk,
         }
     }
 }
@@ -73,11 +86,14 @@ pub fn analyze(text: &str, options: &Options) -> Analysis {
     let (ast, mut diagnostics) = parse(text);
     let (mut policy, semantic) = check::check(text, &ast);
     diagnostics.extend(semantic);
+    include::expand(&mut policy, options, &mut diagnostics);
     let binaries = resolve::resolve(&mut policy, options.binaries, &mut diagnostics);
+    let mut lints = Vec::new();
     if options.check_paths {
-        lint::missing_paths(&policy, options.path_exists, &mut diagnostics);
+        lint::missing_paths(&policy, options.path_exists, &mut lints);
     }
-    lint::lint(&policy, &mut diagnostics);
+    lint::lint(&policy, &mut lints);
+    diagnostics.extend(include::of_policy_text(&policy, lints));
     // A warning about text that already has an error (a path in an
     // unterminated string, say) only adds noise.
     let errors: Vec<Span> = diagnostics

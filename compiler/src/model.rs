@@ -21,8 +21,30 @@ pub struct Profile {
     pub complain: bool,
     pub scopes: Vec<ScopeDef>,
     pub rules: Vec<RuleDef>,
+    /// Its `#![include ...]` lines, in order; their rules join `rules`
+    /// when the policy is analyzed (include.rs).
+    pub includes: Vec<IncludeDef>,
     /// From the profile line to the end of its last item.
     pub span: Span,
+}
+
+/// An `#![include ...]` line.
+#[derive(Clone, Debug)]
+pub struct IncludeDef {
+    pub fragment: Fragment,
+    /// The whole line, and its argument.
+    pub span: Span,
+    pub arg_span: Span,
+    /// The line events cite for the fragment's rules.
+    pub line: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fragment {
+    /// `#![include "base.policy"]`: a file, relative to the including one.
+    File(String),
+    /// `#![include c_runtime]`: one bpfbox ships (include.rs, BUNDLED).
+    Bundled(String),
 }
 
 /// A function named by `#[func]` or `#[kfunc]` in a profile.
@@ -79,4 +101,7 @@ pub struct RuleDef {
     pub target_span: Span,
     /// The line the rule starts on, counted from 1: what events cite.
     pub line: u32,
+    /// From a bundled fragment: generic, so paths missing here and rules
+    /// the policy repeats are not warned about.
+    pub bundled: bool,
 }

@@ -111,5 +111,9 @@ pub const ATTRIBUTES: &[(&str, bool)] = &[
 ];
 
 /// Inner attributes (`#![...]`): (name, takes an argument).
-pub const INNER_ATTRIBUTES: &[(&str, bool)] =
-    &[("profile", true), ("complain", false), ("enforce", false)];
+pub const INNER_ATTRIBUTES: &[(&str, bool)] = &[
+    ("profile", true),
+    ("complain", false),
+    ("enforce", false),
+    ("include", true),
+];

@@ -75,6 +75,8 @@ codes! {
     UnreadableBinary = "E0116", Error, "the profiled binary cannot be read as ELF";
     TooManyScopes = "E0117", Error, "more function scopes than the image can number";
     UnknownCapability = "E0118", Error, "a capability that does not exist";
+    UnknownFragment = "E0119", Error, "an #![include] of a bundled fragment that does not exist";
+    FragmentError = "E0120", Error, "an #![include] whose file cannot be read, includes itself, or has errors";
     DuplicateRule = "W0001", Warning, "the same rule twice";
     ShadowedRule = "W0002", Warning, "a rule already granted by a ** rule";
     DenyCancelsAllow = "W0003", Warning, "a #[deny] that takes back an #[allow]";

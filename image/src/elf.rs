@@ -57,6 +57,12 @@ pub struct ElfInfo {
     pub pie: bool,
     /// Defined functions, one per address, sorted by address.
     pub symbols: Vec<Symbol>,
+    /// PT_INTERP: the dynamic loader the kernel starts it with.
+    pub interpreter: Option<String>,
+    /// DT_NEEDED: the libraries it links, by name (`libc.so.6`).
+    pub needed: Vec<String>,
+    /// DT_RUNPATH (else DT_RPATH): where the loader looks first.
+    pub runpath: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +135,18 @@ impl ElfInfo {
             identity,
             pie: elf.header.e_type == header::ET_DYN,
             symbols,
+            interpreter: elf.interpreter.map(str::to_string),
+            needed: elf.libraries.iter().map(|l| l.to_string()).collect(),
+            runpath: if elf.runpaths.is_empty() {
+                &elf.rpaths
+            } else {
+                &elf.runpaths
+            }
+            .iter()
+            .flat_map(|p| p.split(':'))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
         })
     }
 

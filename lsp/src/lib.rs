@@ -105,8 +105,8 @@ impl Backend {
         }
     }
 
-    fn analyze(&self, text: &str) -> Analysis {
-        analyze_with(text, &self.binaries, &self.paths)
+    fn analyze(&self, uri: &Uri, text: &str) -> Analysis {
+        analyze_with(uri, text, &self.binaries, &self.paths)
     }
 
     /// Runs a request on a snapshot of the state, taken under the lock and
@@ -129,7 +129,7 @@ impl Backend {
     /// Applies a new text (unless an older version arrives late), analyses
     /// it, and returns what to publish.
     fn update(&self, uri: Uri, text: String, version: i32) -> Option<(Uri, Vec<Diagnostic>, i32)> {
-        let analysis = guarded(|| self.analyze(&text)).ok()?;
+        let analysis = guarded(|| self.analyze(&uri, &text)).ok()?;
         let mut state = self.state.lock().ok()?;
         if state
             .documents
@@ -182,7 +182,8 @@ impl Backend {
                 Err(_) => return,
             };
             for (uri, document) in documents {
-                let analysis = guarded(|| analyze_with(&document.text.text, &binaries, &paths));
+                let analysis =
+                    guarded(|| analyze_with(&uri, &document.text.text, &binaries, &paths));
                 let Ok(analysis) = analysis else { continue };
                 let published = {
                     let Ok(mut state) = state.lock() else { return };
@@ -205,12 +206,17 @@ impl Backend {
     }
 }
 
-fn analyze_with(text: &str, binaries: &BinaryCache, paths: &PathCache) -> Analysis {
+/// `#![include]` paths are relative to the document's file; included
+/// files are read from disk (saved text).
+fn analyze_with(uri: &Uri, text: &str, binaries: &BinaryCache, paths: &PathCache) -> Analysis {
     let exists = |path: &str| paths.exists(path);
+    let source = uri.to_file_path().map(|p| p.into_owned());
     let options = Options {
         binaries,
         check_paths: true,
         path_exists: &exists,
+        source: source.as_deref(),
+        ..Options::default()
     };
     analyze(text, &options)
 }

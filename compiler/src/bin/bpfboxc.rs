@@ -169,6 +169,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let options = Options {
         binaries: &binaries,
         check_paths: !cli.no_path_check,
+        // Includes are relative to the policy's file (stdin: here).
+        source: (file.as_os_str() != "-").then_some(file.as_path()),
         ..Options::default()
     };
     let analysis = analyze(&text, &options);
