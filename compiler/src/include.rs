@@ -328,17 +328,66 @@ const LIBRARY_DIRS: &[&str] = &[
 /// would find them; read of the loader's cache. Nothing for a static
 /// binary, or one the source of binaries does not have yet (an editor).
 fn c_runtime(exe: &str, options: &Options) -> Result<String, IncludeError> {
-    let Some(binary) = options.binaries.binary(exe) else {
-        return Ok(String::new());
-    };
-    let binary = binary.map_err(|e| {
-        IncludeError::new(
-            format!("c_runtime: {e}"),
-            format!("compile where {exe} is installed, or point at a copy: `--binary {exe}=PATH`"),
-        )
+    let files = c_runtime_files(exe, options.binaries, options.path_exists).map_err(|e| {
+        let help = match e {
+            RuntimeError::Binary(_) => format!(
+                "compile where {exe} is installed, or point at a copy: `--binary {exe}=PATH`"
+            ),
+            RuntimeError::Missing(_) => {
+                "compile where the program's libraries are installed".into()
+            }
+        };
+        IncludeError::new(format!("c_runtime: {e}"), help)
     })?;
+    let mut text = String::new();
+    for file in files {
+        let access = if file == LOADER_CACHE {
+            "read|getattr"
+        } else {
+            C_RUNTIME_ACCESS
+        };
+        text.push_str(&format!("fs(\"{file}\", {access})\n"));
+    }
+    Ok(text)
+}
+
+/// The access `c_runtime` gives the loader and the libraries.
+pub const C_RUNTIME_ACCESS: &str = "read|exec|getattr";
+
+/// The dynamic loader's cache, which `c_runtime` lets it read.
+pub const LOADER_CACHE: &str = "/etc/ld.so.cache";
+
+/// Why the C runtime of a binary could not be listed.
+pub enum RuntimeError {
+    Binary(String),
+    Missing(Vec<String>),
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuntimeError::Binary(e) => write!(f, "{e}"),
+            RuntimeError::Missing(names) => {
+                write!(f, "not found on this machine: {}", names.join(", "))
+            }
+        }
+    }
+}
+
+/// The files `c_runtime` names for `exe`: its dynamic loader, the
+/// libraries it needs (transitively) and the loader's cache. Empty for a
+/// static binary, or one `binaries` does not have yet.
+pub fn c_runtime_files(
+    exe: &str,
+    binaries: &dyn crate::BinarySource,
+    path_exists: &dyn Fn(&str) -> bool,
+) -> Result<BTreeSet<String>, RuntimeError> {
+    let Some(binary) = binaries.binary(exe) else {
+        return Ok(BTreeSet::new());
+    };
+    let binary = binary.map_err(|e| RuntimeError::Binary(e.to_string()))?;
     let Some(interpreter) = &binary.interpreter else {
-        return Ok(String::new());
+        return Ok(BTreeSet::new());
     };
     let mut files: BTreeSet<String> = BTreeSet::from([interpreter.clone()]);
     let mut missing: Vec<String> = Vec::new();
@@ -369,16 +418,16 @@ fn c_runtime(exe: &str, options: &Options) -> Result<String, IncludeError> {
             .map(|d| d.replace("$ORIGIN", &origin.to_string_lossy()))
             .chain(LIBRARY_DIRS.iter().map(|d| d.to_string()));
         let found = if name.contains('/') {
-            (options.path_exists)(&name).then(|| name.clone())
+            path_exists(&name).then(|| name.clone())
         } else {
             dirs.map(|d| format!("{}/{name}", d.trim_end_matches('/')))
-                .find(|p| (options.path_exists)(p))
+                .find(|p| path_exists(p))
         };
         let Some(path) = found else {
             missing.push(format!("{name} (needed by {needer})"));
             continue;
         };
-        if let Some(Ok(library)) = options.binaries.binary(&path) {
+        if let Some(Ok(library)) = binaries.binary(&path) {
             let dir = Path::new(&path)
                 .parent()
                 .unwrap_or(Path::new("/"))
@@ -395,19 +444,10 @@ fn c_runtime(exe: &str, options: &Options) -> Result<String, IncludeError> {
         files.insert(path);
     }
     if !missing.is_empty() {
-        return Err(IncludeError::new(
-            format!(
-                "c_runtime: not found on this machine: {}",
-                missing.join(", ")
-            ),
-            "compile where the program's libraries are installed",
-        ));
+        return Err(RuntimeError::Missing(missing));
     }
-    let mut text = String::from("fs(\"/etc/ld.so.cache\", read|getattr)\n");
-    for file in files {
-        text.push_str(&format!("fs(\"{file}\", read|exec|getattr)\n"));
-    }
-    Ok(text)
+    files.insert(LOADER_CACHE.to_string());
+    Ok(files)
 }
 
 /// Lints as the policy's text should show them: about a bundled

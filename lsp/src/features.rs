@@ -308,6 +308,7 @@ pub fn hover(
                 }
                 "kfunc" => format!("kernel function `{name}`: checked against the running kernel when the policy is loaded"),
                 "profile" => path_markdown(name),
+                "include" => include_markdown(doc, attr, arg),
                 _ => return None,
             };
             (text, arg.span())
@@ -320,6 +321,57 @@ pub fn hover(
         }),
         range: Some(doc.text.range(span, encoding)),
     })
+}
+
+/// What an `#![include]` adds: the fragment, and the rules it gave the
+/// profile (they stand at the include line).
+fn include_markdown(doc: &Document, attr: &Attr, arg: &AttrArg) -> String {
+    let name = arg.value();
+    let mut text = match bpfbox_compiler::include::bundled(name) {
+        Some(bundled) if matches!(arg, AttrArg::Ident(_)) => {
+            format!("bpfbox's fragment `{name}`: {}", bundled.doc)
+        }
+        _ => format!("the rules of `{name}`"),
+    };
+    let rules: Vec<String> = doc
+        .analysis
+        .policy
+        .profiles
+        .iter()
+        .flat_map(|p| &p.rules)
+        .filter(|r| r.span == attr.span)
+        .map(|r| {
+            let flags: Vec<&str> = r
+                .kind
+                .flags()
+                .iter()
+                .filter(|(_, bit)| u32::from(r.access) & bit != 0)
+                .map(|(n, _)| *n)
+                .collect();
+            format!("- `{}` {}", target_text(&r.target), flags.join("|"))
+        })
+        .collect();
+    if rules.is_empty() {
+        text.push_str("\n\nNo rules (yet: a binary is read after typing stops).");
+    } else {
+        text.push_str(&format!("\n\n{} rules:\n{}", rules.len(), rules.join("\n")));
+    }
+    text
+}
+
+fn target_text(target: &bpfbox_image::Target) -> String {
+    use bpfbox_image::Target;
+    match target {
+        Target::Path(p) | Target::Exe(Some(p)) => p.clone(),
+        Target::Exe(None) => vocab::SELF.into(),
+        Target::Family(f) => {
+            bpfbox_image::families::family_name(*f).map_or(f.to_string(), str::to_string)
+        }
+        Target::Capability(c) => {
+            bpfbox_image::capability_name(*c).map_or(c.to_string(), str::to_string)
+        }
+        Target::Nothing => String::new(),
+    }
 }
 
 // ---- completion --------------------------------------------------------------
@@ -727,6 +779,17 @@ pub fn definition(
             Some(GotoDefinitionResponse::Scalar(Location::new(
                 uri.clone(),
                 doc.text.range(profile.exe_span, encoding),
+            )))
+        }
+        Node::AttrArg(attr, AttrArg::Str(lit)) if attr.name.name == "include" => {
+            let here = uri.to_file_path()?;
+            let target = here.parent()?.join(&lit.value);
+            if !target.is_file() {
+                return None;
+            }
+            Some(GotoDefinitionResponse::Scalar(Location::new(
+                Uri::from_file_path(target)?,
+                Range::default(),
             )))
         }
         Node::AttrArg(attr, arg) if attr.name.name == "func" => {

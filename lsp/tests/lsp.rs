@@ -627,3 +627,43 @@ async fn paths_complete_inside_strings_and_definitions_reach_workspace_files() {
         json!({ "line": 0, "character": 11 })
     );
 }
+
+/// `#![include]`: an error in the fragment shows at the include line with
+/// the fragment's place; hover lists what it adds; definition opens it.
+#[tokio::test]
+async fn an_include_is_followed_for_diagnostics_hover_and_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let fragment = dir.path().join("base.policy");
+    std::fs::write(&fragment, "read(\"/etc/hosts\")\nreed(\"/etc/passwd\")\n").unwrap();
+    let policy = dir.path().join("app.policy");
+    let uri = format!("file://{}", policy.display());
+    let text = "#![profile \"/usr/bin/env\"]\n#![include \"base.policy\"]\n#![include tls_trust]\n";
+    let (mut h, _) = Harness::start(&["utf-16"]).await;
+    let diagnostics = h.open(&uri, text).await;
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "E0120");
+    assert_eq!(
+        diagnostics[0]["range"]["start"],
+        json!({ "line": 1, "character": 11 })
+    );
+    let message = diagnostics[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("base.policy:2:1: unknown rule `reed`"),
+        "{message}"
+    );
+
+    // Fixed on disk: the next analysis reads it again.
+    std::fs::write(&fragment, "read(\"/etc/hosts\")\n").unwrap();
+    assert_eq!(h.change(&uri, 2, text).await, Vec::<Value>::new());
+    let hover = h.request("textDocument/hover", at(&uri, 1, 14)).await;
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(shown.contains("`/etc/hosts` read"), "{shown}");
+    let hover = h.request("textDocument/hover", at(&uri, 2, 13)).await;
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        shown.contains("TLS trust store") && shown.contains("/etc/ssl/certs"),
+        "{shown}"
+    );
+    let definition = h.request("textDocument/definition", at(&uri, 1, 14)).await;
+    assert_eq!(definition["uri"], format!("file://{}", fragment.display()));
+}

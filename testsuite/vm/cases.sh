@@ -89,7 +89,7 @@ expect_status "not root: refused" 4 "must run as root" /opt/t/free/probe asuser 
 
 # The first load attaches the programs; --max-procs (a small limit on
 # confined processes) lets the fork-limit case reach it.
-for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn; do
+for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt; do
     out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
@@ -126,6 +126,10 @@ expect "fs: an unconfined process is not affected" "ok ok" /opt/t/free/probe rea
 
 expect "fs: a dynamic program needs no rule for its loader (ld.so's own mprotect)" "ok denied" \
     /opt/t/dyn/probe read /srv/t/readable , read /srv/t/secret
+expect "include: #![include c_runtime] gives a dynamic program its loader and libraries" "ok denied" \
+    /opt/t/crt/probe read /srv/t/readable , read /srv/t/secret
+expect_status "include: the control without it cannot load its C library" 127 "error while loading shared libraries" \
+    /opt/t/nocrt/probe read /srv/t/readable
 
 # ---- escapes ---------------------------------------------------------------
 P=/opt/t/esc/probe

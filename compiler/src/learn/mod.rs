@@ -362,8 +362,24 @@ fn learn_profile(
         None
     };
 
+    // The loader and libraries of a dynamic program: one include line.
+    let runtime = runtime_of(profile, options);
+    let runtime_access: BTreeSet<&str> = crate::include::C_RUNTIME_ACCESS.split('|').collect();
+    let mut from_runtime = Seen::default();
+
     let mut learned = Vec::new();
     for ((scope, written), seen) in &kept {
+        if scope.is_none()
+            && runtime.contains(written)
+            && seen
+                .access
+                .iter()
+                .all(|a| runtime_access.contains(a.as_str()))
+        {
+            from_runtime.events += seen.events;
+            from_runtime.first = from_runtime.first.take().or(seen.first.clone());
+            continue;
+        }
         if written.contains('*') {
             let covers = if let Some(dir) = written.strip_suffix("/**") {
                 count_below(&on_target(&options.root, dir))
@@ -382,6 +398,16 @@ fn learn_profile(
         let scope = scoped(scope, &rule, names::is_secret(written), seen);
         learned.push(entry(profile, &scope, RuleKind::File, rule, seen));
     }
+    if from_runtime.events > 0 {
+        learned.push(Learned {
+            profile: profile.to_string(),
+            scope: None,
+            order: 0,
+            rule: C_RUNTIME_INCLUDE.to_string(),
+            events: from_runtime.events,
+            first: from_runtime.first.clone().unwrap_or_default(),
+        });
+    }
     for ((scope, template), seen) in &others {
         let Some(kind) = rule_kind_of(template) else {
             continue;
@@ -395,6 +421,27 @@ fn learn_profile(
         learned.push(entry(profile, &scope, kind, rule, seen));
     }
     learned
+}
+
+/// What a learned policy writes for a dynamic program's loader and
+/// libraries.
+const C_RUNTIME_INCLUDE: &str = "#![include c_runtime]";
+
+/// The files `c_runtime` gives `exe` on the target (none when its binary
+/// cannot be read there, or it is static).
+fn runtime_of(exe: &str, options: &LearnOptions) -> BTreeSet<String> {
+    struct OnTarget<'a>(&'a Path);
+    impl crate::BinarySource for OnTarget<'_> {
+        fn binary(
+            &self,
+            path: &str,
+        ) -> Option<Result<std::sync::Arc<crate::elf::ElfInfo>, crate::elf::ElfError>> {
+            let on_target = on_target(self.0, path);
+            Some(crate::elf::ElfInfo::load(&on_target).map(std::sync::Arc::new))
+        }
+    }
+    let exists = |path: &str| on_target(&options.root, path).symlink_metadata().is_ok();
+    crate::include::c_runtime_files(exe, &OnTarget(&options.root), &exists).unwrap_or_default()
 }
 
 /// A log, pid or lock file the program writes: one it will replace.
@@ -616,6 +663,12 @@ pub fn not_in(rules: Vec<Learned>, policy: &Policy) -> Vec<Learned> {
             let Some(profile) = policy.profiles.iter().find(|p| p.exe == rule.profile) else {
                 return true;
             };
+            if rule.rule == C_RUNTIME_INCLUDE {
+                return !profile
+                    .includes
+                    .iter()
+                    .any(|i| i.fragment == crate::model::Fragment::Bundled("c_runtime".into()));
+            }
             let Some(parsed) = parse_rule(&rule.rule) else {
                 return true;
             };

@@ -400,3 +400,41 @@ fn a_secret_used_inside_one_function_is_scoped_to_it_and_the_rest_suggested() {
     assert!(!write_policy(&rules, &none).contains("#[func"));
     assert_eq!(report.suggested.len(), 2);
 }
+
+#[test]
+fn a_dynamic_programs_loader_and_libraries_are_one_include() {
+    // /usr/bin/env of this machine: dynamic, with libc.
+    let p = "/usr/bin/env";
+    let runtime = runtime_of(p, &LearnOptions::default());
+    let libc = runtime
+        .iter()
+        .find(|f| f.contains("/libc.so"))
+        .expect("the C library among env's runtime")
+        .clone();
+    let mut learner = Learner::default();
+    for (path, access) in [
+        (libc.as_str(), &["read", "exec"][..]),
+        ("/etc/ld.so.cache", &["read", "getattr"][..]),
+        ("/etc/hostname", &["read"][..]),
+    ] {
+        learner.line(&event(
+            p,
+            "file",
+            "mmap",
+            access,
+            serde_json::json!({ "path": path }),
+        ));
+    }
+    let (rules, _) = learner.rules(&LearnOptions::default());
+    let policy = write_policy(&rules, &LearnOptions::default());
+    assert_eq!(
+        policy,
+        "#![profile \"/usr/bin/env\"]\n#![include c_runtime]\nfs(\"/etc/hostname\", read)\n"
+    );
+    let analysis = crate::analyze(&policy, &Options::default());
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
+}
