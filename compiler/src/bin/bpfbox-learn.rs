@@ -47,8 +47,8 @@ struct Cli {
     root: PathBuf,
 
     /// Which rules to put in a `#[func NAME]` block when all their events
-    /// came from inside function NAME of the program (and not all of the
-    /// program's did): none, those naming keys and other secrets, or all.
+    /// came from inside function NAME of the program (and most of the
+    /// program's did not): none, those naming keys and other secrets, or all.
     /// The others are suggested on standard error.
     #[arg(long, value_name = "RULES", default_value = "secrets")]
     scope: ScopeArg,

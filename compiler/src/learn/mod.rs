@@ -47,7 +47,7 @@ impl Default for LearnOptions {
 
 /// Which learned rules are scoped to the function of the program that
 /// used them (`#[func NAME]`), where every event of the rule came from
-/// inside one function that not every event of the profile did. The rest
+/// inside one function that most events of the profile did not. The rest
 /// are reported as suggestions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scoping {
@@ -333,14 +333,27 @@ fn learn_profile(
         kept.entry((scope, written)).or_default().merge(seen);
     }
 
-    // Functions every event of the profile came from inside (main): no
-    // scope at all. Events that name none (exec, a stack not readable)
-    // tell nothing here.
-    let everywhere = wanted
+    // Functions most of the profile's events came from inside (main, an
+    // event loop) tell no use apart: not scopes. Most, not all: an event's
+    // list stops after a few frames, so an outer function can be missing
+    // from it. Events that name none (exec, a stack not readable) tell
+    // nothing here.
+    let named: Vec<&Vec<String>> = wanted
         .iter()
-        .filter(|w| !w.functions.is_empty())
-        .fold(None, |so_far, w| Some(common(so_far, &w.functions)))
-        .unwrap_or_default();
+        .map(|w| &w.functions)
+        .filter(|f| !f.is_empty())
+        .collect();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for functions in &named {
+        for f in functions.iter().collect::<BTreeSet<_>>() {
+            *counts.entry(f).or_default() += 1;
+        }
+    }
+    let everywhere: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, n)| 2 * n > named.len())
+        .map(|(f, _)| f.to_string())
+        .collect();
     let mut scoped = |scope: &Option<String>, rule: &str, secret: bool, seen: &Seen| {
         if scope.is_some() {
             return scope.clone();
