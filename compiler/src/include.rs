@@ -427,7 +427,7 @@ pub fn c_runtime_files(
             missing.push(format!("{name} (needed by {needer})"));
             continue;
         };
-        if let Some(Ok(library)) = binaries.binary(&path) {
+        if let Some(Ok(library)) = binaries.library(&path) {
             let dir = Path::new(&path)
                 .parent()
                 .unwrap_or(Path::new("/"))

@@ -15,6 +15,12 @@ pub trait BinarySource {
     /// not known yet (an editor reads binaries off the typing path): its
     /// `#[func]` names are then left unchecked.
     fn binary(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>>;
+
+    /// A shared library at `path` (for `#![include c_runtime]`): never a
+    /// profile's stand-in from `--binary`.
+    fn library(&self, path: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
+        self.binary(path)
+    }
 }
 
 /// Reads each profile's executable from its own path.

@@ -154,6 +154,7 @@ fn help_documents_every_flag() {
         "--fmt",
         "--write",
         "--no-path-check",
+        "--root",
         "--color",
         "Exit status",
     ] {
@@ -269,4 +270,78 @@ fn check_writes_nothing() {
     assert!(out.status.success());
     assert!(!dir.path().join("p.bbx").exists());
     assert!(root().join("testsuite").exists());
+}
+
+/// `--root DIR`: the target's files, not the build machine's, for path
+/// warnings, the profiled binary and `#![include c_runtime]`'s libraries.
+#[test]
+fn root_is_where_paths_binaries_and_libraries_are_looked_up() {
+    let target = tempfile::tempdir().unwrap();
+    let t = target.path();
+    // A dynamic program and its runtime, at the target's paths.
+    let runtime = ["/usr/bin/env"];
+    let ldd = std::process::Command::new("ldd")
+        .arg("/usr/bin/env")
+        .output()
+        .unwrap();
+    let libs: Vec<String> = String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+        .map(str::to_string)
+        .collect();
+    for file in runtime.iter().map(|s| s.to_string()).chain(libs.clone()) {
+        let on_target = t.join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(on_target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &on_target).unwrap();
+    }
+    std::fs::create_dir_all(t.join("srv")).unwrap();
+    std::fs::write(t.join("srv/data"), "x").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        &dir,
+        "app.policy",
+        b"#![profile \"/usr/bin/env\"]\n#![include c_runtime]\nread(\"/srv/data\")\n",
+    );
+    let image = dir.path().join("app.bbx");
+    let out = bpfboxc(&[
+        &policy,
+        "--root",
+        t.to_str().unwrap(),
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "/srv/data is on the target: {stderr}"
+    );
+    let dump = bpfboxc(&["--dump", image.to_str().unwrap()]);
+    let json: Value = serde_json::from_slice(&dump.stdout).unwrap();
+    let paths: Vec<&str> = json["profiles"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    for lib in &libs {
+        assert!(paths.contains(&lib.as_str()), "{lib} not in {paths:?}");
+    }
+    // On this machine, /srv/data is missing: the same policy warns.
+    let out = bpfboxc(&[&policy, "-o", image.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/srv/data does not exist"));
+    // A target without the libraries: the include says which are missing.
+    let bare = tempfile::tempdir().unwrap();
+    let on_bare = bare.path().join("usr/bin");
+    std::fs::create_dir_all(&on_bare).unwrap();
+    std::fs::copy("/usr/bin/env", on_bare.join("env")).unwrap();
+    let out = bpfboxc(&[&policy, "--root", bare.path().to_str().unwrap(), "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("E0120") && stderr.contains("libc.so.6"),
+        "{stderr}"
+    );
+    let out = bpfboxc(&[&policy, "--root", "/nonexistent", "--check"]);
+    assert_eq!(out.status.code(), Some(2));
 }

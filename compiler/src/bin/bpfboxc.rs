@@ -69,6 +69,12 @@ struct Cli {
     #[arg(long)]
     no_path_check: bool,
 
+    /// The root directory of the machine the policy is for (an extracted
+    /// image, a chroot): paths are checked there, profiled binaries (unless
+    /// --binary) and `#![include c_runtime]`'s libraries are read there.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+
     /// When to colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -165,10 +171,19 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         return format(cli, file, &name, &text);
     }
 
-    let binaries = CliBinaries::new(&cli.binary)?;
+    if !cli.root.is_dir() {
+        return Err(Failure {
+            message: format!("--root {}: not a directory", cli.root.display()),
+            hint: Some("give the target's root directory: an extracted image or a chroot".into()),
+            code: EXIT_USAGE,
+        });
+    }
+    let binaries = CliBinaries::new(&cli.binary, &cli.root)?;
+    let exists = |path: &str| on_root(&cli.root, path).symlink_metadata().is_ok();
     let options = Options {
         binaries: &binaries,
         check_paths: !cli.no_path_check,
+        path_exists: &exists,
         // Includes are relative to the policy's file (stdin: here).
         source: (file.as_os_str() != "-").then_some(file.as_path()),
         ..Options::default()
@@ -414,13 +429,16 @@ fn write_output(path: &Path, contents: &[u8]) -> Result<(), Failure> {
 struct CliBinaries {
     by_exe: HashMap<String, PathBuf>,
     default: Option<PathBuf>,
+    /// --root: where the target's files are.
+    root: PathBuf,
 }
 
 impl CliBinaries {
-    fn new(specs: &[String]) -> Result<CliBinaries, Failure> {
+    fn new(specs: &[String], root: &Path) -> Result<CliBinaries, Failure> {
         let mut binaries = CliBinaries {
             by_exe: HashMap::new(),
             default: None,
+            root: root.to_path_buf(),
         };
         for spec in specs {
             match spec.split_once('=') {
@@ -450,7 +468,16 @@ impl BinarySource for CliBinaries {
             .by_exe
             .get(exe)
             .or(self.default.as_ref())
-            .map_or_else(|| PathBuf::from(exe), Clone::clone);
+            .map_or_else(|| on_root(&self.root, exe), Clone::clone);
         Some(ElfInfo::load(&path).map(Arc::new))
     }
+
+    fn library(&self, path: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
+        Some(ElfInfo::load(&on_root(&self.root, path)).map(Arc::new))
+    }
+}
+
+/// `path` (absolute on the target) under the target's root.
+fn on_root(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
 }
