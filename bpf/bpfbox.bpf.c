@@ -481,6 +481,10 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	e->exe[0] = 0;
+	struct inode *exe_inode = exe ? exe->f_inode : 0;
+	struct super_block *exe_sb = exe_inode ? exe_inode->i_sb : 0;
+	e->exe_dev = exe_sb ? exe_sb->s_dev : 0;
+	e->exe_ino = exe_inode ? exe_inode->i_ino : 0;
 	if (exe)
 		path_into(&exe->f_path, e->exe);
 	e->argv0[0] = 0;
@@ -1341,9 +1345,15 @@ static __always_inline int check_unix_peer(__u32 op, struct sock *other)
 	struct dentry *dentry = u ? u->path.dentry : 0;
 	struct inode *inode = dentry ? dentry->d_inode : 0;
 	if (!inode) {
-		/* abstract or unnamed: only the family names it */
+		/* Only the family names it. An abstract socket is reached by
+		 * its name: connect. An unnamed one (a socketpair, a socket
+		 * never bound) was handed over, not reached: a datagram to it
+		 * is a send, as before unix peers had paths. */
+		__u32 access = BPFBOX_NET_CONNECT;
+		if (op == BPFBOX_OP_UNIX_SEND && !(u && u->addr))
+			access = BPFBOX_NET_SEND;
 		struct object o = {.op = op, .kind = BPFBOX_RULE_NET, .family = AF_UNIX};
-		return decide(&s, &family, BPFBOX_NET_CONNECT, &o);
+		return decide(&s, &family, access, &o);
 	}
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .walk = &u->path};
 	struct super_block *sb = inode->i_sb;

@@ -363,6 +363,10 @@ struct bpfbox_event {
 	 * executable segment's address. Frame pointers are not needed. */
 	__u64 start_code;
 	__u64 frames[BPFBOX_FRAMES];
+	/* The executable `exe` names: a reader checks a file it opens at that
+	 * path is this one before reading symbols from it. */
+	__u64 exe_dev;
+	__u64 exe_ino;
 };
 
 /* What an event's path holds. Hooks given only a dentry know the file's

@@ -130,9 +130,12 @@ struct socket {
 	struct sock *sk;
 };
 
+struct unix_address;
+
 struct unix_sock {
 	struct sock sk;
 	struct path path; /* where it is bound; no dentry for abstract and unnamed */
+	struct unix_address *addr; /* none for a socket never bound (socketpair) */
 };
 
 struct vm_area_struct {

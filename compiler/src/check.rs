@@ -299,9 +299,6 @@ impl Checker<'_> {
                         Some((Verdict::Quiet, _, _)) if denies(verdict) => Verdict::Quiet,
                         _ => verdict,
                     };
-                    if let (Verdict::Quiet, Some(audit)) = (verdict, context.audit_at) {
-                        self.push(quiet_audit(attr.span, audit));
-                    }
                     if let Some((previous, span, previous_name)) = verdict_here {
                         if denies(previous) != denies(verdict) {
                             self.push(
@@ -333,11 +330,6 @@ impl Checker<'_> {
                     if name == "audit" {
                         context.audit = true;
                         context.audit_at = Some(attr.span);
-                        if let (Some(Verdict::Quiet), Some(quiet)) =
-                            (context.verdict, context.verdict_at)
-                        {
-                            self.push(quiet_audit(quiet, attr.span));
-                        }
                     } else {
                         context.taint = true;
                     }
@@ -435,6 +427,16 @@ impl Checker<'_> {
                     }
                     self.push(d);
                 }
+            }
+        }
+        // Once the whole list is read (an inner `#[deny]` may replace an
+        // outer `#[quiet]`), where this list gave one of the two.
+        if let (Some(Verdict::Quiet), Some(quiet), Some(audit)) =
+            (context.verdict, context.verdict_at, context.audit_at)
+        {
+            let given_here = |span: Span| attrs.iter().any(|a| a.span == span);
+            if given_here(quiet) || given_here(audit) {
+                self.push(quiet_audit(quiet, audit));
             }
         }
         context
@@ -742,8 +744,28 @@ impl Checker<'_> {
         let mut ok = true;
         for word in words {
             if word.name == vocab::ANY {
-                mask |= kind.all_bits();
+                mask |= kind.any_bits();
                 continue;
+            }
+            // /proc/PID entries are not sockets.
+            if kind == RuleKind::Proc {
+                if let Some((_, bit)) = flags.iter().find(|(n, _)| *n == word.name) {
+                    if kind.any_bits() & bit == 0 {
+                        ok = false;
+                        self.push(
+                            Diagnostic::new(
+                                Code::UnknownFlag,
+                                word.span,
+                                format!("`{}` is not a proc access", word.name),
+                            )
+                            .with_label("/proc entries are not sockets")
+                            .with_help(
+                                "name a unix socket by its path: `connect(\"/run/app.sock\")`",
+                            ),
+                        );
+                        continue;
+                    }
+                }
             }
             if let Some((_, bit)) = flags.iter().find(|(n, _)| *n == word.name) {
                 mask |= bit;

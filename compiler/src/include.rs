@@ -56,6 +56,9 @@ pub fn bundled(name: &str) -> Option<&'static Bundled> {
 /// before, by name).
 const MAX_DEPTH: usize = 16;
 
+/// Fragments read for one profile, all includes and nesting counted.
+const MAX_FRAGMENTS: usize = 256;
+
 /// Multiarch directory of this build's target, for bundled fragments.
 const MULTIARCH: &str = if cfg!(target_arch = "aarch64") {
     "aarch64-linux-gnu"
@@ -69,11 +72,23 @@ pub fn expand(policy: &mut Policy, options: &Options, diagnostics: &mut Vec<Diag
     let base = options
         .source
         .and_then(Path::parent)
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     for profile in &mut policy.profiles {
+        // Fragments read for this profile: a policy that includes the
+        // same file many times over (a diamond 16 deep) stops here.
+        let mut budget = MAX_FRAGMENTS;
         for include in profile.includes.clone() {
-            let mut chain = Vec::new();
-            match fragment_rules(&profile.exe, &include.fragment, &base, options, &mut chain) {
+            // The policy itself: a fragment including it is a cycle.
+            let mut chain: Vec<PathBuf> = options.source.map(normal).into_iter().collect();
+            match fragment_rules(
+                &profile.exe,
+                &include.fragment,
+                &base,
+                options,
+                &mut chain,
+                &mut budget,
+            ) {
                 Ok(included) => {
                     for warning in &included.warnings {
                         diagnostics.push(
@@ -130,7 +145,15 @@ fn fragment_rules(
     base: &Path,
     options: &Options,
     chain: &mut Vec<PathBuf>,
+    budget: &mut usize,
 ) -> Result<Included, IncludeError> {
+    if *budget == 0 {
+        return Err(IncludeError::new(
+            format!("more than {MAX_FRAGMENTS} fragments included in one profile"),
+            "include each fragment once",
+        ));
+    }
+    *budget -= 1;
     let (name, text, dir, bundled) = match fragment {
         Fragment::Bundled(name) => {
             let text = match bundled(name).and_then(|b| b.text) {
@@ -141,10 +164,19 @@ fn fragment_rules(
         }
         Fragment::File(path) => {
             let path = normal(&base.join(path));
-            if chain.contains(&path) || chain.len() >= MAX_DEPTH {
+            if chain.contains(&path) {
                 return Err(IncludeError::new(
                     format!("{} includes itself", path.display()),
                     "remove the include that closes the circle",
+                ));
+            }
+            if chain.len() >= MAX_DEPTH {
+                return Err(IncludeError::new(
+                    format!(
+                        "includes nested more than {MAX_DEPTH} deep, at {}",
+                        path.display()
+                    ),
+                    "include fragments from fewer levels",
                 ));
             }
             let text = (options.read_source)(&path).map_err(|e| {
@@ -164,7 +196,7 @@ fn fragment_rules(
             (path.display().to_string(), text, dir, false)
         }
     };
-    let included = check_fragment(exe, &name, &text, &dir, bundled, options, chain);
+    let included = check_fragment(exe, &name, &text, &dir, bundled, options, chain, budget);
     if !bundled {
         chain.pop();
     }
@@ -180,6 +212,7 @@ fn check_fragment(
     bundled: bool,
     options: &Options,
     chain: &mut Vec<PathBuf>,
+    budget: &mut usize,
 ) -> Result<Included, IncludeError> {
     let header = format!(
         "#![profile \"{}\"]\n",
@@ -193,6 +226,22 @@ fn check_fragment(
         let (line, column) = line_column(&full, span.start);
         format!("{name}:{}:{column}", line - 1)
     };
+    if let Some(mode) = ast.items.iter().find_map(|item| match item {
+        bpfbox_grammar::Item::Inner(a)
+            if matches!(a.name.name.as_str(), "complain" | "enforce") =>
+        {
+            Some(a)
+        }
+        _ => None,
+    }) {
+        return Err(IncludeError::new(
+            format!(
+                "{}: a fragment cannot set the profile's mode",
+                at(mode.span)
+            ),
+            "`#![complain]` and `#![enforce]` belong in the policy, after its profile line",
+        ));
+    }
     if let Some(second) = policy.profiles.get(1) {
         return Err(IncludeError::new(
             format!(
@@ -238,16 +287,17 @@ fn check_fragment(
     };
     // Its own includes, relative to it.
     for include in &includes {
-        let inner = fragment_rules(exe, &include.fragment, dir, options, chain).map_err(|e| {
-            IncludeError {
-                messages: e
-                    .messages
-                    .iter()
-                    .map(|m| format!("{}: {m}", at(include.arg_span)))
-                    .collect(),
-                help: e.help,
-            }
-        })?;
+        let inner =
+            fragment_rules(exe, &include.fragment, dir, options, chain, budget).map_err(|e| {
+                IncludeError {
+                    messages: e
+                        .messages
+                        .iter()
+                        .map(|m| format!("{}: {m}", at(include.arg_span)))
+                        .collect(),
+                    help: e.help,
+                }
+            })?;
         let offset = included.scopes.len();
         included.scopes.extend(inner.scopes);
         included.warnings.extend(inner.warnings);
@@ -295,16 +345,20 @@ fn add(profile: &mut Profile, include: &IncludeDef, included: Included) {
     }
 }
 
-/// `path` without `.` and with `..` applied: one name per file, for
-/// telling a cycle.
+/// `path` without `.` and with `..` applied where it can be (a leading
+/// `..` of a relative path stays): one name per file, for telling a cycle.
 fn normal(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other),
         }
     }
@@ -479,4 +533,64 @@ pub fn of_policy_text(policy: &Policy, lints: Vec<Diagnostic>) -> Vec<Diagnostic
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_applies_dots_and_keeps_a_leading_parent() {
+        assert_eq!(
+            normal(Path::new("./a/../b.policy")),
+            PathBuf::from("b.policy")
+        );
+        assert_eq!(
+            normal(Path::new("../base.policy")),
+            PathBuf::from("../base.policy")
+        );
+        assert_eq!(normal(Path::new("./../../x")), PathBuf::from("../../x"));
+        assert_eq!(normal(Path::new("/../etc/x")), PathBuf::from("/etc/x"));
+        assert_eq!(normal(Path::new("sub/../../x")), PathBuf::from("../x"));
+    }
+
+    #[test]
+    fn a_diamond_of_includes_stops_at_the_budget() {
+        // Each level includes the next twice: 2^12 reads without a budget.
+        let files: std::collections::HashMap<PathBuf, String> = (0..12)
+            .map(|i| {
+                let next = format!("#![include \"f{}.policy\"]\n", i + 1);
+                let text = if i < 11 {
+                    format!("{next}{next}")
+                } else {
+                    "read(\"/etc/hosts\")\n".into()
+                };
+                (PathBuf::from(format!("./f{i}.policy")), text)
+            })
+            .collect();
+        let read = |path: &Path| {
+            files
+                .get(&normal(path))
+                .or_else(|| files.get(&Path::new(".").join(path)))
+                .cloned()
+                .ok_or_else(|| std::io::Error::other("no such fragment"))
+        };
+        let options = Options {
+            read_source: &read,
+            check_paths: false,
+            ..Options::default()
+        };
+        let analysis = crate::analyze(
+            "#![profile \"/usr/bin/env\"]\n#![include \"f0.policy\"]\n",
+            &options,
+        );
+        assert!(
+            analysis
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("more than 256 fragments")),
+            "{:?}",
+            analysis.diagnostics
+        );
+    }
 }

@@ -32,12 +32,21 @@ pub struct Options<'a> {
     /// The policy's file, for `#![include]` paths relative to it (none:
     /// the current directory).
     pub source: Option<&'a std::path::Path>,
-    /// Reads an included file; the language server answers from its open
-    /// documents first.
+    /// Reads an included file.
     pub read_source: &'a dyn Fn(&std::path::Path) -> std::io::Result<String>,
 }
 
-fn read_source_from_disk(path: &std::path::Path) -> std::io::Result<String> {
+/// Included files are regular files of policy size: not a FIFO that
+/// blocks, nor /dev/zero.
+pub fn read_source_from_disk(path: &std::path::Path) -> std::io::Result<String> {
+    const MAX: u64 = 64 << 20;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX {
+        return Err(std::io::Error::other("larger than 64 MiB"));
+    }
     std::fs::read_to_string(path)
 }
 

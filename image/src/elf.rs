@@ -218,7 +218,9 @@ impl CodeMap {
     pub fn functions(&self, start_code: u64, frames: &[u64]) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for &frame in frames.iter().filter(|f| **f >= start_code && **f != 0) {
-            let address = frame - start_code + self.code_start;
+            let Some(address) = (frame - start_code).checked_add(self.code_start) else {
+                continue;
+            };
             if !self.follows_call(address) {
                 continue;
             }
@@ -244,15 +246,14 @@ impl CodeMap {
             .iter()
             .rev()
             .take(16)
-            .find(|s| s.size > 0 && address < s.address + s.size)
+            .find(|s| s.size > 0 && address < s.address.saturating_add(s.size))
     }
 
     /// The bytes before `address`, up to `n`.
     fn before(&self, address: u64, n: u64) -> Option<&[u8]> {
-        let (start, bytes) = self
-            .segments
-            .iter()
-            .find(|(start, bytes)| *start < address && address <= start + bytes.len() as u64)?;
+        let (start, bytes) = self.segments.iter().find(|(start, bytes)| {
+            *start < address && address <= start.saturating_add(bytes.len() as u64)
+        })?;
         let end = (address - start) as usize;
         Some(&bytes[end.saturating_sub(n as usize)..end])
     }

@@ -128,6 +128,18 @@ impl RuleKind {
     pub fn all_bits(self) -> u32 {
         self.flags().iter().fold(0, |acc, (_, bit)| acc | bit)
     }
+
+    /// What `any` grants: every flag but fs `connect`, which reaches the
+    /// server behind a socket file (`fs("/tmp/**", any)` must not connect
+    /// to every X11 or tmux socket there): a socket is granted by name.
+    pub fn any_bits(self) -> u32 {
+        match self {
+            RuleKind::File | RuleKind::Subtree | RuleKind::Glob | RuleKind::Proc => {
+                self.all_bits() & !bpfbox_abi::bpfbox_fs_access::BPFBOX_FS_CONNECT
+            }
+            _ => self.all_bits(),
+        }
+    }
 }
 
 /// What a rule is about.
@@ -258,7 +270,7 @@ pub struct Rule {
 pub struct Lines {
     /// The first taint rule, else audit, else allow rule.
     pub line: u32,
-    /// The first `#[deny]` rule.
+    /// The first loud `#[deny]` rule, else the first `#[quiet]` one.
     pub deny_line: u32,
 }
 
@@ -275,7 +287,8 @@ impl Lines {
     /// order (source order in the compiler, image order in the loader): the
     /// first deny rule, and the first taint or audit rule, else the first.
     pub fn merge(&mut self, other: Lines, masks: Masks, merged: Masks) {
-        if self.deny_line == 0 {
+        // A logged denial cites a loud #[deny], not a #[quiet] one.
+        if self.deny_line == 0 || (masks.loud() != 0 && merged.loud() == 0) {
             self.deny_line = other.deny_line;
         }
         let marks = |m: Masks| (m.taint | m.audit) != 0;

@@ -127,12 +127,22 @@ impl Lookup for Names<'_> {
             return Vec::new();
         }
         let exe = chars_to_string(&e.exe);
-        // The path as this reader sees it: the same file if its inode is
-        // the one the event's process runs (not one replaced since).
+        // The path as this reader sees it names the process's executable
+        // only if it is that file (not one replaced since, nor another
+        // mount namespace's): same device and inode, a regular file of a
+        // program's size.
+        use std::os::unix::fs::MetadataExt;
         let Ok(meta) = std::fs::metadata(&exe) else {
             return Vec::new();
         };
-        use std::os::unix::fs::MetadataExt;
+        const MAX_PROGRAM: u64 = 1 << 30;
+        if !meta.is_file()
+            || meta.len() > MAX_PROGRAM
+            || crate::plan::kernel_dev(meta.dev()) != e.exe_dev
+            || meta.ino() != e.exe_ino
+        {
+            return Vec::new();
+        }
         let code = self
             .code
             .entry((exe.clone(), meta.ino()))

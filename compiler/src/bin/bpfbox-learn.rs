@@ -8,11 +8,12 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use bpfbox_compiler::format;
 use bpfbox_compiler::learn::{
-    not_in, write_policy, LearnOptions, Learned, Learner, Report, Scoping,
+    analyze_on_target, not_in, scope_name, write_policy, LearnOptions, Learned, Learner, Report,
+    Scoping,
 };
 use bpfbox_compiler::render::plural;
-use bpfbox_compiler::{analyze, format, Options};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -138,13 +139,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| io_failure("read", path, e))?;
-            let analysis = analyze(
-                &text,
-                &Options {
-                    check_paths: false,
-                    ..Options::default()
-                },
-            );
+            let analysis = analyze_on_target(&text, &cli.root, Some(path), false);
             if analysis.has_errors() {
                 return Err(Failure {
                     message: format!(
@@ -230,7 +225,7 @@ fn as_additions(rules: &[Learned]) -> String {
         }
         if last != Some((rule.profile.as_str(), &rule.scope)) {
             if let Some(scope) = &rule.scope {
-                out.push_str(&format!(" #[func {scope}]\n"));
+                out.push_str(&format!(" #[func {}]\n", scope_name(scope)));
             }
         }
         last = Some((&rule.profile, &rule.scope));

@@ -443,18 +443,43 @@ const C_RUNTIME_INCLUDE: &str = "#![include c_runtime]";
 /// The files `c_runtime` gives `exe` on the target (none when its binary
 /// cannot be read there, or it is static).
 fn runtime_of(exe: &str, options: &LearnOptions) -> BTreeSet<String> {
-    struct OnTarget<'a>(&'a Path);
-    impl crate::BinarySource for OnTarget<'_> {
-        fn binary(
-            &self,
-            path: &str,
-        ) -> Option<Result<std::sync::Arc<crate::elf::ElfInfo>, crate::elf::ElfError>> {
-            let on_target = on_target(self.0, path);
-            Some(crate::elf::ElfInfo::load(&on_target).map(std::sync::Arc::new))
-        }
-    }
     let exists = |path: &str| on_target(&options.root, path).symlink_metadata().is_ok();
     crate::include::c_runtime_files(exe, &OnTarget(&options.root), &exists).unwrap_or_default()
+}
+
+/// Binaries read under the target's root.
+struct OnTarget<'a>(&'a Path);
+
+impl crate::BinarySource for OnTarget<'_> {
+    fn binary(
+        &self,
+        path: &str,
+    ) -> Option<Result<std::sync::Arc<crate::elf::ElfInfo>, crate::elf::ElfError>> {
+        let on_target = on_target(self.0, path);
+        Some(crate::elf::ElfInfo::load(&on_target).map(std::sync::Arc::new))
+    }
+}
+
+/// A policy analysed as it will be on the target (`root`): its paths,
+/// binaries and `c_runtime`'s libraries there, includes relative to its
+/// file (`source`).
+pub fn analyze_on_target(
+    text: &str,
+    root: &Path,
+    source: Option<&Path>,
+    check_paths: bool,
+) -> crate::Analysis {
+    let exists = |path: &str| on_target(root, path).symlink_metadata().is_ok();
+    analyze(
+        text,
+        &Options {
+            binaries: &OnTarget(root),
+            check_paths,
+            path_exists: &exists,
+            source,
+            ..Options::default()
+        },
+    )
 }
 
 /// A log, pid or lock file the program writes: one it will replace.
@@ -629,7 +654,7 @@ pub fn write_policy(rules: &[Learned], options: &LearnOptions) -> String {
     format::format(&text).unwrap_or(text)
 }
 
-fn scope_name(name: &str) -> String {
+pub fn scope_name(name: &str) -> String {
     if crate::resolve::is_identifier(name) {
         name.to_string()
     } else {
@@ -639,16 +664,7 @@ fn scope_name(name: &str) -> String {
 
 /// `text` without the rules the compiler calls duplicate or shadowed.
 fn without_redundant_rules(text: &str, options: &LearnOptions) -> String {
-    let root = options.root.clone();
-    let exists = move |path: &str| on_target(&root, path).symlink_metadata().is_ok();
-    let analysis = analyze(
-        text,
-        &Options {
-            check_paths: true,
-            path_exists: &exists,
-            ..Options::default()
-        },
-    );
+    let analysis = analyze_on_target(text, &options.root, None, true);
     let mut cut: Vec<(usize, usize)> = analysis
         .diagnostics
         .iter()
