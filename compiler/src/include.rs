@@ -77,18 +77,14 @@ pub fn expand(policy: &mut Policy, options: &Options, diagnostics: &mut Vec<Diag
     for profile in &mut policy.profiles {
         // Fragments read for this profile: a policy that includes the
         // same file many times over (a diamond 16 deep) stops here.
-        let mut budget = MAX_FRAGMENTS;
+        let mut walk = Walk {
+            chain: Vec::new(),
+            budget: MAX_FRAGMENTS,
+        };
         for include in profile.includes.clone() {
             // The policy itself: a fragment including it is a cycle.
-            let mut chain: Vec<PathBuf> = options.source.map(normal).into_iter().collect();
-            match fragment_rules(
-                &profile.exe,
-                &include.fragment,
-                &base,
-                options,
-                &mut chain,
-                &mut budget,
-            ) {
+            walk.chain = options.source.map(normal).into_iter().collect();
+            match fragment_rules(&profile.exe, &include.fragment, &base, options, &mut walk) {
                 Ok(included) => {
                     for warning in &included.warnings {
                         diagnostics.push(
@@ -102,6 +98,13 @@ pub fn expand(policy: &mut Policy, options: &Options, diagnostics: &mut Vec<Diag
             }
         }
     }
+}
+
+/// Where an expansion is: the files being included (for cycles), and how
+/// many more fragments one profile may read.
+struct Walk {
+    chain: Vec<PathBuf>,
+    budget: usize,
 }
 
 /// A fragment's rules, checked, with the function scopes they name.
@@ -144,16 +147,15 @@ fn fragment_rules(
     fragment: &Fragment,
     base: &Path,
     options: &Options,
-    chain: &mut Vec<PathBuf>,
-    budget: &mut usize,
+    walk: &mut Walk,
 ) -> Result<Included, IncludeError> {
-    if *budget == 0 {
+    if walk.budget == 0 {
         return Err(IncludeError::new(
             format!("more than {MAX_FRAGMENTS} fragments included in one profile"),
             "include each fragment once",
         ));
     }
-    *budget -= 1;
+    walk.budget -= 1;
     let (name, text, dir, bundled) = match fragment {
         Fragment::Bundled(name) => {
             let text = match bundled(name).and_then(|b| b.text) {
@@ -164,13 +166,13 @@ fn fragment_rules(
         }
         Fragment::File(path) => {
             let path = normal(&base.join(path));
-            if chain.contains(&path) {
+            if walk.chain.contains(&path) {
                 return Err(IncludeError::new(
                     format!("{} includes itself", path.display()),
                     "remove the include that closes the circle",
                 ));
             }
-            if chain.len() >= MAX_DEPTH {
+            if walk.chain.len() >= MAX_DEPTH {
                 return Err(IncludeError::new(
                     format!(
                         "includes nested more than {MAX_DEPTH} deep, at {}",
@@ -192,13 +194,13 @@ fn fragment_rules(
             let dir = path
                 .parent()
                 .map_or_else(|| base.to_path_buf(), Path::to_path_buf);
-            chain.push(path.clone());
+            walk.chain.push(path.clone());
             (path.display().to_string(), text, dir, false)
         }
     };
-    let included = check_fragment(exe, &name, &text, &dir, bundled, options, chain, budget);
+    let included = check_fragment(exe, &name, &text, &dir, bundled, options, walk);
     if !bundled {
-        chain.pop();
+        walk.chain.pop();
     }
     included
 }
@@ -211,8 +213,7 @@ fn check_fragment(
     dir: &Path,
     bundled: bool,
     options: &Options,
-    chain: &mut Vec<PathBuf>,
-    budget: &mut usize,
+    walk: &mut Walk,
 ) -> Result<Included, IncludeError> {
     let header = format!(
         "#![profile \"{}\"]\n",
@@ -287,17 +288,16 @@ fn check_fragment(
     };
     // Its own includes, relative to it.
     for include in &includes {
-        let inner =
-            fragment_rules(exe, &include.fragment, dir, options, chain, budget).map_err(|e| {
-                IncludeError {
-                    messages: e
-                        .messages
-                        .iter()
-                        .map(|m| format!("{}: {m}", at(include.arg_span)))
-                        .collect(),
-                    help: e.help,
-                }
-            })?;
+        let inner = fragment_rules(exe, &include.fragment, dir, options, walk).map_err(|e| {
+            IncludeError {
+                messages: e
+                    .messages
+                    .iter()
+                    .map(|m| format!("{}: {m}", at(include.arg_span)))
+                    .collect(),
+                help: e.help,
+            }
+        })?;
         let offset = included.scopes.len();
         included.scopes.extend(inner.scopes);
         included.warnings.extend(inner.warnings);
