@@ -43,6 +43,28 @@ pub fn decided_line(
         .filter(|line| *line != 0)
 }
 
+/// A net(unix, ...) rule's sets as the fs `connect` of a unix peer's file:
+/// the kernel's as_connect.
+fn unix_family_as_connect(m: abi::bpfbox_masks) -> abi::bpfbox_masks {
+    use abi::bpfbox_fs_access::BPFBOX_FS_CONNECT;
+    use abi::bpfbox_net_access::BPFBOX_NET_CONNECT;
+    let bit = |set: u32| {
+        if set & BPFBOX_NET_CONNECT != 0 {
+            BPFBOX_FS_CONNECT
+        } else {
+            0
+        }
+    };
+    abi::bpfbox_masks {
+        allow: bit(m.allow),
+        taint: bit(m.taint),
+        audit: bit(m.audit),
+        deny: bit(m.deny),
+        logged: bit(m.logged),
+        ..m
+    }
+}
+
 /// The pinned rule maps.
 pub struct PinnedRules<'a> {
     pub maps: &'a Maps,
@@ -80,6 +102,21 @@ impl RuleSource for PinnedRules<'_> {
                                 ino,
                             },
                         ));
+                    }
+                    // A unix peer by path is granted by its file or by
+                    // net(unix, connect), as the kernel decided it.
+                    use abi::bpfbox_op::*;
+                    if matches!(e.op, BPFBOX_OP_UNIX_CONNECT | BPFBOX_OP_UNIX_SEND) {
+                        let family = lookup(
+                            &self.maps.net_rules,
+                            &abi::bpfbox_net_key {
+                                version: e.version,
+                                scope,
+                                family: libc::AF_UNIX as u32,
+                                pad: 0,
+                            },
+                        );
+                        found.push(family.map(unix_family_as_connect));
                     }
                     found
                 }
