@@ -384,6 +384,8 @@ enum Context {
     Attribute,
     FileAttribute,
     FuncName,
+    /// After `#![include `: a fragment bpfbox ships.
+    Fragment,
     /// Argument `index` of rule `name`.
     RuleArg(String, usize),
     /// Inside a string; the text typed after the quote.
@@ -450,6 +452,7 @@ fn context(text: &str, offset: usize) -> Context {
         Some(Open::Paren(name, index)) => Context::RuleArg(name.clone(), *index),
         Some(Open::Attr(inner)) => match (attr_name.as_deref(), *inner) {
             (Some("func"), false) => Context::FuncName,
+            (Some("include"), true) => Context::Fragment,
             (None, false) => Context::Attribute,
             (None, true) => Context::FileAttribute,
             _ => Context::Statement,
@@ -547,6 +550,13 @@ pub fn completion(
         Context::FileAttribute => vocab::INNER_ATTRIBUTES
             .iter()
             .map(|(name, _)| item(name, CompletionItemKind::MODULE, None))
+            .collect(),
+        Context::Fragment => bpfbox_compiler::include::BUNDLED
+            .iter()
+            .map(|b| CompletionItem {
+                documentation: Some(Documentation::String(b.doc.to_string())),
+                ..item(b.name, CompletionItemKind::MODULE, Some("bundled fragment"))
+            })
             .collect(),
         Context::FuncName => {
             let Some(profile) = profile_at(doc, offset) else {
@@ -1060,6 +1070,7 @@ mod tests {
         assert_eq!(ctx("#![profile \"/x\"]\n#[al‸"), Context::Attribute);
         assert_eq!(ctx("#![‸"), Context::FileAttribute);
         assert_eq!(ctx("#![profile \"/x\"]\n#[func ‸"), Context::FuncName);
+        assert_eq!(ctx("#![profile \"/x\"]\n#![include ‸"), Context::Fragment);
         assert_eq!(
             ctx("#![profile \"/x\"]\nfs(\"/etc\", read|‸)"),
             Context::RuleArg("fs".into(), 1)

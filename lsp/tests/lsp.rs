@@ -666,4 +666,17 @@ async fn an_include_is_followed_for_diagnostics_hover_and_definition() {
     );
     let definition = h.request("textDocument/definition", at(&uri, 1, 14)).await;
     assert_eq!(definition["uri"], format!("file://{}", fragment.display()));
+
+    // After `#![include `, the fragments bpfbox ships.
+    let typing = format!("{text}#![include ");
+    h.change(&uri, 3, &typing).await;
+    let completion = h.request("textDocument/completion", at(&uri, 3, 11)).await;
+    let labels: Vec<&str> = completion
+        .as_array()
+        .or_else(|| completion["items"].as_array())
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["c_runtime", "locale", "name_service", "tls_trust"]);
 }
