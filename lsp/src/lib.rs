@@ -173,36 +173,45 @@ impl Backend {
             if loaded.is_err() {
                 return;
             }
-            let documents: Vec<(Uri, Arc<Document>)> = match state.lock() {
-                Ok(state) => state
-                    .documents
-                    .iter()
-                    .map(|(u, d)| (u.clone(), d.clone()))
-                    .collect(),
-                Err(_) => return,
-            };
-            for (uri, document) in documents {
-                let analysis =
-                    guarded(|| analyze_with(&uri, &document.text.text, &binaries, &paths));
-                let Ok(analysis) = analysis else { continue };
-                let published = {
-                    let Ok(mut state) = state.lock() else { return };
-                    // Only if the document has not changed meanwhile.
-                    let unchanged = state
-                        .documents
-                        .get(&uri)
-                        .is_some_and(|current| current.version == document.version);
-                    unchanged.then(|| {
-                        state.store(&uri, document.text.text.clone(), document.version, analysis)
-                    })
-                };
-                if let Some(diagnostics) = published {
-                    client
-                        .publish_diagnostics(uri, diagnostics, Some(document.version))
-                        .await;
-                }
-            }
+            reanalyze_open(&state, &binaries, &paths, &client).await;
         });
+    }
+}
+
+/// Analyses the open documents again and publishes: after binaries were
+/// read, or a file was saved that a document may include.
+async fn reanalyze_open(
+    state: &Arc<Mutex<State>>,
+    binaries: &Arc<BinaryCache>,
+    paths: &Arc<PathCache>,
+    client: &Client,
+) {
+    let documents: Vec<(Uri, Arc<Document>)> = match state.lock() {
+        Ok(state) => state
+            .documents
+            .iter()
+            .map(|(u, d)| (u.clone(), d.clone()))
+            .collect(),
+        Err(_) => return,
+    };
+    for (uri, document) in documents {
+        let analysis = guarded(|| analyze_with(&uri, &document.text.text, binaries, paths));
+        let Ok(analysis) = analysis else { continue };
+        let published = {
+            let Ok(mut state) = state.lock() else { return };
+            // Only if the document has not changed meanwhile.
+            let unchanged = state
+                .documents
+                .get(&uri)
+                .is_some_and(|current| current.version == document.version);
+            unchanged
+                .then(|| state.store(&uri, document.text.text.clone(), document.version, analysis))
+        };
+        if let Some(diagnostics) = published {
+            client
+                .publish_diagnostics(uri, diagnostics, Some(document.version))
+                .await;
+        }
     }
 }
 
@@ -254,8 +263,14 @@ impl LanguageServer for Backend {
                     Encoding::Utf8 => PositionEncodingKind::UTF8,
                     Encoding::Utf16 => PositionEncodingKind::UTF16,
                 }),
-                text_document_sync: Some(TextDocumentSyncCapability::Kind(
-                    TextDocumentSyncKind::FULL,
+                // Saves too: a saved fragment changes what includes it.
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::FULL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..TextDocumentSyncOptions::default()
+                    },
                 )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
@@ -314,6 +329,12 @@ impl LanguageServer for Backend {
             params.text_document.version,
         );
         self.publish(update).await;
+    }
+
+    /// A saved file may be a fragment the open documents include (read
+    /// from disk): analyse them again.
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {
+        reanalyze_open(&self.state, &self.binaries, &self.paths, &self.client).await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {

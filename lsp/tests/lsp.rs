@@ -652,9 +652,16 @@ async fn an_include_is_followed_for_diagnostics_hover_and_definition() {
         "{message}"
     );
 
-    // Fixed on disk: the next analysis reads it again.
+    // Fixed and saved (in the editor, as another document): the policy
+    // that includes it is analysed again, unchanged itself.
     std::fs::write(&fragment, "read(\"/etc/hosts\")\n").unwrap();
-    assert_eq!(h.change(&uri, 2, text).await, Vec::<Value>::new());
+    let fragment_uri = format!("file://{}", fragment.display());
+    h.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": fragment_uri } }),
+    )
+    .await;
+    assert_eq!(h.diagnostics(&uri).await, Vec::<Value>::new());
     let hover = h.request("textDocument/hover", at(&uri, 1, 14)).await;
     let shown = hover["contents"]["value"].as_str().unwrap();
     assert!(shown.contains("`/etc/hosts` read"), "{shown}");
@@ -669,7 +676,7 @@ async fn an_include_is_followed_for_diagnostics_hover_and_definition() {
 
     // After `#![include `, the fragments bpfbox ships.
     let typing = format!("{text}#![include ");
-    h.change(&uri, 3, &typing).await;
+    h.change(&uri, 2, &typing).await;
     let completion = h.request("textDocument/completion", at(&uri, 3, 11)).await;
     let labels: Vec<&str> = completion
         .as_array()
