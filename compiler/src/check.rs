@@ -18,9 +18,9 @@ struct Context {
     verdict: Option<Verdict>,
     /// Where the verdict was given.
     verdict_at: Option<Span>,
-    /// Where `#[audit]` is, for a `#[quiet]` it contradicts.
+    /// Where `#[audit]` is (set when there is one), for a `#[quiet]` it
+    /// contradicts.
     audit_at: Option<Span>,
-    audit: bool,
     taint: bool,
     scopes: Vec<usize>,
 }
@@ -39,7 +39,7 @@ impl Context {
             allow: self.verdict == Some(Verdict::Allow),
             deny: matches!(self.verdict, Some(Verdict::Deny | Verdict::Quiet)),
             quiet: self.verdict == Some(Verdict::Quiet),
-            audit: self.audit,
+            audit: self.audit_at.is_some(),
             taint: self.taint,
         }
     }
@@ -328,7 +328,6 @@ impl Checker<'_> {
                 }
                 "audit" | "taint" => {
                     if name == "audit" {
-                        context.audit = true;
                         context.audit_at = Some(attr.span);
                     } else {
                         context.taint = true;

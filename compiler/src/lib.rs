@@ -55,6 +55,17 @@ pub fn path_exists_on_disk(path: &str) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }
 
+/// `path`, absolute on a target machine, under that machine's root
+/// directory (`--root`: an extracted image, a chroot).
+pub fn on_root(root: &std::path::Path, path: &str) -> std::path::PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+/// Whether `path` exists on the target whose root is `root`.
+pub fn exists_on_root(root: &std::path::Path, path: &str) -> bool {
+    on_root(root, path).symlink_metadata().is_ok()
+}
+
 impl Default for Options<'_> {
     fn default() -> Self {
         Options {

@@ -86,13 +86,17 @@ impl fmt::Display for ElfError {
 
 impl std::error::Error for ElfError {}
 
+/// A binary's bytes, or why they cannot be read.
+fn read_binary(path: &Path) -> Result<Vec<u8>, ElfError> {
+    std::fs::read(path).map_err(|e| ElfError::Io {
+        path: path.to_path_buf(),
+        message: io_message(&e),
+    })
+}
+
 impl ElfInfo {
     pub fn load(path: &Path) -> Result<ElfInfo, ElfError> {
-        let bytes = std::fs::read(path).map_err(|e| ElfError::Io {
-            path: path.to_path_buf(),
-            message: io_message(&e),
-        })?;
-        ElfInfo::parse(path, &bytes)
+        ElfInfo::parse(path, &read_binary(path)?)
     }
 
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<ElfInfo, ElfError> {
@@ -179,11 +183,7 @@ pub struct CodeMap {
 
 impl CodeMap {
     pub fn load(path: &Path) -> Result<CodeMap, ElfError> {
-        let bytes = std::fs::read(path).map_err(|e| ElfError::Io {
-            path: path.to_path_buf(),
-            message: io_message(&e),
-        })?;
-        CodeMap::parse(path, &bytes)
+        CodeMap::parse(path, &read_binary(path)?)
     }
 
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<CodeMap, ElfError> {

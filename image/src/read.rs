@@ -99,35 +99,8 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     let profiles = records::<ProfileRecord>(section(SECTION_PROFILES)?, "profile")?;
     let scopes = records::<ScopeRecord>(section(SECTION_SCOPES)?, "scope")?;
     let rules = records::<RuleRecord>(section(SECTION_RULES)?, "rule")?;
-    let lines = match found[SECTION_LINES as usize] {
-        None => &[][..],
-        Some(found) => {
-            let lines = records::<LinesRecord>(found, "lines")?;
-            if lines.len() != rules.len() {
-                return Err(malformed(format!(
-                    "the lines section has {} records for {} rules",
-                    lines.len(),
-                    rules.len()
-                )));
-            }
-            lines
-        }
-    };
-
-    let quiet = match found[SECTION_QUIET as usize] {
-        None => &[][..],
-        Some(found) => {
-            let quiet = records::<U16>(found, "quiet")?;
-            if quiet.len() != rules.len() {
-                return Err(malformed(format!(
-                    "the quiet section has {} masks for {} rules",
-                    quiet.len(),
-                    rules.len()
-                )));
-            }
-            quiet
-        }
-    };
+    let lines = per_rule::<LinesRecord>(found[SECTION_LINES as usize], "lines", rules.len())?;
+    let quiet = per_rule::<U16>(found[SECTION_QUIET as usize], "quiet", rules.len())?;
 
     let string = |index: u32, what: &str| -> Result<String, ImageError> {
         strings.get(index as usize).cloned().ok_or_else(|| {
@@ -320,6 +293,29 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
         image.profiles.push(profile);
     }
     Ok(image)
+}
+
+/// An optional section with one record per rule record (lines, quiet):
+/// empty when absent, refused when its count differs.
+fn per_rule<
+    'a,
+    T: FromBytes + zerocopy::KnownLayout + zerocopy::Immutable + zerocopy::Unaligned,
+>(
+    found: Option<(&'a [u8], usize)>,
+    what: &str,
+    rules: usize,
+) -> Result<&'a [T], ImageError> {
+    let Some(found) = found else {
+        return Ok(&[]);
+    };
+    let records = records::<T>(found, what)?;
+    if records.len() != rules {
+        return Err(malformed(format!(
+            "the {what} section has {} records for {rules} rules",
+            records.len()
+        )));
+    }
+    Ok(records)
 }
 
 fn records<'a, T: FromBytes + zerocopy::KnownLayout + zerocopy::Immutable + zerocopy::Unaligned>(

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use bpfbox_compiler::elf::{io_message, ElfError, ElfInfo};
 use bpfbox_compiler::render::{self, counts, plural};
-use bpfbox_compiler::{analyze, BinarySource, Code, Diagnostic, Options, Span};
+use bpfbox_compiler::{
+    analyze, exists_on_root, on_root, BinarySource, Code, Diagnostic, Options, Span,
+};
 use clap::{Parser, ValueEnum};
 use codespan_reporting::term::termcolor::ColorChoice;
 
@@ -179,7 +181,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         });
     }
     let binaries = CliBinaries::new(&cli.binary, &cli.root)?;
-    let exists = |path: &str| on_root(&cli.root, path).symlink_metadata().is_ok();
+    let exists = |path: &str| exists_on_root(&cli.root, path);
     let options = Options {
         binaries: &binaries,
         check_paths: !cli.no_path_check,
@@ -475,9 +477,4 @@ impl BinarySource for CliBinaries {
     fn library(&self, path: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
         Some(ElfInfo::load(&on_root(&self.root, path)).map(Arc::new))
     }
-}
-
-/// `path` (absolute on the target) under the target's root.
-fn on_root(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
 }

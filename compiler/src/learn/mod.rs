@@ -22,7 +22,7 @@ use bpfbox_image::{RuleKind, Target};
 
 use crate::model::{Policy, RuleDef};
 use crate::render::plural;
-use crate::{analyze, format, Code, Options};
+use crate::{analyze, exists_on_root, format, on_root, Code, Options};
 
 pub use events::{read_line, Line, Object, Wanted};
 
@@ -202,7 +202,7 @@ fn learn_profile(
     options: &LearnOptions,
     report: &mut Report,
 ) -> Vec<Learned> {
-    let exists = |path: &str| on_target(&options.root, path).symlink_metadata().is_ok();
+    let exists = |path: &str| exists_on_root(&options.root, path);
     // Directories whose entries the program changes: their files come and go.
     let mut changing: BTreeSet<String> = BTreeSet::new();
     for w in wanted {
@@ -395,7 +395,7 @@ fn learn_profile(
         }
         if written.contains('*') {
             let covers = if let Some(dir) = written.strip_suffix("/**") {
-                count_below(&on_target(&options.root, dir))
+                count_below(&on_root(&options.root, dir))
             } else {
                 count_matches(&options.root, written)
             };
@@ -443,7 +443,7 @@ const C_RUNTIME_INCLUDE: &str = "#![include c_runtime]";
 /// The files `c_runtime` gives `exe` on the target (none when its binary
 /// cannot be read there, or it is static).
 fn runtime_of(exe: &str, options: &LearnOptions) -> BTreeSet<String> {
-    let exists = |path: &str| on_target(&options.root, path).symlink_metadata().is_ok();
+    let exists = |path: &str| exists_on_root(&options.root, path);
     crate::include::c_runtime_files(exe, &OnTarget(&options.root), &exists).unwrap_or_default()
 }
 
@@ -455,8 +455,7 @@ impl crate::BinarySource for OnTarget<'_> {
         &self,
         path: &str,
     ) -> Option<Result<std::sync::Arc<crate::elf::ElfInfo>, crate::elf::ElfError>> {
-        let on_target = on_target(self.0, path);
-        Some(crate::elf::ElfInfo::load(&on_target).map(std::sync::Arc::new))
+        Some(crate::elf::ElfInfo::load(&on_root(self.0, path)).map(std::sync::Arc::new))
     }
 }
 
@@ -469,7 +468,7 @@ pub fn analyze_on_target(
     source: Option<&Path>,
     check_paths: bool,
 ) -> crate::Analysis {
-    let exists = |path: &str| on_target(root, path).symlink_metadata().is_ok();
+    let exists = |path: &str| exists_on_root(root, path);
     analyze(
         text,
         &Options {
@@ -549,10 +548,6 @@ fn parent(path: &str) -> &str {
     }
 }
 
-fn on_target(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
-}
-
 /// Files below a directory (not following symlinks), capped: a count to
 /// show a person, not an inventory.
 fn count_below(dir: &Path) -> usize {
@@ -580,7 +575,7 @@ fn count_below(dir: &Path) -> usize {
 fn count_matches(root: &Path, pattern: &str) -> usize {
     let dir = parent(pattern);
     let name = last_component(pattern);
-    std::fs::read_dir(on_target(root, dir))
+    std::fs::read_dir(on_root(root, dir))
         .map(|entries| {
             entries
                 .flatten()

@@ -207,7 +207,7 @@ fn a_learned_policy_compiles_with_no_warning_and_is_stable() {
 
     // The compiler agrees: no error, no warning, with the target's paths.
     let root = r.to_path_buf();
-    let exists = move |path: &str| on_target(&root, path).exists();
+    let exists = move |path: &str| on_root(&root, path).exists();
     let analysis = analyze(
         &policy,
         &Options {
