@@ -176,6 +176,14 @@ struct state {
 	__u32 scopes[NSCOPES]; /* 0 (always) and the thread's active scopes */
 };
 
+/* The caller's pid_tgid when it may be confined, else 0: the first thing a
+ * hot hook asks, so that a process without a profile pays for nothing else. */
+static __always_inline __u64 maybe_confined_caller(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	return maybe_confined(id >> 32) ? id : 0;
+}
+
 /* Fills `s` for a confined process; 0 when the caller is not confined. */
 static __always_inline int get_state(struct state *s)
 {
@@ -201,7 +209,7 @@ static __always_inline int get_state(struct state *s)
 	if (s->proc->serial != s->profile->serial)
 		return 0; /* ... and its slot given to another executable */
 	s->scopes[0] = 0;
-	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &s->tid);
+	struct bpfbox_thread *t = in_scope(s->tid) ? bpf_map_lookup_elem(&threads, &s->tid) : 0;
 	if (t && t->start_time != task->start_time)
 		t = 0;
 	__u32 count = t ? t->count : 0;
@@ -558,6 +566,152 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 	return verdict;
 }
 
+/* ---- Remembered file rules ---------------------------------------------- */
+
+/*
+ * A file's rules for one process are remembered on its inode, so that the
+ * read after an open, or the next open of the same file, costs one
+ * local-storage lookup instead of the process, profile and rule lookups and
+ * the walk up the directories. What was remembered is used only while all
+ * of what it was computed from still holds, told by a tag, never by a sweep:
+ *  - the same process: thread group, its leader's start time, its exec
+ *    (an exec may change its profile);
+ *  - the same rules: meta's generation, bumped after every load, reload
+ *    and unload;
+ *  - the same place in the tree: stats' count of finished renames, for the
+ *    "**" rules of the directories above; a file with more than one name
+ *    (hard links) is not remembered, as its "**" rules depend on the name
+ *    it is reached by.
+ * Only a tainted process's rules are remembered (its taint is final), and
+ * only outside function scopes (the thread's scoped bit). Only an answer
+ * that needs no event is given from memory: anything else is decided in
+ * full, by the same code as before.
+ */
+struct memo {
+	__u64 seq; /* odd while a writer is at it (a seqlock) */
+	__u32 generation;
+	__u32 tgid;
+	__u64 renames;
+	__u64 start_time;
+	__u64 exec_id;
+	struct bpfbox_masks masks;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct memo);
+} file_memo SEC(".maps");
+
+/* A load ordered after every earlier load and before every later one. On x86 loads are not reordered
+ * with loads (TSO), so a compiler barrier is enough; elsewhere an atomic
+ * read, a full barrier. */
+static __always_inline __u64 read_once_ordered(__u64 *p)
+{
+#if defined(__TARGET_ARCH_x86)
+	asm volatile("" ::: "memory");
+	__u64 v = *(volatile __u64 *)p;
+	asm volatile("" ::: "memory");
+	return v;
+#else
+	return __sync_fetch_and_add(p, 0);
+#endif
+}
+
+/* What a memo must match: the calling process, the rules, the names. */
+struct recall {
+	__u32 generation;
+	__u32 tgid;
+	__u64 renames;
+	__u64 start_time;
+	__u64 exec_id;
+};
+
+/* The calling thread's tag; 0 when nothing may be recalled for it (it is
+ * inside a function scope). Read before the process's state and rules, so
+ * that a tag is never newer than what is remembered under it. */
+static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
+{
+	if (in_scope(tid))
+		return 0;
+	__u32 zero = 0;
+	struct bpfbox_meta *m = bpf_map_lookup_elem(&meta, &zero);
+	struct bpfbox_stats *st = stats_entry();
+	if (!m || !st)
+		return 0;
+	r->generation = m->generation;
+	/* Ordered: the reads of the rules that follow cannot be done before
+	 * these. */
+	r->renames = read_once_ordered(&st->renames);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *leader = task->group_leader;
+	if (!leader)
+		return 0;
+	r->tgid = tgid;
+	r->start_time = leader->start_time;
+	r->exec_id = task->self_exec_id;
+	return 1;
+}
+
+/* Files whose rules do not depend on the name they are reached by. */
+static __always_inline int memorable(struct inode *inode)
+{
+	return (inode->i_mode & S_IFMT) == S_IFDIR || inode->i_nlink <= 1;
+}
+
+static __always_inline int memo_matches(struct memo *e, struct recall *r)
+{
+	return e->generation == r->generation && e->tgid == r->tgid && e->renames == r->renames &&
+	       e->start_time == r->start_time && e->exec_id == r->exec_id;
+}
+
+/* 1 when the remembered rules give `access` to `inode` with no event to
+ * make; 0 when the access must be decided in full. As decide() would for a
+ * tainted process: allowed, not denied, not audited. */
+static __always_inline int recalled_allow(struct recall *r, struct inode *inode, __u32 op, __u32 access)
+{
+	if (!memorable(inode))
+		return 0;
+	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
+	if (!e)
+		return 0;
+	/* A seqlock's reader: what was read counts only if no writer was at
+	 * it meanwhile. Without a lock, readers on many CPUs share the memo. */
+	__u64 before = read_once_ordered(&e->seq);
+	if (before & 1)
+		return 0;
+	int hit = memo_matches(e, r);
+	struct bpfbox_masks m = e->masks;
+	if (read_once_ordered(&e->seq) != before || !hit)
+		return 0;
+	__u32 allowed = m.allow;
+	if (op == BPFBOX_OP_PERMISSION)
+		allowed |= m.taint;
+	return !(access & ~allowed) && !(access & (m.deny | m.audit));
+}
+
+static __always_inline void remember(struct recall *r, struct inode *inode, struct bpfbox_masks *m)
+{
+	if (!memorable(inode))
+		return;
+	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e)
+		return;
+	/* The seqlock's writer: one at a time (another one at it wins), the
+	 * count odd while writing. Atomics are full barriers. */
+	__u64 seq = e->seq;
+	if ((seq & 1) || __sync_val_compare_and_swap(&e->seq, seq, seq + 1) != seq)
+		return;
+	e->generation = r->generation;
+	e->tgid = r->tgid;
+	e->renames = r->renames;
+	e->start_time = r->start_time;
+	e->exec_id = r->exec_id;
+	e->masks = *m;
+	__sync_fetch_and_add(&e->seq, 1);
+}
+
 /* ---- Files -------------------------------------------------------------- */
 
 struct walk {
@@ -772,8 +926,9 @@ static __always_inline int current_protected(__u32 op, __u32 cap)
 /* Changes to the BPF file system that holds bpfbox's pins. */
 #define FS_MODIFY (BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
 
-static __always_inline int check_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
-				      struct path *path, struct path *walk, struct dentry *entry, __u32 access);
+static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
+				      struct dentry *dentry, struct path *path, struct path *walk, struct dentry *entry,
+				      __u32 access);
 
 /* The rules of file o->dev, o->ino in the thread's scopes into w->acc:
  * its own, and with `dentry`, the "**" rules of the directories above. */
@@ -797,13 +952,15 @@ static __always_inline void file_masks(struct state *s, struct object *o, struct
 
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
 {
-	return check_file(s, op, inode, dentry, path, 0, 0, access);
+	return check_file(s, 0, op, inode, dentry, path, 0, 0, access);
 }
 
 /* check_inode, with `walk` for the event's path where bpf_d_path is
- * refused, and for a directory's write, the `entry` it is for. */
-static __always_inline int check_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
-				      struct path *path, struct path *walk, struct dentry *entry, __u32 access)
+ * refused, for a directory's write, the `entry` it is for, and with `r`,
+ * the rules found are remembered under that tag. */
+static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
+				      struct dentry *dentry, struct path *path, struct path *walk, struct dentry *entry,
+				      __u32 access)
 {
 	if (!access)
 		return 0;
@@ -829,7 +986,29 @@ static __always_inline int check_file(struct state *s, __u32 op, struct inode *i
 		return verdict;
 	struct walk w;
 	file_masks(s, &o, dentry, &w);
+	/* Not bpffs: its writes are refused above, whatever the rules. */
+	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
+		remember(r, inode, &w.acc);
 	return decide(s, &w.acc, access, &o);
+}
+
+/* A file access on the hot path (open, read and write, mmap, stat): from
+ * the remembered rules when they answer, else decided in full (and the
+ * rules found remembered). */
+static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inode, struct dentry *dentry,
+					  struct path *path, struct path *walk, __u32 access)
+{
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	if (!access || !inode)
+		return 0;
+	struct recall r;
+	int tagged = recall_tag(&r, tgid, tid);
+	if (tagged && recalled_allow(&r, inode, op, access))
+		return 0;
+	struct state s;
+	if (!get_state(&s))
+		return 0;
+	return check_file(&s, tagged ? &r : 0, op, inode, dentry, path, walk, 0, access);
 }
 
 /* Opened by exec (the executable, its interpreter): mediated as exec by
@@ -854,12 +1033,10 @@ static __always_inline __u32 file_write_access(struct file *file)
 SEC("lsm/file_open")
 int BPF_PROG(file_open, struct file *file, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
-	if (opened_for_exec(file))
+	__u64 id = maybe_confined_caller();
+	if (!id || opened_for_exec(file))
 		return 0;
 	unsigned int mode = file->f_mode;
 	__u32 access = 0;
@@ -867,18 +1044,16 @@ int BPF_PROG(file_open, struct file *file, int ret)
 		access |= BPFBOX_FS_READ;
 	if (mode & FMODE_WRITE)
 		access |= file_write_access(file);
-	return check_inode(&s, BPFBOX_OP_OPEN, file->f_inode, file->f_path.dentry, &file->f_path, access);
+	return check_hot_file(id, BPFBOX_OP_OPEN, file->f_inode, file->f_path.dentry, &file->f_path, 0, access);
 }
 
 SEC("lsm/file_permission")
 int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
-	if (opened_for_exec(file))
+	__u64 id = maybe_confined_caller();
+	if (!id || opened_for_exec(file))
 		return 0;
 	__u32 access = 0;
 	if (mask & MAY_READ)
@@ -886,7 +1061,7 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 	if (mask & (MAY_WRITE | MAY_APPEND))
 		access |= file_write_access(file);
 	/* Denied writes to an inherited stdout must say which file: a path. */
-	return check_file(&s, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, access);
+	return check_hot_file(id, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, &file->f_path, access);
 }
 
 SEC("lsm/bprm_check_security")
@@ -925,15 +1100,15 @@ static __always_inline __u32 mmap_access(unsigned long prot, int shared)
 SEC("lsm/mmap_file")
 int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!file || !get_state(&s) || in_exec())
+	__u64 id = maybe_confined_caller();
+	if (!id || !file || in_exec())
 		return 0;
 	__u32 access = mmap_access(prot, flags & MAP_SHARED);
 	if (own_executable(file->f_inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_inode(&s, BPFBOX_OP_MMAP, file->f_inode, file->f_path.dentry, &file->f_path, access);
+	return check_hot_file(id, BPFBOX_OP_MMAP, file->f_inode, file->f_path.dentry, &file->f_path, 0, access);
 }
 
 /* mprotect is checked for the access it adds: what the mapping allows
@@ -959,7 +1134,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	struct inode *inode = file->f_inode;
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_file(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
+	return check_file(&s, 0, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
 }
 
 /* SIGIO and SIGURG go around task_kill: a file's owner gets them from
@@ -987,7 +1162,7 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 		return 0;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
-	return check_file(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
+	return check_file(&s, 0, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
 }
 
 SEC("lsm/file_ioctl")
@@ -1013,7 +1188,7 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 	struct dentry *dir = dentry->d_parent;
 	if (!dir)
 		return 0;
-	return check_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
+	return check_file(&s, 0, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 }
 
 /* Removing an entry needs write on the directory and rm on the entry. */
@@ -1025,7 +1200,7 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	struct dentry *dir = dentry->d_parent;
 	if (!dir)
 		return 0;
-	int verdict = check_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
+	int verdict = check_file(&s, 0, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 	if (verdict)
 		return verdict;
 	return check_inode(&s, op, dentry->d_inode, dentry, 0, BPFBOX_FS_RM);
@@ -1151,7 +1326,7 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 	struct dentry *new_dir = new_dentry->d_parent;
 	if (!new_dir)
 		return 0;
-	return check_file(&s, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
+	return check_file(&s, 0, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
 }
 
 /* A rename removes the old entry (rm, write on its directory), makes a new
@@ -1210,15 +1385,13 @@ int inode_removexattr(unsigned long long *ctx)
 SEC("lsm/inode_getattr")
 int BPF_PROG(inode_getattr, const struct path *path, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	__u64 id = maybe_confined_caller();
 	struct dentry *dentry = path->dentry;
-	if (!dentry)
+	if (!id || !dentry)
 		return 0;
-	return check_file(&s, BPFBOX_OP_GETATTR, dentry->d_inode, dentry, 0, (struct path *)path, 0, BPFBOX_FS_GETATTR);
+	return check_hot_file(id, BPFBOX_OP_GETATTR, dentry->d_inode, dentry, 0, (struct path *)path, BPFBOX_FS_GETATTR);
 }
 
 SEC("lsm/inode_getxattr")
@@ -1457,6 +1630,7 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	bpf_map_delete_elem(&threads, &tid);
+	mark_scoped(tid, 0);
 	struct file *file = bprm->file;
 	struct inode *inode = file ? file->f_inode : 0;
 	struct super_block *sb = inode ? inode->i_sb : 0;
@@ -1520,6 +1694,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	if (t && t->count) {
 		struct bpfbox_thread copy = *t;
 		copy.start_time = start;
+		mark_scoped(ctid, 1);
 		bpf_map_update_elem(&threads, &ctid, &copy, BPF_ANY);
 	}
 	return 0;
@@ -1531,9 +1706,23 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
 	__u32 tid = task->pid, tgid = task->tgid;
 	bpf_map_delete_elem(&threads, &tid);
+	mark_scoped(tid, 0);
 	struct signal_struct *signal = task->signal;
 	if (signal && signal->live.counter == 0)
 		remove_proc(tgid);
+	return 0;
+}
+
+/* A rename done: the "**" rules remembered for files below it may no
+ * longer be theirs (see file_memo). After the rename, not before it (the
+ * inode_rename hook): a decision that read the count before this one
+ * remembered under the old count. */
+SEC("fexit/vfs_rename")
+int BPF_PROG(vfs_rename_done)
+{
+	struct bpfbox_stats *st = stats_entry();
+	if (st)
+		__sync_fetch_and_add(&st->renames, 1);
 	return 0;
 }
 

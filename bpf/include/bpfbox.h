@@ -17,7 +17,7 @@
 
 /* Bump when a map layout below changes: a loader refuses pinned maps of
  * another ABI version instead of misreading them. */
-#define BPFBOX_ABI_VERSION 4
+#define BPFBOX_ABI_VERSION 5
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {
@@ -387,6 +387,9 @@ struct bpfbox_stats {
 	 * above BPFBOX_MAX_PROCS, so an insert into procs cannot fail. */
 	__s64 procs_claimed;
 	__u64 forks_refused; /* forks refused because procs was full */
+	/* Renames finished: a file's place in the tree changed, so the "**"
+	 * rules remembered for it may no longer be its (file_memo). */
+	__u64 renames;
 };
 
 /* registry: slot -> what the loader put there (for --list, reloads and
@@ -416,7 +419,9 @@ struct bpfbox_meta {
 	__u32 abi_version;
 	__u32 last_version;
 	__u32 programs; /* LSM and tracepoint programs attached: all of them when set */
-	__u32 pad;
+	/* Bumped after every change of the rules in force (a load, a reload,
+	 * an unload): rules remembered under another generation are stale. */
+	__u32 generation;
 };
 
 #endif /* BPFBOX_H */

@@ -33,6 +33,7 @@ struct super_block {
 
 struct inode {
 	umode_t i_mode;
+	unsigned int i_nlink; /* in an anonymous union: CO-RE finds it there */
 	unsigned long i_ino;
 	struct super_block *i_sb;
 };
@@ -106,6 +107,7 @@ struct task_struct {
 	const struct cred *real_cred;
 	const struct cred *cred;
 	struct hlist_node pid_links[4];
+	__u64 self_exec_id; /* counts the execs of the thread */
 	unsigned int in_execve : 1;
 };
 

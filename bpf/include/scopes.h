@@ -45,6 +45,36 @@ struct {
 	__type(value, __u64);
 } confined SEC(".maps");
 
+/* One bit per thread id: set while the thread is inside a function scope
+ * (before the scope is recorded in threads), cleared when it leaves its
+ * last one or exits. A clear bit means "in no scope" for sure, so a
+ * decision skips the threads lookup and may use remembered rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBOX_PID_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} scoped SEC(".maps");
+
+static __always_inline int in_scope(__u32 tid)
+{
+	__u32 word = tid >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&scoped, &word);
+	return !bits || (*bits & (1ULL << (tid & 63)));
+}
+
+static __always_inline void mark_scoped(__u32 tid, int inside)
+{
+	__u32 word = tid >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&scoped, &word);
+	if (!bits)
+		return;
+	if (inside)
+		__sync_fetch_and_or(bits, 1ULL << (tid & 63));
+	else
+		__sync_fetch_and_and(bits, ~(1ULL << (tid & 63)));
+}
+
 static __always_inline int maybe_confined(__u32 tgid)
 {
 	__u32 word = tgid >> 6;
@@ -139,6 +169,7 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 	struct bpfbox_thread *t = thread_state(tid, 1);
 	if (!t)
 		return;
+	mark_scoped(tid, 1);
 	__u32 count = t->count;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
 		if (i >= count)
@@ -193,6 +224,8 @@ static __always_inline void scope_exit(__u32 scope)
 			t->active[j].depth = 0;
 		}
 		t->count = last;
+		if (last == 0)
+			mark_scoped(tid, 0);
 		return;
 	}
 	/* An exit without its entry (the scope was dropped, or the probe was

@@ -784,6 +784,11 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
     let before = crate::switch::Snapshot::take(maps, &slots);
     if let Err(error) = switch_all(maps, &prepared) {
         let restored = before.restore(maps);
+        // Rules remembered from the half-switched state go stale too:
+        // after the restore, so nothing is remembered from it under the
+        // new generation.
+        let bumped = new_generation(maps).map_err(|e| format!("map meta: {e}"));
+        let restored = restored.and(bumped);
         wait_for_running_programs(maps);
         rollback(&prepared);
         let hint = match restored {
@@ -794,6 +799,15 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
             format!("cannot switch to the new rules: {error}"),
             hint,
         ));
+    }
+
+    if !prepared.is_empty() {
+        new_generation(maps).map_err(|e| {
+            Failure::kernel(
+                format!("the new rules are in force, but the rules the kernel remembered for files could not be made stale: {e}"),
+                "run `bpfbox-load --unload`, then load again",
+            )
+        })?;
     }
 
     // Old versions go once no hook can still be looking at them.
@@ -808,6 +822,16 @@ pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Fa
         remove_scopes(maps, p.slot, &keep);
     }
     Ok(outcomes)
+}
+
+/// Makes the file rules the BPF side remembered stale (file_memo in
+/// bpf/bpfbox.bpf.c is tagged with this generation): after every change of
+/// the rules or profiles in force.
+fn new_generation(maps: &Maps) -> Result<(), libbpf_rs::Error> {
+    let mut meta = maps.meta();
+    meta.generation = meta.generation.wrapping_add(1);
+    maps.meta
+        .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)
 }
 
 /// Returns once every bpfbox program that was running has finished: an
@@ -944,6 +968,7 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
     // Out of force first (the processes are free from here), then the
     // rules, once no running decision can still read them.
     crate::switch::delete(&maps.profiles, slot.as_bytes()).map_err(|e| failed("profiles", e))?;
+    new_generation(maps).map_err(|e| failed("meta", e))?;
     for (key, s) in entries::<abi::bpfbox_inode_key, u32>(&maps.exe_profiles) {
         if s == *slot {
             crate::switch::delete(&maps.exe_profiles, key.as_bytes())

@@ -33,7 +33,11 @@ args_of() {
     esac
 }
 
-for w in openread probed serve; do
+# bpfbox.only=WORKLOAD on the kernel command line: that workload only.
+ONLY=$(sed -n 's/.*bpfbox.only=\([a-z]*\).*/\1/p' /proc/cmdline)
+WORKLOADS=${ONLY:-openread probed serve}
+
+for w in $WORKLOADS; do
     eval "base_$w=\$(measure $B/bench $w $(args_of $w))"
 done
 
@@ -48,7 +52,7 @@ echo "RESULT load    the same image again (no-op)       $again instructions"
 echo "RESULT load    of which reading, checking, resolving the image (--dry-run)  $dry instructions"
 echo "RESULT load    of which starting the process (--version)  $startup instructions"
 
-for w in openread probed serve; do
+for w in $WORKLOADS; do
     args=$(args_of $w)
     eval "base=\$base_$w"
     report "without bpfbox" $w "$base" "$base"
@@ -60,3 +64,34 @@ for w in openread probed serve; do
     report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
     report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
 done
+
+# Where a confined open-read-close's cost goes: each program's instructions
+# per run (the kernel's BPF statistics; the clock counts instructions),
+# without the trampoline that calls it.
+hook_costs() { # label binary
+    echo 1 > /proc/sys/kernel/bpf_stats_enabled
+    bpftool prog show > /tmp/stats-before
+    $2 openread $N_OPEN /srv/t/readable >/dev/null
+    bpftool prog show > /tmp/stats-after
+    echo 0 > /proc/sys/kernel/bpf_stats_enabled
+    cat /tmp/stats-before /tmp/stats-after | awk -v label="$1" '
+        / name / {
+            for (i = 1; i <= NF; i++) {
+                if ($i == "name") name = $(i + 1)
+                if ($i == "run_time_ns") t = $(i + 1)
+                if ($i == "run_cnt") c = $(i + 1)
+            }
+            if (name in time0) { dt = t - time0[name]; dc = c - cnt0[name]
+                if (dc > 0) printf "RESULT hook     %-10s %-24s %8d runs %8d instructions per run\n", label, name, dc, dt / dc }
+            else { time0[name] = t; cnt0[name] = c }
+            t = 0; c = 0
+        }'
+}
+if command -v bpftool >/dev/null; then
+    hook_costs confined $B/bench-10
+    hook_costs passive $B/bench
+    # What the verifier walked, per program: the cost of the first load.
+    bpftool -j prog show | tr '{' '\n' |
+        sed -n 's/.*"name":"\([^"]*\)".*"verified_insns":\([0-9]*\).*/\1 \2/p' |
+        awk '{ v += $2; printf "RESULT verify   %-24s %8d instructions verified\n", $1, $2 } END { printf "RESULT verify   all programs %d instructions verified\n", v }'
+fi

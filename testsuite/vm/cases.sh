@@ -30,6 +30,27 @@ expect_status() {
     fi
 }
 
+# across CHANGE COMMAND...: runs COMMAND, a probe that stops at `waitfor
+# /tmp/go`, makes CHANGE (a shell command) while it waits, lets it go on,
+# and prints its output: what one process saw before and after a change.
+across() {
+    change=$1
+    shift
+    rm -f /tmp/go /tmp/across.out
+    # Through a pipe: a confined probe may not write to a file in /tmp.
+    ("$@" 2>&1 | cat > /tmp/across.out) &
+    probe=$!
+    n=0
+    while ! grep -q "waiting for" /tmp/across.out 2>/dev/null && [ $n -lt 300 ]; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    sh -c "$change"
+    touch /tmp/go
+    wait $probe
+    grep -v "^probe: waiting for" /tmp/across.out
+}
+
 # follow_start OUT ERR [--json]: bpfbox-load --follow in the background,
 # given time to attach; follow_stop: after the last events had time to come.
 follow_start() {
@@ -74,6 +95,8 @@ for f in readable writable appendable secret secret2 quiet loud trigger a-only b
          tree/a tree/forbidden dir/victim dir/keep glob/a.txt glob/b.log; do
     echo "content of $f" > /srv/t/$f
 done
+mkdir -p /srv/t/mv/in/d /srv/t/mv/in/keep
+for f in in/d/f in/keep/f in/linked; do echo x > /srv/t/mv/$f; done
 echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
 echo "root:x:0:" > /etc/group
 echo "root:\$6\$hash:19000:0:99999:7:::" > /etc/shadow
@@ -89,7 +112,7 @@ expect_status "not root: refused" 4 "must run as root" /opt/t/free/probe asuser 
 
 # The first load attaches the programs; --max-procs (a small limit on
 # confined processes) lets the fork-limit case reach it.
-for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt; do
+for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt memo scopedeny; do
     out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
@@ -279,6 +302,12 @@ check_password: ok" $L forkinside
 expect "func: append only inside add_user" "add_user: ok" $L add bpfbox
 expect "func: PIE build" "check_password: ok" /opt/t/login-pie/login check
 expect "func: PIE build, outside" "main: denied (Operation not permitted)" /opt/t/login-pie/login outside
+expect "func: outside, inside, outside again in one process" "main before: denied (Operation not permitted)
+check_password: ok
+main after: denied (Operation not permitted)" $L around
+expect "func: a scope's #[deny] wins over what was allowed (and remembered) outside it" "main before: ok
+check_password: denied (Operation not permitted)
+main after: ok" /opt/t/scopedeny/login around
 
 # ---- #[kfunc] scopes ---------------------------------------------------------
 expect "kfunc: open inside do_filp_open, read(2) outside it" "ok denied" /opt/t/kf/probe openonly /srv/t/kf , readfd /srv/t/kf
@@ -295,6 +324,24 @@ expect "process: exec of an unprofiled binary keeps the profile (denies)" "denie
 ok" $A exec /opt/t/sw/plain read /srv/t/secret
 expect "process: exec of an unprofiled binary keeps the profile (allows)" "ok
 ok" $A exec /opt/t/sw/plain read /srv/t/a-only
+
+expect "process: rules remembered before an exec in place do not outlive it" "ok denied" \
+    $A read /srv/t/a-only , execin /opt/t/sw/b read /srv/t/a-only
+expect "process: ... the control: the exec'd program's own rules" "ok ok" \
+    $A read /srv/t/a-only , execin /opt/t/sw/b read /srv/t/b-only
+
+# ---- rules remembered on files (file_memo) -----------------------------------
+# One process reads, the test changes what the decision depends on, the same
+# process reads again: it sees the change, never what was remembered.
+M=/opt/t/memo/probe
+expect "memo: the control: nothing changed, the open file and the path still read" "ok ok ok ok ok ok" \
+    across true $M hold /srv/t/mv/in/keep/f , readheld , read /srv/t/mv/in/keep/f , waitfor /tmp/go , readheld , read /srv/t/mv/in/keep/f
+expect "memo: a directory renamed out of the ** rule: the open file and the new path are denied" "ok ok ok ok denied denied" \
+    across "mv /srv/t/mv/in/d /srv/t/mv/out" \
+    $M hold /srv/t/mv/in/d/f , readheld , read /srv/t/mv/in/d/f , waitfor /tmp/go , readheld , read /srv/t/mv/out/f
+expect "memo: a hard link made outside the rule after a read: denied through it" "ok ok denied ok" \
+    across "ln /srv/t/mv/in/linked /srv/t/mv/twin" \
+    $M read /srv/t/mv/in/linked , waitfor /tmp/go , read /srv/t/mv/twin , read /srv/t/mv/in/linked
 
 # ---- signals, ptrace, /proc, sockets -----------------------------------------
 /opt/t/task/target sleep 300 &
@@ -585,6 +632,11 @@ case "$result" in
 esac
 expect_status "reload: a changed profile is replaced" 0 "^replaced /opt/t/reload/probe" $LOAD $IMG/reload-v2.bbx
 expect "reload: the new rules are in force" "ok ok" $P read /srv/t/b-only , read /srv/t/readable
+expect "reload: a process that read a file under the old rules is denied it under the new (open file, path)" \
+    "ok ok ok ok denied denied" \
+    across "$LOAD -q $IMG/reload-v1.bbx" \
+    $P hold /srv/t/b-only , readheld , read /srv/t/b-only , waitfor /tmp/go , readheld , read /srv/t/b-only
+$LOAD -q $IMG/reload-v2.bbx
 # A switch that fails half-way (exe_profiles filled up by hand) is undone:
 # the reload probe, switched first, goes back to v2; the new profile is not
 # in force; the error names the map.

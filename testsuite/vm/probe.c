@@ -34,6 +34,11 @@
  *   sleep SECONDS          (for targets of signals and ptrace)
  *   loop N PATH            open+read PATH N times; prints "ok" or "denied:K"
  *   loopuntil PATH STOP    open+read PATH until STOP exists: "ok:N" or "denied:K/N"
+ *   waitfor PATH           wait until PATH exists (the test changes something);
+ *                          says "probe: waiting for PATH" on stderr first
+ *   hold PATH | readheld   open PATH and keep it; read(2) from the file kept
+ *   execin PATH ARG...     execv in place: the same process runs PATH (after
+ *                          the output so far and a space)
  *   asuser UID PATH ARG... setuid(UID), then execv
  */
 #define _GNU_SOURCE
@@ -90,6 +95,9 @@ struct op {
 };
 
 static int run_one(char **argv, int argc, const char **result);
+
+/* The file `hold` opened, for `readheld`. */
+static int held = -1;
 
 static void *thread_main(void *arg)
 {
@@ -266,6 +274,21 @@ static int run_one(char **argv, int argc, const char **result)
 		}
 	} else if (!strncmp(op, "unix", 4)) {
 		rc = unix_op(op, a);
+	} else if (!strcmp(op, "waitfor")) {
+		/* until the test has changed something: a reload, a rename */
+		fprintf(stderr, "probe: waiting for %s\n", a);
+		while (access(a, F_OK) != 0)
+			usleep(10000);
+		rc = 0;
+	} else if (!strcmp(op, "hold")) {
+		/* an open kept for a later readheld */
+		held = open(a, O_RDONLY);
+		rc = held < 0 ? -1 : 0;
+		used = 2;
+	} else if (!strcmp(op, "readheld")) {
+		char c;
+		rc = read(held, &c, 1) < 0 ? -1 : 0;
+		used = 1;
 	} else if (!strcmp(op, "sleep")) {
 		sleep(atoi(a));
 		rc = 0;
@@ -336,11 +359,18 @@ static int run_one(char **argv, int argc, const char **result)
 			*result = buf;
 		}
 		return argc;
+	} else if (!strcmp(op, "execin")) {
+		printf(" ");
+		fflush(stdout); /* what came before stays in the output */
+		execv(a, argv + 1);
+		*result = verdict(-1);
+		return argc;
 	} else if (!strcmp(op, "asuser")) {
 		if (setuid(atoi(a)) != 0) {
 			*result = verdict(-1);
 			return argc;
 		}
+		fflush(stdout); /* what came before stays in the output */
 		execv(b, argv + 2);
 		*result = verdict(-1);
 		return argc;
