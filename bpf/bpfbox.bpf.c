@@ -169,11 +169,22 @@ static __always_inline int prior(int ret)
 
 /* ---- The calling process ------------------------------------------------ */
 
+/* The part of a process's state rule_masks reads and writes: numbers only.
+ * The verifier forgets what the pointers were in memory a global function
+ * was given, so the state's pointers stay out of it. */
+struct query {
+	__u32 version, flags; /* the profile's */
+	__u32 scopes[NSCOPES]; /* 0 (always) and the thread's active scopes */
+	__u32 count;           /* of scopes in use */
+	__u64 dentry; /* the question's dentry (0: no "**" walk) */
+	struct bpfbox_masks acc; /* the answer */
+};
+
 struct state {
 	struct bpfbox_proc *proc;
 	struct bpfbox_profile *profile;
 	__u32 tgid, tid;
-	__u32 scopes[NSCOPES]; /* 0 (always) and the thread's active scopes */
+	struct query q;
 };
 
 /* The caller's pid_tgid when it may be confined, else 0: the first thing a
@@ -182,6 +193,31 @@ static __always_inline __u64 maybe_confined_caller(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	return maybe_confined(id >> 32) ? id : 0;
+}
+
+/* The calling thread's function scopes into q: scopes[0] = 0 (rules that
+ * hold everywhere), then those it is inside, in the order it entered
+ * them; q->count is how many of q->scopes are in use. A global function,
+ * verified once per program. */
+__noinline int thread_scopes(struct query *q, __u32 tid)
+{
+	if (!q)
+		return 0;
+	q->count = 1;
+	for (int i = 0; i < NSCOPES; i++)
+		q->scopes[i] = i ? NO_SCOPE : 0;
+	if (!in_scope(tid))
+		return 0;
+	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!t || t->start_time != task->start_time)
+		return 0; /* none, or an earlier thread's with this tid */
+	__u32 count = t->count;
+	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++)
+		if (i < count && t->active[i].depth)
+			q->scopes[1 + i] = t->active[i].scope;
+	q->count = 1 + (count < BPFBOX_MAX_ACTIVE_SCOPES ? count : BPFBOX_MAX_ACTIVE_SCOPES);
+	return 0;
 }
 
 /* Fills `s` for a confined process; 0 when the caller is not confined. */
@@ -208,16 +244,9 @@ static __always_inline int get_state(struct state *s)
 		return 0; /* the profile was unloaded */
 	if (s->proc->serial != s->profile->serial)
 		return 0; /* ... and its slot given to another executable */
-	s->scopes[0] = 0;
-	struct bpfbox_thread *t = in_scope(s->tid) ? bpf_map_lookup_elem(&threads, &s->tid) : 0;
-	if (t && t->start_time != task->start_time)
-		t = 0;
-	__u32 count = t ? t->count : 0;
-	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
-		s->scopes[1 + i] = NO_SCOPE;
-		if (t && i < count && t->active[i].depth)
-			s->scopes[1 + i] = t->active[i].scope;
-	}
+	s->q.version = s->profile->version;
+	s->q.flags = s->profile->flags;
+	thread_scopes(&s->q, s->tid);
 	return 1;
 }
 
@@ -225,8 +254,8 @@ static __always_inline __u32 innermost_scope(struct state *s)
 {
 	__u32 scope = 0;
 	for (int i = 1; i < NSCOPES; i++)
-		if (s->scopes[i] != NO_SCOPE)
-			scope = s->scopes[i];
+		if (s->q.scopes[i] != NO_SCOPE)
+			scope = s->q.scopes[i];
 	return scope;
 }
 
@@ -249,6 +278,7 @@ struct object {
 	__u64 dev, ino;
 	__u32 family, signal, peer_pid, number;
 	int quiet;             /* no event: the kernel only probes (CAP_OPT_NOAUDIT) */
+	int d_path;            /* d_path_scratch holds the path (emit) */
 	struct dentry *dentry; /* for the path in its file system, when there is no path */
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
 	struct path *walk;     /* for the full path, built by walking (the others) */
@@ -372,17 +402,6 @@ static __always_inline void path_into(struct path *p, char *out)
 	walked_into((unsigned long)BPF_CORE_READ(p, dentry), mount, out);
 }
 
-/* The path of `d` from the root of its file system into `out`. A cast does
- * not make a pointer a number to the verifier; reading it back through a
- * probe does. */
-static __always_inline void dentry_into(struct dentry *d, char *out)
-{
-	struct dentry *volatile pointer = d;
-	unsigned long address = 0;
-	bpf_probe_read_kernel(&address, sizeof(address), (void *)&pointer);
-	walked_into(address, 0, out);
-}
-
 /* ---- Where in its program a process was ------------------------------- */
 
 #define STACK_WORDS (BPFBOX_STACK_SCAN / 8)
@@ -452,28 +471,47 @@ __noinline int user_frames(void)
 	return 0;
 }
 
-static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
+/* bpf_d_path's result, for the hooks that allow it: it needs the hook's own
+ * pointer, so the hook calls it and emit_event copies it from here. */
+struct d_path_scratch {
+	char path[BPFBOX_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct d_path_scratch);
+} d_path_scratch SEC(".maps");
+
+/* One event into the ring buffer. A global function: the verifier checks it
+ * once per program, not at every decision of every hook under every state
+ * the hook can be in. It takes numbers and the object's memory, where the
+ * kernel pointers are numbers too, read through probes. Pairs of 32-bit
+ * values come packed, high and low: five arguments at most. */
+__noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 access_decision)
 {
-	if (o->quiet)
-		return;
+	if (!o)
+		return 0;
 	struct bpfbox_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		__u32 zero = 0;
-		struct bpfbox_stats *st = bpf_map_lookup_elem(&stats, &zero);
+		struct bpfbox_stats *st = stats_entry();
 		if (st)
 			__sync_fetch_and_add(&st->events_dropped, 1);
-		return;
+		return 0;
 	}
+	__u64 id = bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = s->tgid;
-	e->tid = s->tid;
-	e->slot = s->proc->slot;
-	e->version = s->profile->version;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->slot = slot_serial >> 32;
+	e->serial = (__u32)slot_serial;
+	e->version = version_scope >> 32;
+	e->scope = (__u32)version_scope;
+	e->access = access_decision >> 32;
+	e->decision = (__u32)access_decision;
 	e->op = o->op;
 	e->kind = o->kind;
-	e->access = access;
-	e->decision = decision;
-	e->scope = innermost_scope(s);
 	e->family = o->family;
 	e->signal = o->signal;
 	e->peer_pid = o->peer_pid;
@@ -485,7 +523,6 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct *parent = task->real_parent;
 	e->ppid = parent ? parent->tgid : 0;
-	e->serial = s->profile->serial;
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	e->exe[0] = 0;
@@ -499,31 +536,55 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)mm->arg_start) < 0)
 		e->argv0[0] = 0;
 	e->path[0] = 0;
-	if (o->path) {
-		if (bpf_d_path(o->path, e->path, sizeof(e->path)) < 0)
-			e->path[0] = 0;
-		else
+	__u32 zero = 0;
+	/* Into locals first: BPF_CORE_READ relocates its first argument's
+	 * fields, and struct object is not a kernel type. */
+	struct path *walk = o->walk;
+	unsigned long dentry = (unsigned long)o->dentry;
+	struct dentry *entry = o->entry;
+	if (o->d_path) {
+		struct d_path_scratch *sc = bpf_map_lookup_elem(&d_path_scratch, &zero);
+		if (sc && bpf_probe_read_kernel_str(e->path, sizeof(e->path), sc->path) > 0)
 			e->path_kind = BPFBOX_PATH_ABSOLUTE;
-	} else if (o->walk) {
-		path_into(o->walk, e->path);
+	} else if (walk) {
+		path_into(walk, e->path);
 		e->path_kind = BPFBOX_PATH_ABSOLUTE;
-	} else if (o->dentry) {
-		dentry_into(o->dentry, e->path);
+	} else if (dentry) {
+		walked_into(dentry, 0, e->path);
 		e->path_kind = BPFBOX_PATH_IN_FS;
 	}
 	e->entry[0] = 0;
-	/* Into a local first: BPF_CORE_READ relocates its first argument's
-	 * fields, and struct object is not a kernel type. */
-	struct dentry *entry = o->entry;
 	if (entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(entry, d_name.name)) < 0)
 		e->entry[0] = 0;
-	__u32 zero = 0;
 	user_frames();
 	struct frame_scratch *frames = bpf_map_lookup_elem(&frame_scratch, &zero);
 	e->start_code = frames ? frames->start_code : 0;
 	if (!frames || bpf_probe_read_kernel(e->frames, sizeof(e->frames), frames->frames))
 		__builtin_memset(e->frames, 0, sizeof(e->frames));
 	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline __u64 pair(__u32 high, __u32 low)
+{
+	return ((__u64)high << 32) | low;
+}
+
+/* The event of a decision: the path from bpf_d_path where the hook allows
+ * it, the rest in emit_event. */
+static __always_inline void emit(struct state *s, struct object *o, __u32 access, __u32 decision)
+{
+	if (o->quiet)
+		return;
+	o->d_path = 0;
+	if (o->path) {
+		__u32 zero = 0;
+		struct d_path_scratch *sc = bpf_map_lookup_elem(&d_path_scratch, &zero);
+		if (sc && bpf_d_path(o->path, sc->path, sizeof(sc->path)) >= 0)
+			o->d_path = 1;
+	}
+	emit_event(o, pair(s->proc->slot, s->profile->serial), pair(s->profile->version, innermost_scope(s)),
+		   pair(access, decision));
 }
 
 /* ---- The decision ------------------------------------------------------- */
@@ -714,18 +775,27 @@ static __always_inline void remember(struct recall *r, struct inode *inode, stru
 
 /* ---- Files -------------------------------------------------------------- */
 
+/* Which rule map a query reads, and the shape of its key. */
+enum rule_table {
+	TABLE_FILE,
+	TABLE_TASK,
+	TABLE_PRIV,
+	TABLE_NET,
+};
+
+/* A walk up the directories for rule_masks: on the stack (bpf_loop's
+ * context must be), small (the stack of all calls together is 512 bytes). */
 struct walk {
-	__u32 version;
-	__u32 scopes[NSCOPES];
-	__u64 dev;
+	struct query *q;
 	struct dentry *dentry;
-	struct bpfbox_masks acc;
+	__u64 dev;
 };
 
 /* One step up the directory tree: the subtree ("**") rules of that directory. */
 static long walk_up(__u32 index, void *data)
 {
 	struct walk *w = data;
+	struct query *q = w->q;
 	/* Into a local first: BPF_CORE_READ relocates every field access in its
 	 * first argument, and struct walk is not a kernel type. */
 	struct dentry *dentry = w->dentry;
@@ -734,17 +804,110 @@ static long walk_up(__u32 index, void *data)
 		return 1; /* the root of the file system */
 	w->dentry = parent;
 	struct bpfbox_file_key key = {
-		.version = w->version,
+		.version = q->version,
 		.dev = w->dev,
 		.ino = BPF_CORE_READ(parent, d_inode, i_ino),
 	};
 	for (int i = 0; i < NSCOPES; i++) {
-		if (w->scopes[i] == NO_SCOPE)
+		if (q->scopes[i] == NO_SCOPE)
 			continue;
-		key.scope = w->scopes[i];
-		add_masks(&w->acc, bpf_map_lookup_elem(&tree_rules, &key));
+		key.scope = q->scopes[i];
+		add_masks(&q->acc, bpf_map_lookup_elem(&tree_rules, &key));
 	}
 	return 0;
+}
+
+static __always_inline void *rule_lookup(__u32 table, void *key)
+{
+	switch (table) {
+	case TABLE_FILE:
+		return bpf_map_lookup_elem(&file_rules, key);
+	case TABLE_TASK:
+		return bpf_map_lookup_elem(&task_rules, key);
+	case TABLE_PRIV:
+		return bpf_map_lookup_elem(&priv_rules, key);
+	default:
+		return bpf_map_lookup_elem(&net_rules, key);
+	}
+}
+
+/* The lookups of one object's rules, one per scope (bpf_loop's context). */
+struct scope_lookups {
+	struct query *q;
+	__u32 table;
+	__u32 pad;
+	struct bpfbox_task_key key; /* the object's key, of table's type */
+};
+
+static long scope_lookup(__u32 index, void *data)
+{
+	struct scope_lookups *l = data;
+	struct query *q = l->q;
+	if (index >= NSCOPES)
+		return 1;
+	__u32 scope = q->scopes[index];
+	if (scope == NO_SCOPE)
+		return 0;
+	l->key.scope = scope; /* every key starts with version, scope */
+	add_masks(&q->acc, rule_lookup(l->table, &l->key));
+	return 0;
+}
+
+/* The masks of every rule for one object in the thread's scopes (s), into
+ * q->acc: its own rules, one lookup per scope, and for a file with its
+ * dentry, the "**" rules of the directories above it. One function for
+ * every kind of rule, and a global one: the verifier checks it once per
+ * program, whatever state the hook is in. The object, by table:
+ *   TABLE_FILE: a = dev, b = ino (0: a file not created yet, only "**")
+ *   TABLE_TASK: kind, a = the executable's dev, b = its ino
+ *   TABLE_PRIV: kind, a = the capability or sys number
+ *   TABLE_NET:  a = the address family */
+__noinline int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
+{
+	if (!q)
+		return 0;
+	__builtin_memset(&q->acc, 0, sizeof(q->acc));
+	struct bpfbox_task_key key = {.version = q->version}; /* the largest key */
+	switch (table) {
+	case TABLE_FILE: {
+		struct bpfbox_file_key *file = (void *)&key;
+		file->dev = a;
+		file->ino = b;
+		break;
+	}
+	case TABLE_TASK:
+		key.kind = kind;
+		key.dev = a;
+		key.ino = b;
+		break;
+	case TABLE_PRIV: {
+		struct bpfbox_priv_key *priv = (void *)&key;
+		priv->kind = kind;
+		priv->number = a;
+		break;
+	}
+	default: {
+		struct bpfbox_net_key *net = (void *)&key;
+		net->family = a;
+	}
+	}
+	if (table != TABLE_FILE || b) {
+		struct scope_lookups l = {.q = q, .table = table, .key = key};
+		bpf_loop(q->count, scope_lookup, &l, 0);
+	}
+	if (table != TABLE_FILE || !q->dentry)
+		return 0;
+	struct walk w = {.q = q, .dentry = (struct dentry *)q->dentry, .dev = a};
+	bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
+	return 0;
+}
+
+/* rule_masks for a file, with the "**" rules above `dentry` when the
+ * profile has any. */
+static __always_inline void file_rule_masks(struct state *s, __u64 dev, __u64 ino, struct dentry *dentry)
+{
+	s->q.dentry = (s->q.flags & BPFBOX_PROFILE_SUBTREES) ? (unsigned long)dentry : 0;
+	rule_masks(&s->q, TABLE_FILE, 0, dev, ino);
 }
 
 /* What an inode is to the file rules. */
@@ -809,20 +972,8 @@ static __always_inline void task_exe(struct task_struct *task, struct object *o)
 static __always_inline int check_task(struct state *s, __u32 kind, __u32 access, struct object *o)
 {
 	o->kind = kind;
-	struct bpfbox_task_key key = {
-		.version = s->profile->version,
-		.kind = kind,
-		.dev = o->dev,
-		.ino = o->ino,
-	};
-	struct bpfbox_masks acc = {};
-	for (int i = 0; i < NSCOPES; i++) {
-		if (s->scopes[i] == NO_SCOPE)
-			continue;
-		key.scope = s->scopes[i];
-		add_masks(&acc, bpf_map_lookup_elem(&task_rules, &key));
-	}
-	return decide(s, &acc, access, o);
+	rule_masks(&s->q, TABLE_TASK, kind, o->dev, o->ino);
+	return decide(s, &s->q.acc, access, o);
 }
 
 /* /proc/PID/... of another process is a proc access to that process; a
@@ -863,13 +1014,8 @@ static __always_inline int check_procfs(struct state *s, struct inode *inode, __
 /* The masks of a cap or sys rule (kind, number) over the thread's scopes. */
 static __always_inline void priv_masks(struct state *s, __u32 kind, __u32 number, struct bpfbox_masks *acc)
 {
-	struct bpfbox_priv_key key = {.version = s->profile->version, .kind = kind, .number = number};
-	for (int i = 0; i < NSCOPES; i++) {
-		if (s->scopes[i] == NO_SCOPE)
-			continue;
-		key.scope = s->scopes[i];
-		add_masks(acc, bpf_map_lookup_elem(&priv_rules, &key));
-	}
+	rule_masks(&s->q, TABLE_PRIV, kind, number, 0);
+	add_masks(acc, &s->q.acc);
 }
 
 /* A privileged operation: granted by a cap or sys rule (kind, number) in
@@ -930,24 +1076,13 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 				      struct dentry *dentry, struct path *path, struct path *walk, struct dentry *entry,
 				      __u32 access);
 
-/* The rules of file o->dev, o->ino in the thread's scopes into w->acc:
- * its own, and with `dentry`, the "**" rules of the directories above. */
-static __always_inline void file_masks(struct state *s, struct object *o, struct dentry *dentry, struct walk *w)
+/* The rules of file o->dev, o->ino in the thread's scopes into acc: its
+ * own, and with `dentry`, the "**" rules of the directories above. */
+static __always_inline void file_masks(struct state *s, struct object *o, struct dentry *dentry,
+				       struct bpfbox_masks *acc)
 {
-	__builtin_memset(w, 0, sizeof(*w));
-	w->version = s->profile->version;
-	w->dev = o->dev;
-	w->dentry = dentry;
-	struct bpfbox_file_key key = {.version = w->version, .dev = o->dev, .ino = o->ino};
-	for (int i = 0; i < NSCOPES; i++) {
-		w->scopes[i] = s->scopes[i];
-		if (s->scopes[i] == NO_SCOPE)
-			continue;
-		key.scope = s->scopes[i];
-		add_masks(&w->acc, bpf_map_lookup_elem(&file_rules, &key));
-	}
-	if (dentry && (s->profile->flags & BPFBOX_PROFILE_SUBTREES))
-		bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, w, 0);
+	file_rule_masks(s, o->dev, o->ino, dentry);
+	*acc = s->q.acc;
 }
 
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
@@ -984,12 +1119,12 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	int verdict;
 	if (check_procfs(s, inode, access, &o, &verdict))
 		return verdict;
-	struct walk w;
-	file_masks(s, &o, dentry, &w);
+	struct bpfbox_masks acc;
+	file_masks(s, &o, dentry, &acc);
 	/* Not bpffs: its writes are refused above, whatever the rules. */
 	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
-		remember(r, inode, &w.acc);
-	return decide(s, &w.acc, access, &o);
+		remember(r, inode, &acc);
+	return decide(s, &acc, access, &o);
 }
 
 /* A file access on the hot path (open, read and write, mmap, stat): from
@@ -1265,12 +1400,9 @@ static __always_inline int check_new_file(struct dentry *dentry)
 	struct super_block *sb = dir_inode->i_sb;
 	struct object o = {.op = BPFBOX_OP_CREATE, .kind = BPFBOX_RULE_FILE, .dentry = dentry};
 	o.dev = sb ? sb->s_dev : 0;
-	struct walk w = {.version = s.profile->version, .dev = o.dev, .dentry = dentry};
-	for (int i = 0; i < NSCOPES; i++)
-		w.scopes[i] = s.scopes[i];
-	if (s.profile->flags & BPFBOX_PROFILE_SUBTREES)
-		bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
-	return decide(&s, &w.acc, access, &o);
+	/* It has no rules of its own yet: only those of the directories above. */
+	file_rule_masks(&s, o.dev, 0, dentry);
+	return decide(&s, &s.q.acc, access, &o);
 }
 
 SEC("lsm/inode_create")
@@ -1478,13 +1610,8 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 
 static __always_inline void net_masks(struct state *s, __u32 family, struct bpfbox_masks *acc)
 {
-	struct bpfbox_net_key key = {.version = s->profile->version, .family = family};
-	for (int i = 0; i < NSCOPES; i++) {
-		if (s->scopes[i] == NO_SCOPE)
-			continue;
-		key.scope = s->scopes[i];
-		add_masks(acc, bpf_map_lookup_elem(&net_rules, &key));
-	}
+	rule_masks(&s->q, TABLE_NET, 0, family, 0);
+	add_masks(acc, &s->q.acc);
 }
 
 static __always_inline int check_net(__u32 op, __u32 family, __u32 access)
@@ -1532,14 +1659,14 @@ static __always_inline int check_unix_peer(__u32 op, struct sock *other)
 	struct super_block *sb = inode->i_sb;
 	o.dev = sb ? sb->s_dev : 0;
 	o.ino = inode->i_ino;
-	struct walk w;
-	file_masks(&s, &o, dentry, &w);
+	struct bpfbox_masks acc;
+	file_masks(&s, &o, dentry, &acc);
 	struct bpfbox_masks m = {
-		.allow = (w.acc.allow & BPFBOX_FS_CONNECT) | as_connect(family.allow, BPFBOX_NET_CONNECT),
-		.taint = (w.acc.taint & BPFBOX_FS_CONNECT) | as_connect(family.taint, BPFBOX_NET_CONNECT),
-		.audit = (w.acc.audit & BPFBOX_FS_CONNECT) | as_connect(family.audit, BPFBOX_NET_CONNECT),
-		.deny = (w.acc.deny & BPFBOX_FS_CONNECT) | as_connect(family.deny, BPFBOX_NET_CONNECT),
-		.logged = (w.acc.logged & BPFBOX_FS_CONNECT) | as_connect(family.logged, BPFBOX_NET_CONNECT),
+		.allow = (acc.allow & BPFBOX_FS_CONNECT) | as_connect(family.allow, BPFBOX_NET_CONNECT),
+		.taint = (acc.taint & BPFBOX_FS_CONNECT) | as_connect(family.taint, BPFBOX_NET_CONNECT),
+		.audit = (acc.audit & BPFBOX_FS_CONNECT) | as_connect(family.audit, BPFBOX_NET_CONNECT),
+		.deny = (acc.deny & BPFBOX_FS_CONNECT) | as_connect(family.deny, BPFBOX_NET_CONNECT),
+		.logged = (acc.logged & BPFBOX_FS_CONNECT) | as_connect(family.logged, BPFBOX_NET_CONNECT),
 	};
 	return decide(&s, &m, BPFBOX_FS_CONNECT, &o);
 }

@@ -6,6 +6,7 @@
  *   bench openread N PATH   open, read and close PATH N times
  *   bench probed N          call probed(), a #[func]-scoped function, N times
  *   bench serve N           N request/response exchanges over loopback TCP
+ *   bench spawn N           fork and exec this program (doing nothing) N times
  *   bench sleep N           sleep (a confined process that stays around)
  *   bench time CMD ARG...   run CMD, print its elapsed time as "time <ns>"
  *
@@ -49,6 +50,25 @@ static void openread(long n, const char *path)
 		if (read(fd, buf, sizeof buf) < 0)
 			exit(1);
 		close(fd);
+	}
+}
+
+/* N children, each this program run again doing nothing: the cost of
+ * exec (and, confined, of the profile's attach at exec). */
+static void spawn(long n, char *self)
+{
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			char *args[] = {self, "noop", "0", NULL};
+			execv(self, args);
+			_exit(127);
+		}
+		int status;
+		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			fprintf(stderr, "bench spawn: a child failed\n");
+			exit(1);
+		}
 	}
 }
 
@@ -99,6 +119,8 @@ int main(int argc, char **argv)
 		printf("time %lld\n", now() - start);
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 	}
+	if (!strcmp(argv[1], "noop"))
+		return 0;
 	long n = atol(argv[2]);
 	long long start = now();
 	if (!strcmp(argv[1], "openread") && argc > 3)
@@ -108,6 +130,8 @@ int main(int argc, char **argv)
 			probed((int)i);
 	else if (!strcmp(argv[1], "serve"))
 		serve(n);
+	else if (!strcmp(argv[1], "spawn"))
+		spawn(n, argv[0]);
 	else if (!strcmp(argv[1], "sleep"))
 		sleep(n);
 	else

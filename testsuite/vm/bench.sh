@@ -12,6 +12,7 @@ for i in $(seq 1 9997); do : > /srv/t/bench/f$i; done
 N_OPEN=20000
 N_PROBED=50000
 N_SERVE=2000
+N_SPAWN=300
 
 # median of three runs of: bench WORKLOAD ARGS (as BINARY)
 measure() {
@@ -30,12 +31,13 @@ args_of() {
         openread) echo "$N_OPEN /srv/t/readable" ;;
         probed) echo "$N_PROBED" ;;
         serve) echo "$N_SERVE" ;;
+        spawn) echo "$N_SPAWN" ;;
     esac
 }
 
 # bpfbox.only=WORKLOAD on the kernel command line: that workload only.
 ONLY=$(sed -n 's/.*bpfbox.only=\([a-z]*\).*/\1/p' /proc/cmdline)
-WORKLOADS=${ONLY:-openread probed serve}
+WORKLOADS=${ONLY:-openread probed serve spawn}
 
 for w in $WORKLOADS; do
     eval "base_$w=\$(measure $B/bench $w $(args_of $w))"
@@ -44,11 +46,13 @@ done
 first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | tail -1 | cut -d' ' -f2)
 tenk=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
 again=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
+changed=$($B/bench time $LOAD -q /t/images/bench-10k-changed.bbx | tail -1 | cut -d' ' -f2)
 dry=$($B/bench time $LOAD -q --dry-run /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
 startup=$($B/bench time $LOAD --version | tail -1 | cut -d' ' -f2)
 echo "RESULT load    first load (programs + 10 rules)   $first instructions"
 echo "RESULT load    a 10,000-rule image                $tenk instructions"
 echo "RESULT load    the same image again (no-op)       $again instructions"
+echo "RESULT load    a changed 10,000-rule image (reload) $changed instructions"
 echo "RESULT load    of which reading, checking, resolving the image (--dry-run)  $dry instructions"
 echo "RESULT load    of which starting the process (--version)  $startup instructions"
 
@@ -64,6 +68,12 @@ for w in $WORKLOADS; do
     report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
     report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
 done
+
+# Unloading everything, with three profiles in force, at the end: it
+# detaches every program.
+unload=$($B/bench time $LOAD -q --unload | tail -1 | cut -d' ' -f2)
+$LOAD -q /t/images/bench-10.bbx
+echo "RESULT load    --unload of everything             $unload instructions"
 
 # Where a confined open-read-close's cost goes: each program's instructions
 # per run (the kernel's BPF statistics; the clock counts instructions),
