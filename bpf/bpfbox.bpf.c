@@ -8,8 +8,13 @@
  * scopes are kept by uprobe.bpf.c and kfunc.bpf.c.
  *
  * The decision logic is spec.md's "What enforcement does". Every hook starts
- * with one hash lookup of the calling process, and returns at once when it
- * is not confined.
+ * with one bit of the confined bitmap (an array lookup the verifier
+ * inlines), and returns at once for a process that is not confined. The file
+ * hooks on the hot path (open, read and write, mmap, stat) then try the
+ * rules remembered on the file's inode (file_memo): one local-storage
+ * lookup. A full decision looks the process up, then its rules in the
+ * global functions rule_masks and emit_event, which the verifier checks
+ * once per program rather than at every call under every state.
  */
 #include "scopes.h"
 #include <bpf/bpf_tracing.h>
@@ -639,10 +644,12 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
  *    (an exec may change its profile);
  *  - the same rules: meta's generation, bumped after every load, reload
  *    and unload;
- *  - the same place in the tree: stats' count of finished renames, for the
- *    "**" rules of the directories above; a file with more than one name
- *    (hard links) is not remembered, as its "**" rules depend on the name
- *    it is reached by.
+ *  - the same place in the tree, for the "**" rules of the directories
+ *    above: the kernel's rename_lock sequence, which every move of a
+ *    dentry bumps (a rename, or a network file system's dcache following
+ *    a rename done elsewhere), the way d_path tells a concurrent rename; a
+ *    file with more than one name (hard links) is not remembered, as its
+ *    "**" rules depend on the name it is reached by.
  * Only a tainted process's rules are remembered (its taint is final), and
  * only outside function scopes (the thread's scoped bit). Only an answer
  * that needs no event is given from memory: anything else is decided in
@@ -652,7 +659,8 @@ struct memo {
 	__u64 seq; /* odd while a writer is at it (a seqlock) */
 	__u32 generation;
 	__u32 tgid;
-	__u64 renames;
+	__u32 renames;
+	__u32 pad;
 	__u64 start_time;
 	__u64 exec_id;
 	struct bpfbox_masks masks;
@@ -684,13 +692,18 @@ static __always_inline __u64 read_once_ordered(__u64 *p)
 struct recall {
 	__u32 generation;
 	__u32 tgid;
-	__u64 renames;
+	__u32 renames;
+	__u32 pad;
 	__u64 start_time;
 	__u64 exec_id;
 };
 
+/* The dcache's rename seqlock (fs/dcache.c): its sequence, a u32 at its
+ * start, is what d_path reads to tell a concurrent rename. */
+extern const void rename_lock __ksym;
+
 /* The calling thread's tag; 0 when nothing may be recalled for it (it is
- * inside a function scope). Read before the process's state and rules, so
+ * inside a function scope, or a dentry is moving). Read before the process's state and rules, so
  * that a tag is never newer than what is remembered under it. */
 static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 {
@@ -698,13 +711,18 @@ static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 		return 0;
 	__u32 zero = 0;
 	struct bpfbox_meta *m = bpf_map_lookup_elem(&meta, &zero);
-	struct bpfbox_stats *st = stats_entry();
-	if (!m || !st)
+	if (!m)
 		return 0;
 	r->generation = m->generation;
-	/* Ordered: the reads of the rules that follow cannot be done before
-	 * these. */
-	r->renames = read_once_ordered(&st->renames);
+	/* The dcache's rename sequence: odd while a dentry moves (then nothing
+	 * is recalled nor remembered). Read before the rules and the
+	 * directories, so a move after it changes it. */
+	__u32 seq = 0;
+	bpf_probe_read_kernel(&seq, sizeof(seq), &rename_lock);
+	asm volatile("" ::: "memory");
+	if (seq & 1)
+		return 0;
+	r->renames = seq;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
@@ -1837,19 +1855,6 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	struct signal_struct *signal = task->signal;
 	if (signal && signal->live.counter == 0)
 		remove_proc(tgid);
-	return 0;
-}
-
-/* A rename done: the "**" rules remembered for files below it may no
- * longer be theirs (see file_memo). After the rename, not before it (the
- * inode_rename hook): a decision that read the count before this one
- * remembered under the old count. */
-SEC("fexit/vfs_rename")
-int BPF_PROG(vfs_rename_done)
-{
-	struct bpfbox_stats *st = stats_entry();
-	if (st)
-		__sync_fetch_and_add(&st->renames, 1);
 	return 0;
 }
 

@@ -387,9 +387,6 @@ struct bpfbox_stats {
 	 * above BPFBOX_MAX_PROCS, so an insert into procs cannot fail. */
 	__s64 procs_claimed;
 	__u64 forks_refused; /* forks refused because procs was full */
-	/* Renames finished: a file's place in the tree changed, so the "**"
-	 * rules remembered for it may no longer be its (file_memo). */
-	__u64 renames;
 };
 
 /* registry: slot -> what the loader put there (for --list, reloads and

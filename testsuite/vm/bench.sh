@@ -78,13 +78,13 @@ echo "RESULT load    --unload of everything             $unload instructions"
 # Where a confined open-read-close's cost goes: each program's instructions
 # per run (the kernel's BPF statistics; the clock counts instructions),
 # without the trampoline that calls it.
-hook_costs() { # label binary
+hook_costs() { # label binary workload
     echo 1 > /proc/sys/kernel/bpf_stats_enabled
     bpftool prog show > /tmp/stats-before
-    $2 openread $N_OPEN /srv/t/readable >/dev/null
+    $2 $3 $(args_of $3) >/dev/null
     bpftool prog show > /tmp/stats-after
     echo 0 > /proc/sys/kernel/bpf_stats_enabled
-    cat /tmp/stats-before /tmp/stats-after | awk -v label="$1" '
+    cat /tmp/stats-before /tmp/stats-after | awk -v label="$1" -v w="$3" '
         / name / {
             for (i = 1; i <= NF; i++) {
                 if ($i == "name") name = $(i + 1)
@@ -92,16 +92,14 @@ hook_costs() { # label binary
                 if ($i == "run_cnt") c = $(i + 1)
             }
             if (name in time0) { dt = t - time0[name]; dc = c - cnt0[name]
-                if (dc > 0) printf "RESULT hook     %-10s %-24s %8d runs %8d instructions per run\n", label, name, dc, dt / dc }
+                if (dc > 0) printf "RESULT hook     %-9s %-9s %-24s %8d runs %8d instructions per run\n", w, label, name, dc, dt / dc }
             else { time0[name] = t; cnt0[name] = c }
             t = 0; c = 0
         }'
 }
 if command -v bpftool >/dev/null; then
-    hook_costs confined $B/bench-10
-    hook_costs passive $B/bench
-    # What the verifier walked, per program: the cost of the first load.
-    bpftool -j prog show | tr '{' '\n' |
-        sed -n 's/.*"name":"\([^"]*\)".*"verified_insns":\([0-9]*\).*/\1 \2/p' |
-        awk '{ v += $2; printf "RESULT verify   %-24s %8d instructions verified\n", $1, $2 } END { printf "RESULT verify   all programs %d instructions verified\n", v }'
+    for w in $WORKLOADS; do
+        hook_costs confined $B/bench-10 $w
+        hook_costs passive $B/bench $w
+    done
 fi
