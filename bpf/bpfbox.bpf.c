@@ -699,8 +699,11 @@ struct recall {
 };
 
 /* The dcache's rename seqlock (fs/dcache.c): its sequence, a u32 at its
- * start, is what d_path reads to tell a concurrent rename. */
-extern const void rename_lock __ksym;
+ * start, is what d_path reads to tell a concurrent rename. Found in
+ * /proc/kallsyms, which lists data symbols only with CONFIG_KALLSYMS_ALL
+ * (Debian's kernels have it): without it, weak, it is 0 and nothing is
+ * remembered (every decision is made in full). */
+extern const void rename_lock __ksym __weak;
 
 /* The calling thread's tag; 0 when nothing may be recalled for it (it is
  * inside a function scope, or a dentry is moving). Read before the process's state and rules, so
@@ -711,7 +714,7 @@ static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 		return 0;
 	__u32 zero = 0;
 	struct bpfbox_meta *m = bpf_map_lookup_elem(&meta, &zero);
-	if (!m)
+	if (!m || !&rename_lock)
 		return 0;
 	r->generation = m->generation;
 	/* The dcache's rename sequence: odd while a dentry moves (then nothing
