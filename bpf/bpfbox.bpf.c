@@ -644,11 +644,11 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
  *    (an exec may change its profile);
  *  - the same rules: meta's generation, bumped after every load, reload
  *    and unload;
- *  - the same place in the tree, for the "**" rules of the directories
- *    above: the kernel's rename_lock sequence, which every move of a
- *    dentry bumps (a rename, or a network file system's dcache following
- *    a rename done elsewhere), the way d_path tells a concurrent rename; a
- *    file with more than one name (hard links) is not remembered, as its
+ *  - the same place in the tree, when the profile has "**" rules: the
+ *    kernel's rename_lock sequence, which every move of a dentry bumps (a
+ *    rename, or a network file system's dcache following a rename done
+ *    elsewhere), read the way d_path reads it to tell a concurrent rename;
+ *    a file with more than one name (hard links) is not remembered, as its
  *    "**" rules depend on the name it is reached by.
  * Only a tainted process's rules are remembered (its taint is final), and
  * only outside function scopes (the thread's scoped bit). Only an answer
@@ -659,8 +659,8 @@ struct memo {
 	__u64 seq; /* odd while a writer is at it (a seqlock) */
 	__u32 generation;
 	__u32 tgid;
-	__u32 renames;
-	__u32 pad;
+	__u32 renames;  /* rename_lock's sequence, when subtrees */
+	__u32 subtrees; /* the masks hold "**" rules: the place in the tree counts */
 	__u64 start_time;
 	__u64 exec_id;
 	struct bpfbox_masks masks;
@@ -692,8 +692,8 @@ static __always_inline __u64 read_once_ordered(__u64 *p)
 struct recall {
 	__u32 generation;
 	__u32 tgid;
-	__u32 renames;
-	__u32 pad;
+	__u32 renames;  /* set by check_file, for a profile with "**" rules */
+	__u32 subtrees;
 	__u64 start_time;
 	__u64 exec_id;
 };
@@ -705,8 +705,21 @@ struct recall {
  * remembered (every decision is made in full). */
 extern const void rename_lock __ksym __weak;
 
+/* The dcache's rename sequence into *seq; 0 while a dentry moves (it is
+ * odd then), or where rename_lock is not known. Paid only for rules that
+ * depend on the place in the tree: a probe read. */
+static __always_inline int rename_sequence(__u32 *seq)
+{
+	if (!&rename_lock)
+		return 0;
+	*seq = 1;
+	bpf_probe_read_kernel(seq, sizeof(*seq), &rename_lock);
+	asm volatile("" ::: "memory");
+	return !(*seq & 1);
+}
+
 /* The calling thread's tag; 0 when nothing may be recalled for it (it is
- * inside a function scope, or a dentry is moving). Read before the process's state and rules, so
+ * inside a function scope). Read before the process's state and rules, so
  * that a tag is never newer than what is remembered under it. */
 static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 {
@@ -714,18 +727,11 @@ static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 		return 0;
 	__u32 zero = 0;
 	struct bpfbox_meta *m = bpf_map_lookup_elem(&meta, &zero);
-	if (!m || !&rename_lock)
+	if (!m)
 		return 0;
 	r->generation = m->generation;
-	/* The dcache's rename sequence: odd while a dentry moves (then nothing
-	 * is recalled nor remembered). Read before the rules and the
-	 * directories, so a move after it changes it. */
-	__u32 seq = 0;
-	bpf_probe_read_kernel(&seq, sizeof(seq), &rename_lock);
-	asm volatile("" ::: "memory");
-	if (seq & 1)
-		return 0;
-	r->renames = seq;
+	r->renames = 0;
+	r->subtrees = 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
@@ -744,8 +750,8 @@ static __always_inline int memorable(struct inode *inode)
 
 static __always_inline int memo_matches(struct memo *e, struct recall *r)
 {
-	return e->generation == r->generation && e->tgid == r->tgid && e->renames == r->renames &&
-	       e->start_time == r->start_time && e->exec_id == r->exec_id;
+	return e->generation == r->generation && e->tgid == r->tgid && e->start_time == r->start_time &&
+	       e->exec_id == r->exec_id;
 }
 
 /* 1 when the remembered rules give `access` to `inode` with no event to
@@ -764,8 +770,13 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 	if (before & 1)
 		return 0;
 	int hit = memo_matches(e, r);
+	__u32 subtrees = e->subtrees, renames = e->renames;
 	struct bpfbox_masks m = e->masks;
 	if (read_once_ordered(&e->seq) != before || !hit)
+		return 0;
+	/* "**" rules: only if no dentry has moved since they were found. */
+	__u32 now;
+	if (subtrees && (!rename_sequence(&now) || now != renames))
 		return 0;
 	__u32 allowed = m.allow;
 	if (op == BPFBOX_OP_PERMISSION)
@@ -788,6 +799,7 @@ static __always_inline void remember(struct recall *r, struct inode *inode, stru
 	e->generation = r->generation;
 	e->tgid = r->tgid;
 	e->renames = r->renames;
+	e->subtrees = r->subtrees;
 	e->start_time = r->start_time;
 	e->exec_id = r->exec_id;
 	e->masks = *m;
@@ -1140,6 +1152,14 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	int verdict;
 	if (check_procfs(s, inode, access, &o, &verdict))
 		return verdict;
+	/* With "**" rules the answer depends on the place in the tree: the
+	 * rename sequence is read before the walk, so a move after it tells
+	 * the memo stale; during a move nothing is remembered. */
+	if (r && (s->q.flags & BPFBOX_PROFILE_SUBTREES)) {
+		r->subtrees = 1;
+		if (!rename_sequence(&r->renames))
+			r = 0;
+	}
 	struct bpfbox_masks acc;
 	file_masks(s, &o, dentry, &acc);
 	/* Not bpffs: its writes are refused above, whatever the rules. */
