@@ -644,12 +644,10 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
  *    (an exec may change its profile);
  *  - the same rules: meta's generation, bumped after every load, reload
  *    and unload;
- *  - the same place in the tree, when the profile has "**" rules: the
- *    kernel's rename_lock sequence, which every move of a dentry bumps (a
- *    rename, or a network file system's dcache following a rename done
- *    elsewhere), read the way d_path reads it to tell a concurrent rename;
- *    a file with more than one name (hard links) is not remembered, as its
- *    "**" rules depend on the name it is reached by.
+ *  - rules of the file itself only: a profile with "**" rules is never
+ *    remembered, as those depend on the file's place in the tree, which a
+ *    rename or a link() + unlink() changes; nor is a file with more than
+ *    one name.
  * Only a tainted process's rules are remembered (its taint is final), and
  * only outside function scopes (the thread's scoped bit). Only an answer
  * that needs no event is given from memory: anything else is decided in
@@ -659,8 +657,6 @@ struct memo {
 	__u64 seq; /* odd while a writer is at it (a seqlock) */
 	__u32 generation;
 	__u32 tgid;
-	__u32 renames;  /* rename_lock's sequence, when subtrees */
-	__u32 subtrees; /* the masks hold "**" rules: the place in the tree counts */
 	__u64 start_time;
 	__u64 exec_id;
 	struct bpfbox_masks masks;
@@ -692,31 +688,9 @@ static __always_inline __u64 read_once_ordered(__u64 *p)
 struct recall {
 	__u32 generation;
 	__u32 tgid;
-	__u32 renames;  /* set by check_file, for a profile with "**" rules */
-	__u32 subtrees;
 	__u64 start_time;
 	__u64 exec_id;
 };
-
-/* The dcache's rename seqlock (fs/dcache.c): its sequence, a u32 at its
- * start, is what d_path reads to tell a concurrent rename. Found in
- * /proc/kallsyms, which lists data symbols only with CONFIG_KALLSYMS_ALL
- * (Debian's kernels have it): without it, weak, it is 0 and nothing is
- * remembered (every decision is made in full). */
-extern const void rename_lock __ksym __weak;
-
-/* The dcache's rename sequence into *seq; 0 while a dentry moves (it is
- * odd then), or where rename_lock is not known. Paid only for rules that
- * depend on the place in the tree: a probe read. */
-static __always_inline int rename_sequence(__u32 *seq)
-{
-	if (!&rename_lock)
-		return 0;
-	*seq = 1;
-	bpf_probe_read_kernel(seq, sizeof(*seq), &rename_lock);
-	asm volatile("" ::: "memory");
-	return !(*seq & 1);
-}
 
 /* The calling thread's tag; 0 when nothing may be recalled for it (it is
  * inside a function scope). Read before the process's state and rules, so
@@ -730,8 +704,6 @@ static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 	if (!m)
 		return 0;
 	r->generation = m->generation;
-	r->renames = 0;
-	r->subtrees = 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
@@ -770,13 +742,8 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 	if (before & 1)
 		return 0;
 	int hit = memo_matches(e, r);
-	__u32 subtrees = e->subtrees, renames = e->renames;
 	struct bpfbox_masks m = e->masks;
 	if (read_once_ordered(&e->seq) != before || !hit)
-		return 0;
-	/* "**" rules: only if no dentry has moved since they were found. */
-	__u32 now;
-	if (subtrees && (!rename_sequence(&now) || now != renames))
 		return 0;
 	__u32 allowed = m.allow;
 	if (op == BPFBOX_OP_PERMISSION)
@@ -798,8 +765,6 @@ static __always_inline void remember(struct recall *r, struct inode *inode, stru
 		return;
 	e->generation = r->generation;
 	e->tgid = r->tgid;
-	e->renames = r->renames;
-	e->subtrees = r->subtrees;
 	e->start_time = r->start_time;
 	e->exec_id = r->exec_id;
 	e->masks = *m;
@@ -1153,16 +1118,11 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	int verdict;
 	if (check_procfs(s, inode, access, &o, &verdict))
 		return verdict;
-	/* With "**" rules the answer depends on the place in the tree: the
-	 * rename sequence is read before the walk, so a move after it tells
-	 * the memo stale; during a move nothing is remembered. */
-	if (r && (s->q.flags & BPFBOX_PROFILE_SUBTREES)) {
-		/* Not remembered for now: link() + unlink() moves a file to
-		 * another tree without rename_lock, and i_nlink is back to 1
-		 * afterwards. Until the tag covers that, such profiles decide
-		 * every access in full. */
+	/* Not remembered with "**" rules: they depend on the file's place
+	 * in the tree, which a rename or link() + unlink() changes with no
+	 * tag here to tell. Such profiles decide every access in full. */
+	if (s->q.flags & BPFBOX_PROFILE_SUBTREES)
 		r = 0;
-	}
 	struct bpfbox_masks acc;
 	file_masks(s, &o, dentry, &acc);
 	/* Not bpffs: its writes are refused above, whatever the rules. */
