@@ -284,6 +284,7 @@ struct object {
 	__u32 family, signal, peer_pid, number;
 	int quiet;             /* no event: the kernel only probes (CAP_OPT_NOAUDIT) */
 	int d_path;            /* d_path_scratch holds the path (emit) */
+	int scratch;           /* emit owns this CPU's scratch buffers */
 	struct dentry *dentry; /* for the path in its file system, when there is no path */
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
 	struct path *walk;     /* for the full path, built by walking (the others) */
@@ -489,6 +490,19 @@ struct {
 	__type(value, struct d_path_scratch);
 } d_path_scratch SEC(".maps");
 
+/* Whether an event is being made on this CPU: the scratch buffers above are
+ * per CPU, and a hook can be preempted (migration stays off) on a kernel
+ * with preemptible RCU, where another task's event on the same CPU would
+ * write over the paths and frames of the first. The later event is made
+ * without them instead (no path, no exe, no frames) rather than with
+ * another's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} emit_busy SEC(".maps");
+
 /* One event into the ring buffer. A global function: the verifier checks it
  * once per program, not at every decision of every hook under every state
  * the hook can be in. It takes numbers and the object's memory, where the
@@ -535,7 +549,7 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 	struct super_block *exe_sb = exe_inode ? exe_inode->i_sb : 0;
 	e->exe_dev = exe_sb ? exe_sb->s_dev : 0;
 	e->exe_ino = exe_inode ? exe_inode->i_ino : 0;
-	if (exe)
+	if (exe && o->scratch)
 		path_into(&exe->f_path, e->exe);
 	e->argv0[0] = 0;
 	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)mm->arg_start) < 0)
@@ -547,7 +561,9 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 	struct path *walk = o->walk;
 	unsigned long dentry = (unsigned long)o->dentry;
 	struct dentry *entry = o->entry;
-	if (o->d_path) {
+	if (!o->scratch) {
+		/* another event holds the buffers: no path rather than its */
+	} else if (o->d_path) {
 		struct d_path_scratch *sc = bpf_map_lookup_elem(&d_path_scratch, &zero);
 		if (sc && bpf_probe_read_kernel_str(e->path, sizeof(e->path), sc->path) > 0)
 			e->path_kind = BPFBOX_PATH_ABSOLUTE;
@@ -561,8 +577,9 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 	e->entry[0] = 0;
 	if (entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(entry, d_name.name)) < 0)
 		e->entry[0] = 0;
-	user_frames();
-	struct frame_scratch *frames = bpf_map_lookup_elem(&frame_scratch, &zero);
+	if (o->scratch)
+		user_frames();
+	struct frame_scratch *frames = o->scratch ? bpf_map_lookup_elem(&frame_scratch, &zero) : 0;
 	e->start_code = frames ? frames->start_code : 0;
 	if (!frames || bpf_probe_read_kernel(e->frames, sizeof(e->frames), frames->frames))
 		__builtin_memset(e->frames, 0, sizeof(e->frames));
@@ -581,15 +598,19 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 {
 	if (o->quiet)
 		return;
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
 	o->d_path = 0;
-	if (o->path) {
-		__u32 zero = 0;
+	o->scratch = busy && __sync_lock_test_and_set(busy, 1) == 0;
+	if (o->scratch && o->path) {
 		struct d_path_scratch *sc = bpf_map_lookup_elem(&d_path_scratch, &zero);
 		if (sc && bpf_d_path(o->path, sc->path, sizeof(sc->path)) >= 0)
 			o->d_path = 1;
 	}
 	emit_event(o, pair(s->proc->slot, s->profile->serial), pair(s->profile->version, innermost_scope(s)),
 		   pair(access, decision));
+	if (o->scratch && busy)
+		*busy = 0;
 }
 
 /* ---- The decision ------------------------------------------------------- */

@@ -9,6 +9,7 @@ mod events;
 mod failure;
 mod kernel;
 mod libbpf_log;
+mod lock;
 mod mounts;
 mod plan;
 mod skel;
@@ -165,6 +166,7 @@ fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    let _lock = lock::take(checks::BPF_FS)?;
     kernel::ensure_programs(cli.max_procs)?;
     let maps = Maps::open()?;
     let outcomes = kernel::apply(&maps, &planned)?;
@@ -242,6 +244,12 @@ fn list(cli: &Cli) -> Result<(), Failure> {
 
 fn unload(cli: &Cli, exe: &str) -> Result<(), Failure> {
     checks::privileges()?;
+    // Without a BPF file system nothing can be loaded: said below.
+    let _lock = if std::path::Path::new(checks::BPF_FS).exists() {
+        Some(lock::take(checks::BPF_FS)?)
+    } else {
+        None
+    };
     if exe.is_empty() {
         let removed = kernel::unload_all()?;
         if !cli.quiet {

@@ -117,6 +117,31 @@ for image in fs escape taint login login-pie switch task audit kfunc rootesc cap
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
 
+# One loader at a time: a second bpfbox-load waits while another holds the
+# lock (here a probe holds it), says so, and goes on when it is free.
+rm -f /tmp/go
+/opt/t/free/probe flock /sys/fs/bpf , waitfor /tmp/go > /tmp/lock.holder 2>&1 &
+holder=$!
+n=0
+while ! grep -q "waiting for" /tmp/lock.holder && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+$LOAD $IMG/fs.bbx > /tmp/lock.out 2>&1 &
+loader=$!
+sleep 2
+if kill -0 $loader 2>/dev/null && grep -q "waiting for another bpfbox-load" /tmp/lock.out; then
+    pass "a second loader waits for the lock"
+else
+    fail "a second loader waits for the lock" "$(cat /tmp/lock.holder /tmp/lock.out)"
+fi
+touch /tmp/go
+wait $holder
+wait $loader
+status=$?
+if [ $status = 0 ] && grep -q "^unchanged /opt/t/fs/probe" /tmp/lock.out; then
+    pass "the waiting loader goes on once the lock is free"
+else
+    fail "the waiting loader goes on once the lock is free" "status $status: $(cat /tmp/lock.out)"
+fi
+
 # Created after loading: covered by the "**" rule, which walks parents.
 echo later > /srv/t/tree/sub/created-later
 

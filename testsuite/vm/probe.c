@@ -37,6 +37,7 @@
  *   waitfor PATH           wait until PATH exists (the test changes something);
  *                          says "probe: waiting for PATH" on stderr first
  *   hold PATH | readheld   open PATH and keep it; read(2) from the file kept
+ *   flock PATH             take an exclusive flock on PATH, held until exit
  *   execin PATH ARG...     execv in place: the same process runs PATH (after
  *                          the output so far and a space)
  *   asuser UID PATH ARG... setuid(UID), then execv
@@ -51,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -284,6 +286,11 @@ static int run_one(char **argv, int argc, const char **result)
 		/* an open kept for a later readheld */
 		held = open(a, O_RDONLY);
 		rc = held < 0 ? -1 : 0;
+		used = 2;
+	} else if (!strcmp(op, "flock")) {
+		/* an exclusive flock held until the probe ends */
+		held = open(a, O_RDONLY);
+		rc = held < 0 || flock(held, LOCK_EX) ? -1 : 0;
 		used = 2;
 	} else if (!strcmp(op, "readheld")) {
 		char c;
