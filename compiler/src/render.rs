@@ -1,7 +1,7 @@
 //! Diagnostics for people (codespan-reporting, rustc style) and for tools
 //! (one JSON object per line).
 
-use bpfbox_grammar::{Diagnostic, Severity, Span};
+use bpfbox_grammar::{Code, Diagnostic, Severity, Span};
 use codespan_reporting::diagnostic::{
     Diagnostic as CsDiagnostic, Label as CsLabel, Severity as CsSeverity,
 };
@@ -33,21 +33,57 @@ fn to_codespan(diagnostic: &Diagnostic) -> CsDiagnostic<()> {
         .with_notes(notes)
 }
 
-/// All diagnostics rendered without colour, as `bpfboxc` prints them to a
+/// How many warnings of one code a person is shown in full. A policy
+/// compiled away from its target can have thousands of one kind (W0004 for
+/// each missing path): the rest are counted in one line per code. JSON and
+/// the editor keep every one.
+pub const SHOWN_PER_CODE: usize = 3;
+
+/// What a person is shown: every error, the first [`SHOWN_PER_CODE`]
+/// warnings of each code, then per code a count of the warnings held back.
+fn for_people(diagnostics: &[Diagnostic]) -> Vec<CsDiagnostic<()>> {
+    let mut seen: std::collections::BTreeMap<Code, usize> = Default::default();
+    let mut out = Vec::new();
+    for diagnostic in diagnostics {
+        let count = seen.entry(diagnostic.code).or_default();
+        *count += 1;
+        if diagnostic.severity() == Severity::Error || *count <= SHOWN_PER_CODE {
+            out.push(to_codespan(diagnostic));
+        }
+    }
+    for (code, count) in seen {
+        if code.severity() == Severity::Warning && count > SHOWN_PER_CODE {
+            let more = count - SHOWN_PER_CODE;
+            out.push(
+                CsDiagnostic::warning()
+                    .with_code(code.as_str())
+                    .with_message(format!(
+                        "{more} more warning{} like {} ({})",
+                        plural(more),
+                        if SHOWN_PER_CODE == 1 { "this" } else { "these" },
+                        code.summary()
+                    ))
+                    .with_notes(vec!["note: `--message-format json` lists every one".into()]),
+            );
+        }
+    }
+    out
+}
+
+/// The diagnostics rendered without colour, as `bpfboxc` prints them to a
 /// file or pipe; this is what the golden tests compare.
 pub fn render_plain(file_name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
     let file = SimpleFile::new(file_name, text);
     let config = term::Config::default();
     let mut out = String::new();
-    for diagnostic in diagnostics {
+    for diagnostic in for_people(diagnostics) {
         // Rendering fails only for spans outside the file, which parse and
         // check never produce; show the message anyway if it happens.
-        match term::emit_into_string(&config, &file, &to_codespan(diagnostic)) {
+        match term::emit_into_string(&config, &file, &diagnostic) {
             Ok(rendered) => out.push_str(&rendered),
             Err(_) => out.push_str(&format!(
-                "{}[{}]: {}\n",
-                diagnostic.severity().as_str(),
-                diagnostic.code.as_str(),
+                "{}: {}\n",
+                diagnostic.code.as_deref().unwrap_or_default(),
                 diagnostic.message
             )),
         }
@@ -55,35 +91,64 @@ pub fn render_plain(file_name: &str, text: &str, diagnostics: &[Diagnostic]) -> 
     out
 }
 
-/// Renders to stderr, with colour when `choice` allows it.
+/// Renders to stderr, with colour when `choice` allows it, buffered: one
+/// write per diagnostic would cost more than compiling.
 pub fn emit_stderr(
     file_name: &str,
     text: &str,
     diagnostics: &[Diagnostic],
     choice: termcolor::ColorChoice,
 ) {
+    use std::io::Write;
     let file = SimpleFile::new(file_name, text);
     let config = term::Config::default();
-    let stream = termcolor::StandardStream::stderr(choice);
-    let mut lock = stream.lock();
-    for diagnostic in diagnostics {
-        let _ = term::emit_to_write_style(&mut lock, &config, &file, &to_codespan(diagnostic));
+    let stream = termcolor::BufferWriter::stderr(choice);
+    let mut buffer = stream.buffer();
+    for diagnostic in for_people(diagnostics) {
+        let _ = term::emit_to_write_style(&mut buffer, &config, &file, &diagnostic);
+    }
+    let _ = buffer.flush();
+    let _ = stream.print(&buffer);
+}
+
+/// Where each line of a text starts: line and column of many offsets, each
+/// in O(log lines) (the JSON of 10,000 diagnostics would otherwise scan the
+/// file 20,000 times).
+pub struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        (line, column)
     }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count() + 1;
-    let column = text[line_start..offset].chars().count() + 1;
-    (line, column)
+    Lines::new(text).line_column(offset)
 }
 
-fn span_json(file_name: &str, text: &str, span: Span) -> Value {
-    let (line, column) = line_column(text, span.start);
-    let (end_line, end_column) = line_column(text, span.end);
+fn span_json(file_name: &str, lines: &Lines, span: Span) -> Value {
+    let (line, column) = lines.line_column(span.start);
+    let (end_line, end_column) = lines.line_column(span.end);
     json!({
         "file": file_name,
         "line": line,
@@ -95,8 +160,8 @@ fn span_json(file_name: &str, text: &str, span: Span) -> Value {
 }
 
 /// One diagnostic as a JSON object (`--message-format json`).
-pub fn to_json(file_name: &str, text: &str, diagnostic: &Diagnostic) -> Value {
-    let mut value = span_json(file_name, text, diagnostic.span);
+pub fn to_json(file_name: &str, lines: &Lines, diagnostic: &Diagnostic) -> Value {
+    let mut value = span_json(file_name, lines, diagnostic.span);
     value["severity"] = json!(diagnostic.severity().as_str());
     value["code"] = json!(diagnostic.code.as_str());
     value["message"] = json!(diagnostic.message);
@@ -107,7 +172,7 @@ pub fn to_json(file_name: &str, text: &str, diagnostic: &Diagnostic) -> Value {
             .related
             .iter()
             .map(|label| {
-                let mut v = span_json(file_name, text, label.span);
+                let mut v = span_json(file_name, lines, label.span);
                 v["message"] = json!(label.message);
                 v
             })

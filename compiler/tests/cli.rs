@@ -199,6 +199,48 @@ fn json_messages_have_positions_and_fixes() {
 }
 
 #[test]
+fn many_warnings_of_one_kind_are_counted_not_repeated() {
+    // A policy compiled away from its target: every path is missing here.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("#![profile \"/usr/bin/env\"]\n");
+    for i in 0..500 {
+        text.push_str(&format!("read(\"/nonexistent/bpfbox/f{i}\")\n"));
+    }
+    let policy = write(&dir, "many.policy", text.as_bytes());
+    let out = bpfboxc(&[&policy, "--check"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.matches("warning[W0004]: /nonexistent").count(),
+        3,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/nonexistent/bpfbox/f2 does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("/nonexistent/bpfbox/f3 does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning[W0004]: 497 more warnings like these (a path that does not exist on this machine)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("500 warnings"), "{stderr}");
+    // Tools get every one, in order, with its line.
+    let out = bpfboxc(&[&policy, "--check", "--message-format", "json"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 500);
+    assert_eq!(lines[499]["line"], 501);
+    assert_eq!(lines[499]["code"], "W0004");
+}
+
+#[test]
 fn never_panics_on_junk_or_non_utf8() {
     let mut inputs: Vec<Vec<u8>> = vec![
         vec![0xff, 0xfe, 0x00, 0x01],

@@ -278,9 +278,10 @@ fn report(cli: &Cli, name: &str, text: &str, diagnostics: &[Diagnostic]) {
             render::emit_stderr(name, text, diagnostics, choice);
         }
         MessageFormat::Json => {
+            let index = render::Lines::new(text);
             let lines: String = diagnostics
                 .iter()
-                .map(|d| format!("{}\n", render::to_json(name, text, d)))
+                .map(|d| format!("{}\n", render::to_json(name, &index, d)))
                 .collect();
             if cli.output.as_deref() == Some(Path::new("-")) || cli.fmt {
                 eprint!("{lines}");
