@@ -1,6 +1,6 @@
 //! Warnings for what is legal but suspicious.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bpfbox_grammar::{Code, Diagnostic};
 use bpfbox_image::{RuleKind, Target};
@@ -131,12 +131,80 @@ fn deny_cancels_allow(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Whether paths exist, asking `exists` at most once per directory: a
+/// policy compiled away from its target names thousands of files in a few
+/// directories that are not there, and a file in a missing directory is
+/// missing without a system call.
+struct Existence<'a> {
+    exists: &'a dyn Fn(&str) -> bool,
+    absent_dirs: HashSet<&'a str>,
+    present_dirs: HashSet<&'a str>,
+}
+
+impl<'a> Existence<'a> {
+    fn new(exists: &'a dyn Fn(&str) -> bool) -> Existence<'a> {
+        Existence {
+            exists,
+            absent_dirs: HashSet::new(),
+            present_dirs: HashSet::new(),
+        }
+    }
+
+    /// The directories above `path`, nearest first, without the root.
+    fn parents(path: &str) -> impl Iterator<Item = &str> {
+        let mut rest = path.trim_end_matches('/');
+        std::iter::from_fn(move || {
+            let slash = rest.rfind('/').filter(|&at| at > 0)?;
+            rest = &rest[..slash];
+            Some(rest)
+        })
+    }
+
+    /// The directories above an existing path exist.
+    fn remember_present(&mut self, path: &'a str) {
+        for parent in Self::parents(path) {
+            if !self.present_dirs.insert(parent) {
+                break;
+            }
+        }
+    }
+
+    fn exists(&mut self, path: &'a str) -> bool {
+        for parent in Self::parents(path) {
+            if self.absent_dirs.contains(parent) {
+                return false;
+            }
+            if self.present_dirs.contains(parent) {
+                break;
+            }
+        }
+        if (self.exists)(path) {
+            self.remember_present(path);
+            return true;
+        }
+        // Learn how far up it is missing, once per directory.
+        for parent in Self::parents(path) {
+            if self.present_dirs.contains(parent) {
+                break;
+            }
+            if (self.exists)(parent) {
+                self.present_dirs.insert(parent);
+                self.remember_present(parent);
+                break;
+            }
+            self.absent_dirs.insert(parent);
+        }
+        false
+    }
+}
+
 /// W0004 for paths that `exists` says are not there.
-pub fn missing_paths(
-    policy: &Policy,
-    exists: &dyn Fn(&str) -> bool,
+pub fn missing_paths<'a>(
+    policy: &'a Policy,
+    exists: &'a dyn Fn(&str) -> bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let mut existence = Existence::new(exists);
     for rule in policy.profiles.iter().flat_map(|p| &p.rules) {
         let path = match (&rule.kind, &rule.target) {
             (RuleKind::File | RuleKind::Subtree, Target::Path(path)) => path.as_str(),
@@ -154,7 +222,7 @@ pub fn missing_paths(
             }
             _ => continue,
         };
-        if !exists(path) {
+        if !existence.exists(path) {
             diagnostics.push(
                 Diagnostic::new(Code::MissingPath, rule.target_span, format!("{path} does not exist on this machine"))
                     .with_label("no such file")
@@ -219,5 +287,33 @@ fn replaced_files(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
                     format!("\"{dir}/**\""),
                 )
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Existence;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_directory_is_asked_about_once() {
+        let asked = Cell::new(0);
+        let exists = |path: &str| {
+            asked.set(asked.get() + 1);
+            matches!(path, "/srv" | "/srv/www" | "/srv/www/index.html")
+        };
+        let mut existence = Existence::new(&exists);
+        let files: Vec<String> = (0..100)
+            .map(|i| format!("/srv/gone/d{}/f{i}", i % 10))
+            .collect();
+        assert!(files.iter().all(|f| !existence.exists(f)));
+        // the first file, its two missing directories and /srv
+        assert_eq!(asked.get(), 4);
+        assert!(existence.exists("/srv/www/index.html"));
+        assert!(!existence.exists("/srv/www/missing.html"));
+        assert!(!existence.exists("/srv/www/sub/missing.html"));
+        assert!(!existence.exists("/srv/www/sub/other.html"));
+        // each file once, and /srv/www/sub once
+        assert_eq!(asked.get(), 4 + 4);
     }
 }

@@ -52,7 +52,7 @@ pub fn image(bytes: &[u8]) {
             bpfbox_image::read(&bpfbox_image::write(&image)).as_ref(),
             Ok(&image)
         );
-        let _ = bpfbox_image::to_json(&image, bytes.len());
+        let _ = bpfbox_image::to_json(&image, bytes);
     }
 }
 

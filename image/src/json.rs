@@ -18,8 +18,16 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The content of an image as JSON: what `bpfboxc --emit json` and
-/// `bpfboxc --dump` print. `size` is the encoded image's length in bytes.
-pub fn to_json(image: &Image, size: usize) -> Value {
+/// `bpfboxc --dump` print, of the image and its encoding.
+pub fn to_json(image: &Image, encoded: &[u8]) -> Value {
+    let size = encoded.len();
+    // The version the image was written in, which --dump of an older image
+    // shows (what this build writes otherwise).
+    let version = |at: usize, default: u16| {
+        encoded
+            .get(at..at + 2)
+            .map_or(default, |b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let rules = image.rule_count();
     let profiles: Vec<Value> = image
         .profiles
@@ -99,7 +107,11 @@ pub fn to_json(image: &Image, size: usize) -> Value {
         })
         .collect();
     json!({
-        "format": format!("bpfbox image {}.{}", crate::format::MAJOR, crate::format::MINOR),
+        "format": format!(
+            "bpfbox image {}.{}",
+            version(8, crate::format::MAJOR),
+            version(10, crate::format::MINOR)
+        ),
         "size": size,
         "rules": rules,
         "bytes_per_rule": if rules == 0 { 0.0 } else { (size as f64 / rules as f64 * 10.0).round() / 10.0 },

@@ -42,7 +42,8 @@ impl fmt::Display for ImageError {
             ImageError::NotAnImage => write!(f, "not a bpfbox image (wrong magic bytes)"),
             ImageError::Version { major, minor } => write!(
                 f,
-                "image format {major}.{minor} is not supported (this build reads {}.x)",
+                "image format {major}.{minor} is not supported (this build reads {}.x to {}.x)",
+                format::OLDEST_MAJOR,
                 format::MAJOR
             ),
             ImageError::Truncated { expected, actual } => write!(

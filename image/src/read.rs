@@ -23,7 +23,7 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     if header.magic != MAGIC {
         return Err(ImageError::NotAnImage);
     }
-    if header.major.get() != MAJOR {
+    if !(OLDEST_MAJOR..=MAJOR).contains(&header.major.get()) {
         return Err(ImageError::Version {
             major: header.major.get(),
             minor: header.minor.get(),
@@ -51,6 +51,26 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
             header.flags.get()
         )));
     }
+    // 2.x: the body is deflated. Offsets count in the header followed by
+    // the inflated body, so the rest reads both versions alike.
+    let inflated;
+    let bytes = if header.major.get() >= 2 {
+        let body =
+            miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes[header_len..], MAX_BODY)
+                .map_err(|e| match e.status {
+                    miniz_oxide::inflate::TINFLStatus::HasMoreOutput => malformed(format!(
+                        "the body inflates to more than {} MiB",
+                        MAX_BODY >> 20
+                    )),
+                    _ => malformed(format!("the body does not inflate: {e}")),
+                })?;
+        let mut logical = bytes[..header_len].to_vec();
+        logical.extend_from_slice(&body);
+        inflated = logical;
+        &inflated[..]
+    } else {
+        bytes
+    };
     let body = &bytes[header_len..];
 
     let section_count = header.section_count.get() as usize;
@@ -61,7 +81,7 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     let table = <[SectionEntry]>::ref_from_bytes(&body[..table_len])
         .map_err(|_| malformed("section table"))?;
     let data_start = header_len + table_len;
-    let mut found: [Option<(&[u8], usize)>; 8] = [None; 8];
+    let mut found: [Option<(&[u8], usize)>; 9] = [None; 9];
     let mut extents: Vec<(usize, usize)> = Vec::new();
     for entry in table {
         let (offset, len) = (entry.offset.get() as usize, entry.len.get() as usize);
@@ -98,9 +118,19 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
     let strings = read_strings(section(SECTION_STRINGS)?)?;
     let profiles = records::<ProfileRecord>(section(SECTION_PROFILES)?, "profile")?;
     let scopes = records::<ScopeRecord>(section(SECTION_SCOPES)?, "scope")?;
-    let rules = records::<RuleRecord>(section(SECTION_RULES)?, "rule")?;
-    let lines = per_rule::<LinesRecord>(found[SECTION_LINES as usize], "lines", rules.len())?;
-    let quiet = per_rule::<U16>(found[SECTION_QUIET as usize], "quiet", rules.len())?;
+    let (rules, lines, quiet) = match found[SECTION_RULE_COLUMNS as usize] {
+        Some(_) if found[SECTION_RULES as usize].is_some() => {
+            return Err(malformed("the rules are stored twice (sections 4 and 8)"))
+        }
+        Some(columns) => read_rule_columns(columns)?,
+        None => {
+            let rules = records::<RuleRecord>(section(SECTION_RULES)?, "rule")?;
+            let lines =
+                per_rule::<LinesRecord>(found[SECTION_LINES as usize], "lines", rules.len())?;
+            let quiet = per_rule::<U16>(found[SECTION_QUIET as usize], "quiet", rules.len())?;
+            (rules.to_vec(), lines.to_vec(), quiet.to_vec())
+        }
+    };
 
     let string = |index: u32, what: &str| -> Result<String, ImageError> {
         strings.get(index as usize).cloned().ok_or_else(|| {
@@ -293,6 +323,56 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
         image.profiles.push(profile);
     }
     Ok(image)
+}
+
+/// The rules, lines and quiet bits of a 2.x image, from its columns.
+type RuleTables = (Vec<RuleRecord>, Vec<LinesRecord>, Vec<U16>);
+
+fn read_rule_columns((bytes, count): (&[u8], usize)) -> Result<RuleTables, ImageError> {
+    // Every number takes at least one byte, which bounds the allocation.
+    if count > bytes.len() / RULE_COLUMNS.len() {
+        return Err(malformed("the rule columns are shorter than their count"));
+    }
+    let mut values = vec![[0u32; RULE_COLUMNS.len()]; count];
+    let mut pos = 0;
+    for (index, (name, column)) in RULE_COLUMNS.iter().enumerate() {
+        let mut previous = 0;
+        for rule in values.iter_mut() {
+            let stored = read_varint(bytes, &mut pos)
+                .ok_or_else(|| malformed(format!("the rule column {name} is malformed")))?;
+            rule[index] = column_decode(*column, stored, previous);
+            previous = rule[index];
+        }
+    }
+    if pos != bytes.len() {
+        return Err(malformed("the rule columns have trailing bytes"));
+    }
+    let small = |value: u32, name: &str| {
+        u16::try_from(value)
+            .map_err(|_| malformed(format!("a rule's {name} {value} is out of range")))
+    };
+    let mut rules = Vec::with_capacity(count);
+    let mut lines = Vec::with_capacity(count);
+    let mut quiet = Vec::with_capacity(count);
+    for [object, scope, kind, allow, taint, audit, deny, quiet_bits, line, deny_line] in values {
+        rules.push(RuleRecord {
+            object: object.into(),
+            scope: small(scope, "scope")?.into(),
+            kind: u8::try_from(kind)
+                .map_err(|_| malformed(format!("rule kind {kind} is unknown")))?,
+            reserved: 0,
+            allow: small(allow, "allow mask")?.into(),
+            taint: small(taint, "taint mask")?.into(),
+            audit: small(audit, "audit mask")?.into(),
+            deny: small(deny, "deny mask")?.into(),
+        });
+        quiet.push(small(quiet_bits, "quiet mask")?.into());
+        lines.push(LinesRecord {
+            line: line.into(),
+            deny_line: deny_line.into(),
+        });
+    }
+    Ok((rules, lines, quiet))
 }
 
 /// An optional section with one record per rule record (lines, quiet):

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use zerocopy::little_endian::{U16, U32};
+use zerocopy::little_endian::U32;
 use zerocopy::IntoBytes;
 
 use crate::format::*;
@@ -42,9 +42,8 @@ pub fn write(image: &Image) -> Vec<u8> {
 
     let mut profiles = Vec::with_capacity(image.profiles.len());
     let mut scopes = Vec::new();
-    let mut rules = Vec::new();
-    let mut lines = Vec::new();
-    let mut quiet: Vec<U16> = Vec::new();
+    // Per rule record, its values in RULE_COLUMNS order.
+    let mut rules: Vec<[u32; RULE_COLUMNS.len()]> = Vec::new();
     for profile in &image.profiles {
         let (identity_kind, identity_bytes): (u8, &[u8]) = match &profile.identity {
             None => (IDENTITY_NONE, &[]),
@@ -92,21 +91,26 @@ pub fn write(image: &Image) -> Vec<u8> {
                 Target::Capability(cap) => u32::from(*cap),
                 Target::Nothing => 0,
             };
-            rules.push(RuleRecord {
-                object: object.into(),
-                scope: rule.scope.into(),
-                kind: rule.kind.code(),
-                reserved: 0,
-                allow: rule.masks.allow.into(),
-                taint: rule.masks.taint.into(),
-                audit: rule.masks.audit.into(),
-                deny: rule.masks.deny.into(),
-            });
-            quiet.push(U16::from(rule.masks.quiet));
-            lines.push(LinesRecord {
-                line: rule.lines.line.into(),
-                deny_line: rule.lines.deny_line.into(),
-            });
+            rules.push([
+                object,
+                rule.scope.into(),
+                rule.kind.code().into(),
+                rule.masks.allow.into(),
+                rule.masks.taint.into(),
+                rule.masks.audit.into(),
+                rule.masks.deny.into(),
+                rule.masks.quiet.into(),
+                rule.lines.line,
+                rule.lines.deny_line,
+            ]);
+        }
+    }
+    let mut columns = Vec::new();
+    for (index, (_, column)) in RULE_COLUMNS.iter().enumerate() {
+        let mut previous = 0;
+        for rule in &rules {
+            write_varint(&mut columns, column_encode(*column, rule[index], previous));
+            previous = rule[index];
         }
     }
 
@@ -119,23 +123,10 @@ pub fn write(image: &Image) -> Vec<u8> {
         (SECTION_STRINGS, strings.len() as u32, &string_bytes),
         (SECTION_PROFILES, profiles.len() as u32, profiles.as_bytes()),
         (SECTION_SCOPES, scopes.len() as u32, scopes.as_bytes()),
-        (SECTION_RULES, rules.len() as u32, rules.as_bytes()),
+        (SECTION_RULE_COLUMNS, rules.len() as u32, &columns),
     ];
-    // Optional: an image without lines or a source reads as one from 1.1.
-    let has_lines = image
-        .profiles
-        .iter()
-        .flat_map(|p| &p.rules)
-        .any(|r| r.lines != Lines::default());
-    if has_lines {
-        sections.push((SECTION_LINES, lines.len() as u32, lines.as_bytes()));
-    }
     if !source.is_empty() {
         sections.push((SECTION_SOURCE, 1, source.as_bytes()));
-    }
-    // Optional too: only policies with #[quiet] rules have it.
-    if quiet.iter().any(|q| q.get() != 0) {
-        sections.push((SECTION_QUIET, quiet.len() as u32, quiet.as_bytes()));
     }
     let header_len = size_of::<Header>();
     let mut offset = header_len + sections.len() * size_of::<SectionEntry>();
@@ -153,6 +144,9 @@ pub fn write(image: &Image) -> Vec<u8> {
     for (_, _, bytes) in &sections {
         body.extend_from_slice(bytes);
     }
+    // Level 6, deflate's default: level 9 makes a 10,000-rule image 2%
+    // smaller and the compile slower; inflating costs the same.
+    let body = miniz_oxide::deflate::compress_to_vec(&body, 6);
     let header = Header {
         magic: MAGIC,
         major: MAJOR.into(),

@@ -140,21 +140,60 @@ fn errors_name_the_cause() {
     *tampered.last_mut().unwrap() ^= 1;
     assert_eq!(read(&tampered).unwrap_err(), ImageError::Checksum);
     let mut future = bytes.clone();
-    future[8] = 2;
+    future[8] = 3;
     assert_eq!(
         read(&future).unwrap_err(),
         ImageError::Version {
-            major: 2,
+            major: 3,
             minor: format::MINOR
         }
     );
     assert_eq!(
         read(&future).unwrap_err().to_string(),
         format!(
-            "image format 2.{} is not supported (this build reads 1.x)",
+            "image format 3.{} is not supported (this build reads 1.x to 2.x)",
             format::MINOR
         )
     );
+}
+
+/// The header followed by the inflated body: what section offsets count in.
+fn inflate(bytes: &[u8]) -> Vec<u8> {
+    let mut logical = bytes[..64].to_vec();
+    logical.extend(miniz_oxide::inflate::decompress_to_vec(&bytes[64..]).unwrap());
+    logical
+}
+
+/// An image of `logical` (header and inflated body), deflated and sealed
+/// with a valid checksum: what a forger with a deflater would write.
+fn seal(logical: &[u8]) -> Vec<u8> {
+    let mut b = logical[..64].to_vec();
+    let body = miniz_oxide::deflate::compress_to_vec(&logical[64..], 6);
+    b[24..32].copy_from_slice(&(body.len() as u64).to_le_bytes());
+    b.extend(body);
+    let sum = format::checksum(&b);
+    b[32..64].copy_from_slice(&sum);
+    b
+}
+
+#[test]
+fn a_body_that_inflates_too_far_or_not_at_all_is_refused() {
+    let bytes = write(&Image::default());
+    // Valid deflate of more than MAX_BODY zero bytes, in a few KB.
+    let mut logical = bytes[..64].to_vec();
+    logical.resize(64 + format::MAX_BODY + 1, 0);
+    let bomb = seal(&logical);
+    assert!(bomb.len() < 100_000, "{}", bomb.len());
+    assert!(
+        matches!(read(&bomb), Err(ImageError::Malformed(m)) if m.contains("inflates to more than 64 MiB"))
+    );
+    // Not deflate at all, with a valid checksum.
+    let mut junk = bytes[..64].to_vec();
+    junk.extend([0xff; 16]);
+    junk[24..32].copy_from_slice(&16u64.to_le_bytes());
+    let sum = format::checksum(&junk);
+    junk[32..64].copy_from_slice(&sum);
+    assert!(matches!(read(&junk), Err(ImageError::Malformed(m)) if m.contains("does not inflate")));
 }
 
 /// Even with a valid checksum, only the canonical encoding is accepted:
@@ -179,14 +218,10 @@ fn non_canonical_padding_is_refused_even_with_a_valid_checksum() {
         }],
         source: None,
     };
-    let bytes = write(&image);
+    let bytes = inflate(&write(&image));
     // header, section table, then the strings "/bin/x" and "/" + "etc/hosts"
     let profile_record = 64 + 4 * 16 + (2 + "/bin/x".len()) + (2 + "etc/hosts".len());
-    let reseal = |mut b: Vec<u8>| {
-        let sum = format::checksum(&b);
-        b[32..64].copy_from_slice(&sum);
-        b
-    };
+    let reseal = |b: Vec<u8>| seal(&b);
     let mut after_identity = bytes.clone();
     after_identity[profile_record + 32 + 3] = 0x24; // identity_len is 3
     assert!(

@@ -22,7 +22,10 @@ pub struct LoaderLock {
 pub fn take(fs_root: &str) -> Result<LoaderLock, Failure> {
     let dir = File::open(fs_root).map_err(|e| {
         Failure::io(
-            format!("cannot open {fs_root} to take bpfbox-load's lock: {}", io_message(&e)),
+            format!(
+                "cannot open {fs_root} to take bpfbox-load's lock: {}",
+                io_message(&e)
+            ),
             "mount the BPF file system: mount -t bpf bpf /sys/fs/bpf",
         )
     })?;
