@@ -25,10 +25,14 @@ use model::Policy;
 
 pub struct Options<'a> {
     pub binaries: &'a dyn BinarySource,
-    /// Warn about paths that do not exist on this machine.
+    /// Warn about paths that do not exist on the target.
     pub check_paths: bool,
-    /// Whether a path exists; the language server answers from a cache.
+    /// Whether a path exists on the target; the language server answers
+    /// from a cache.
     pub path_exists: &'a dyn Fn(&str) -> bool,
+    /// The target's root directory when it is not this machine's (bpfboxc
+    /// --root, the language server's `paths.root`): what the warnings name.
+    pub path_root: Option<&'a std::path::Path>,
     /// The policy's file, for `#![include]` paths relative to it (none:
     /// the current directory).
     pub source: Option<&'a std::path::Path>,
@@ -72,6 +76,7 @@ impl Default for Options<'_> {
             binaries: &DiskBinaries,
             check_paths: true,
             path_exists: &path_exists_on_disk,
+            path_root: None,
             source: None,
             read_source: &read_source_from_disk,
         }
@@ -110,23 +115,32 @@ pub fn analyze(text: &str, options: &Options) -> Analysis {
     let binaries = resolve::resolve(&mut policy, options.binaries, &mut diagnostics);
     let mut lints = Vec::new();
     if options.check_paths {
-        lint::missing_paths(&policy, options.path_exists, &mut lints);
+        lint::missing_paths(&policy, options.path_exists, options.path_root, &mut lints);
     }
     lint::lint(&policy, &mut lints);
     diagnostics.extend(include::of_policy_text(&policy, lints));
     // A warning about text that already has an error (a path in an
     // unterminated string, say) only adds noise.
-    let errors: Vec<Span> = diagnostics
+    // Errors by start, with the furthest end reached so far: whether any
+    // error overlaps a span is a binary search, not a scan per warning.
+    let mut errors: Vec<Span> = diagnostics
         .iter()
         .filter(|d| d.severity() == Severity::Error)
         .map(|d| d.span)
         .collect();
-    diagnostics.retain(|d| {
-        d.severity() == Severity::Error
-            || !errors
-                .iter()
-                .any(|e| e.start < d.span.end && d.span.start < e.end)
-    });
+    errors.sort_by_key(|e| e.start);
+    let furthest_end: Vec<usize> = errors
+        .iter()
+        .scan(0, |end, e| {
+            *end = e.end.max(*end);
+            Some(*end)
+        })
+        .collect();
+    let overlaps_an_error = |span: Span| {
+        let starting_before_end = errors.partition_point(|e| e.start < span.end);
+        starting_before_end > 0 && furthest_end[starting_before_end - 1] > span.start
+    };
+    diagnostics.retain(|d| d.severity() == Severity::Error || !overlaps_an_error(d.span));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end, d.code));
     Analysis {
         ast,

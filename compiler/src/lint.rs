@@ -1,6 +1,8 @@
 //! Warnings for what is legal but suspicious.
 
-use std::collections::{HashMap, HashSet};
+// Fx: the keys are the policy's own paths, so a DoS-resistant hash buys
+// nothing, and SipHash was a tenth of an editor's re-analysis.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use bpfbox_grammar::{Code, Diagnostic};
 use bpfbox_image::{RuleKind, Target};
@@ -25,9 +27,10 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
     // Rules that give the same thing: same object, actions and scopes.
     type Key<'a> = (RuleKind, &'a Target, crate::model::Actions, &'a [usize]);
     let scopes: Vec<Vec<usize>> = rules.iter().map(sorted_scopes).collect();
-    let mut seen: HashMap<Key, &RuleDef> = HashMap::with_capacity(rules.len());
+    let mut seen: HashMap<Key, &RuleDef> =
+        HashMap::with_capacity_and_hasher(rules.len(), Default::default());
     // `**` rules by directory: an ancestor lookup hashes only the path.
-    let mut subtrees: HashMap<&str, Vec<(&RuleDef, &[usize])>> = HashMap::new();
+    let mut subtrees: HashMap<&str, Vec<(&RuleDef, &[usize])>> = HashMap::default();
     for (rule, scopes) in rules.iter().zip(&scopes) {
         if rule.kind == RuleKind::Subtree {
             if let Target::Path(dir) = &rule.target {
@@ -105,7 +108,7 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
 }
 
 fn deny_cancels_allow(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
-    let mut allows: HashMap<(RuleKind, &Target), Vec<&RuleDef>> = HashMap::new();
+    let mut allows: HashMap<(RuleKind, &Target), Vec<&RuleDef>> = HashMap::default();
     for rule in rules.iter().filter(|r| r.actions.allow) {
         allows
             .entry((rule.kind, &rule.target))
@@ -145,8 +148,8 @@ impl<'a> Existence<'a> {
     fn new(exists: &'a dyn Fn(&str) -> bool) -> Existence<'a> {
         Existence {
             exists,
-            absent_dirs: HashSet::new(),
-            present_dirs: HashSet::new(),
+            absent_dirs: HashSet::default(),
+            present_dirs: HashSet::default(),
         }
     }
 
@@ -202,9 +205,14 @@ impl<'a> Existence<'a> {
 pub fn missing_paths<'a>(
     policy: &'a Policy,
     exists: &'a dyn Fn(&str) -> bool,
+    root: Option<&std::path::Path>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut existence = Existence::new(exists);
+    let place = match root {
+        Some(root) if root != std::path::Path::new("/") => format!("under {}", root.display()),
+        _ => "on this machine".to_string(),
+    };
     for rule in policy.profiles.iter().flat_map(|p| &p.rules) {
         let path = match (&rule.kind, &rule.target) {
             (RuleKind::File | RuleKind::Subtree, Target::Path(path)) => path.as_str(),
@@ -224,7 +232,7 @@ pub fn missing_paths<'a>(
         };
         if !existence.exists(path) {
             diagnostics.push(
-                Diagnostic::new(Code::MissingPath, rule.target_span, format!("{path} does not exist on this machine"))
+                Diagnostic::new(Code::MissingPath, rule.target_span, format!("{path} does not exist {place}"))
                     .with_label("no such file")
                     .with_help("the loader resolves paths where the policy is loaded; a file missing there gets no rule"),
             );

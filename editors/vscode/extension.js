@@ -10,9 +10,16 @@ function activate(context) {
     run: { command, transport: TransportKind.stdio },
     debug: { command, transport: TransportKind.stdio },
   };
+  // bpfbox.paths.*: where the paths a policy names are checked (bpfboxc's
+  // --root and --no-path-check); sent at start and on every change.
+  const paths = vscode.workspace.getConfiguration('bpfbox.paths');
   const clientOptions = {
     documentSelector: [{ scheme: 'file', language: 'bpfbox' }],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.policy') },
+    initializationOptions: { paths: { check: paths.get('check', true), root: paths.get('root', '/') } },
+    synchronize: {
+      configurationSection: 'bpfbox',
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.policy'),
+    },
   };
   client = new LanguageClient('bpfbox', 'bpfbox', serverOptions, clientOptions);
   context.subscriptions.push({ dispose: () => client && client.stop() });

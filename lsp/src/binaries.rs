@@ -24,9 +24,31 @@ fn stamp(path: &Path) -> Option<Stamp> {
 pub struct BinaryCache {
     entries: Mutex<HashMap<PathBuf, (Option<Stamp>, Loaded)>>,
     wanted: Mutex<HashSet<PathBuf>>,
+    /// The target's root (the `paths.root` setting); empty: this machine.
+    root: Mutex<PathBuf>,
 }
 
 impl BinaryCache {
+    /// Profiled executables are read under `root` from now on.
+    pub fn set_root(&self, root: &Path) {
+        if let Ok(mut current) = self.root.lock() {
+            *current = root.to_path_buf();
+        }
+    }
+
+    /// Where the profiled executable `exe` is on this machine.
+    fn locate(&self, exe: &str) -> PathBuf {
+        match self.root.lock() {
+            Ok(root) if !root.as_os_str().is_empty() => bpfbox_compiler::on_root(&root, exe),
+            _ => PathBuf::from(exe),
+        }
+    }
+
+    /// The cached binary of the profiled executable `exe`, if it is current.
+    pub fn get_exe(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
+        self.get(&self.locate(exe))
+    }
+
     /// Binaries analysis asked for and did not get; emptied by the call.
     pub fn take_wanted(&self) -> Vec<PathBuf> {
         self.wanted
@@ -56,11 +78,11 @@ impl BinaryCache {
 
 impl BinarySource for BinaryCache {
     fn binary(&self, exe: &str) -> Option<Result<Arc<ElfInfo>, ElfError>> {
-        let path = Path::new(exe);
-        let found = self.get(path);
+        let path = self.locate(exe);
+        let found = self.get(&path);
         if found.is_none() {
             if let Ok(mut wanted) = self.wanted.lock() {
-                wanted.insert(path.to_path_buf());
+                wanted.insert(path);
             }
         }
         found

@@ -300,7 +300,7 @@ pub fn hover(
                 "func" => {
                     let profile = profile_at(doc, offset)?;
                     let scope = profile.scopes.iter().find(|s| s.kind == ScopeKind::User && s.name == name)?;
-                    match (&scope.symbol, binaries.get(Path::new(&profile.exe))) {
+                    match (&scope.symbol, binaries.get_exe(&profile.exe)) {
                         (Some(symbol), Some(Ok(elf))) => symbol_markdown(symbol, &elf.path),
                         (_, Some(Err(e))) => format!("`{name}`: {e}"),
                         _ => format!("`{name}` in `{}`: not resolved yet", profile.exe),
@@ -562,7 +562,7 @@ pub fn completion(
             let Some(profile) = profile_at(doc, offset) else {
                 return Vec::new();
             };
-            match binaries.get(Path::new(&profile.exe)) {
+            match binaries.get_exe(&profile.exe) {
                 Some(Ok(elf)) => {
                     let mut seen = std::collections::HashSet::new();
                     elf.symbols
@@ -722,23 +722,29 @@ fn profile_definitions(
 ) -> Vec<Location> {
     let mut out = Vec::new();
     let mut seen_paths = Vec::new();
-    let mut documents: Vec<(&Uri, &Document)> = vec![(uri, doc)];
+    let this: Vec<(String, Span)> = doc
+        .analysis
+        .policy
+        .profiles
+        .iter()
+        .map(|p| (p.exe.clone(), p.exe_span))
+        .collect();
+    type Profiles<'a> = &'a [(String, Span)];
+    let mut documents: Vec<(&Uri, &crate::position::Text, Profiles)> =
+        vec![(uri, &doc.text, &this)];
     documents.extend(
         state
             .documents
             .iter()
             .filter(|(u, _)| *u != uri)
-            .map(|(u, d)| (u, &**d)),
+            .map(|(u, d)| (u, &*d.text, &*d.profiles)),
     );
-    for (u, d) in documents {
+    for (u, text, profiles) in documents {
         if let Some(path) = u.to_file_path() {
             seen_paths.push(path.into_owned());
         }
-        for profile in d.analysis.policy.profiles.iter().filter(|p| p.exe == exe) {
-            out.push(Location::new(
-                u.clone(),
-                d.text.range(profile.exe_span, encoding),
-            ));
+        for (_, span) in profiles.iter().filter(|(e, _)| e == exe) {
+            out.push(Location::new(u.clone(), text.range(*span, encoding)));
         }
     }
     for path in workspace_policies(&state.roots) {
@@ -809,7 +815,7 @@ pub fn definition(
                 .iter()
                 .find(|s| s.kind == ScopeKind::User && s.name == arg.value())?;
             let symbol = scope.symbol.as_ref()?;
-            let Some(Ok(elf)) = binaries.get(Path::new(&profile.exe)) else {
+            let Some(Ok(elf)) = binaries.get_exe(&profile.exe) else {
                 return None;
             };
             let loader = addr2line::Loader::new(&elf.path).ok()?;

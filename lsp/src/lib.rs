@@ -20,8 +20,9 @@ mod binaries;
 mod docs;
 mod features;
 pub mod position;
+mod settings;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -34,11 +35,31 @@ use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 use binaries::{BinaryCache, PathCache};
 use position::{Encoding, Text};
 
-/// One open document: its text and what the compiler made of it.
+/// One open document: its text and what the compiler made of it. What a
+/// request reads.
 pub(crate) struct Document {
-    pub text: Text,
+    pub text: Arc<Text>,
     pub version: i32,
     pub analysis: Arc<Analysis>,
+}
+
+/// How many documents keep their analysis between requests: the ones
+/// being edited. An analysis of a 5,000-line policy (syntax tree, checked
+/// model, diagnostics) is some 8 MiB; the others keep their text and are
+/// analysed again when a request needs them (some 20 ms), as
+/// rust-analyzer keeps syntax trees in an LRU.
+const KEPT_ANALYSES: usize = 2;
+
+/// An open document as the state keeps it.
+#[derive(Clone)]
+pub(crate) struct Open {
+    pub text: Arc<Text>,
+    pub version: i32,
+    /// While among the KEPT_ANALYSES most recently analysed.
+    pub analysis: Option<Arc<Analysis>>,
+    /// The executables it profiles and where each `#![profile]` names it:
+    /// what definitions in other documents look for.
+    pub profiles: Arc<[(String, bpfbox_compiler::Span)]>,
 }
 
 /// The open documents and settings. Cloning it is cheap (the documents are
@@ -46,8 +67,12 @@ pub(crate) struct Document {
 #[derive(Clone)]
 pub(crate) struct State {
     pub encoding: Encoding,
-    pub documents: HashMap<Uri, Arc<Document>>,
+    pub documents: HashMap<Uri, Open>,
+    /// The documents that keep their analysis, most recent first.
+    recent: VecDeque<Uri>,
     pub roots: Vec<PathBuf>,
+    /// Where the paths the policies name are checked.
+    pub path_settings: settings::PathSettings,
 }
 
 impl State {
@@ -55,18 +80,55 @@ impl State {
     fn store(
         &mut self,
         uri: &Uri,
-        text: String,
+        text: Arc<Text>,
         version: i32,
         analysis: Analysis,
     ) -> Vec<Diagnostic> {
-        let document = Arc::new(Document {
-            text: Text::new(text),
+        let document = Document {
+            text,
             version,
             analysis: Arc::new(analysis),
-        });
+        };
         let diagnostics = features::diagnostics(uri, &document, self.encoding);
-        self.documents.insert(uri.clone(), document);
+        self.keep(uri, document);
         diagnostics
+    }
+
+    /// Keeps `document` with its analysis, and drops the analysis of the
+    /// document least recently analysed beyond KEPT_ANALYSES.
+    fn keep(&mut self, uri: &Uri, document: Document) {
+        let profiles = document
+            .analysis
+            .policy
+            .profiles
+            .iter()
+            .map(|p| (p.exe.clone(), p.exe_span))
+            .collect();
+        self.documents.insert(
+            uri.clone(),
+            Open {
+                text: document.text,
+                version: document.version,
+                analysis: Some(document.analysis),
+                profiles,
+            },
+        );
+        self.recent.retain(|u| u != uri);
+        self.recent.push_front(uri.clone());
+        while self.recent.len() > KEPT_ANALYSES {
+            if let Some(open) = self
+                .recent
+                .pop_back()
+                .and_then(|old| self.documents.get_mut(&old))
+            {
+                open.analysis = None;
+            }
+        }
+    }
+
+    fn close(&mut self, uri: &Uri) {
+        self.documents.remove(uri);
+        self.recent.retain(|u| u != uri);
     }
 }
 
@@ -98,7 +160,9 @@ impl Backend {
             state: Arc::new(Mutex::new(State {
                 encoding: Encoding::Utf16,
                 documents: HashMap::new(),
+                recent: VecDeque::new(),
                 roots: Vec::new(),
+                path_settings: settings::PathSettings::default(),
             })),
             binaries: Arc::new(BinaryCache::default()),
             paths: Arc::new(PathCache::default()),
@@ -106,7 +170,32 @@ impl Backend {
     }
 
     fn analyze(&self, uri: &Uri, text: &str) -> Analysis {
-        analyze_with(uri, text, &self.binaries, &self.paths)
+        let settings = self
+            .state
+            .lock()
+            .map(|state| state.path_settings.clone())
+            .unwrap_or_default();
+        analyze_with(uri, text, &self.binaries, &self.paths, &settings)
+    }
+
+    /// Takes new settings (from initializationOptions or a configuration
+    /// change); a bad one is said once, in the editor, and the defaults
+    /// hold. Returns whether anything changed.
+    async fn configure(&self, value: &serde_json::Value) -> bool {
+        let settings = match settings::PathSettings::from_json(value) {
+            Ok(settings) => settings,
+            Err(message) => {
+                self.client.show_message(MessageType::ERROR, message).await;
+                settings::PathSettings::default()
+            }
+        };
+        self.binaries.set_root(&settings.root);
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        let changed = state.path_settings != settings;
+        state.path_settings = settings;
+        changed
     }
 
     /// Runs a request on a snapshot of the state, taken under the lock and
@@ -120,8 +209,35 @@ impl Backend {
         let Some(snapshot) = self.state.lock().ok().map(|state| state.clone()) else {
             return Ok(None);
         };
-        let Some(document) = snapshot.documents.get(uri).cloned() else {
+        let Some(open) = snapshot.documents.get(uri).cloned() else {
             return Ok(None);
+        };
+        let analysis = match open.analysis {
+            Some(analysis) => analysis,
+            // Not kept: analysed again, and kept (unless edited meanwhile).
+            None => {
+                let analysis = Arc::new(guarded(|| self.analyze(uri, &open.text.text))?);
+                if let Ok(mut state) = self.state.lock() {
+                    if state
+                        .documents
+                        .get(uri)
+                        .is_some_and(|current| current.version == open.version)
+                    {
+                        let document = Document {
+                            text: open.text.clone(),
+                            version: open.version,
+                            analysis: analysis.clone(),
+                        };
+                        state.keep(uri, document);
+                    }
+                }
+                analysis
+            }
+        };
+        let document = Document {
+            text: open.text,
+            version: open.version,
+            analysis,
         };
         guarded(|| f(&document, snapshot.encoding, &snapshot))
     }
@@ -138,7 +254,7 @@ impl Backend {
         {
             return None;
         }
-        let diagnostics = state.store(&uri, text, version, analysis);
+        let diagnostics = state.store(&uri, Arc::new(Text::new(text)), version, analysis);
         Some((uri, diagnostics, version))
     }
 
@@ -186,7 +302,7 @@ async fn reanalyze_open(
     paths: &Arc<PathCache>,
     client: &Client,
 ) {
-    let documents: Vec<(Uri, Arc<Document>)> = match state.lock() {
+    let documents: Vec<(Uri, Open)> = match state.lock() {
         Ok(state) => state
             .documents
             .iter()
@@ -194,8 +310,13 @@ async fn reanalyze_open(
             .collect(),
         Err(_) => return,
     };
+    let settings = state
+        .lock()
+        .map(|state| state.path_settings.clone())
+        .unwrap_or_default();
     for (uri, document) in documents {
-        let analysis = guarded(|| analyze_with(&uri, &document.text.text, binaries, paths));
+        let analysis =
+            guarded(|| analyze_with(&uri, &document.text.text, binaries, paths, &settings));
         let Ok(analysis) = analysis else { continue };
         let published = {
             let Ok(mut state) = state.lock() else { return };
@@ -204,8 +325,7 @@ async fn reanalyze_open(
                 .documents
                 .get(&uri)
                 .is_some_and(|current| current.version == document.version);
-            unchanged
-                .then(|| state.store(&uri, document.text.text.clone(), document.version, analysis))
+            unchanged.then(|| state.store(&uri, document.text.clone(), document.version, analysis))
         };
         if let Some(diagnostics) = published {
             client
@@ -217,13 +337,20 @@ async fn reanalyze_open(
 
 /// `#![include]` paths are relative to the document's file; included
 /// files are read from disk (saved text).
-fn analyze_with(uri: &Uri, text: &str, binaries: &BinaryCache, paths: &PathCache) -> Analysis {
-    let exists = |path: &str| paths.exists(path);
+fn analyze_with(
+    uri: &Uri,
+    text: &str,
+    binaries: &BinaryCache,
+    paths: &PathCache,
+    settings: &settings::PathSettings,
+) -> Analysis {
+    let exists = |path: &str| paths.exists(&settings.on_target(path).to_string_lossy());
     let source = uri.to_file_path().map(|p| p.into_owned());
     let options = Options {
         binaries,
-        check_paths: true,
+        check_paths: settings.check,
         path_exists: &exists,
+        path_root: Some(&settings.root),
         source: source.as_deref(),
         ..Options::default()
     };
@@ -256,6 +383,9 @@ impl LanguageServer for Backend {
         if let Ok(mut state) = self.state.lock() {
             state.encoding = encoding;
             state.roots = roots;
+        }
+        if let Some(options) = &params.initialization_options {
+            self.configure(options).await;
         }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
@@ -312,6 +442,14 @@ impl LanguageServer for Backend {
         Ok(())
     }
 
+    /// New settings: the open documents are analysed again under them.
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        if self.configure(&params.settings).await {
+            reanalyze_open(&self.state, &self.binaries, &self.paths, &self.client).await;
+            self.load_wanted_binaries();
+        }
+    }
+
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
         let update = self.update(doc.uri, doc.text, doc.version);
@@ -339,7 +477,7 @@ impl LanguageServer for Backend {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         if let Ok(mut state) = self.state.lock() {
-            state.documents.remove(&params.text_document.uri);
+            state.close(&params.text_document.uri);
         }
         self.client
             .publish_diagnostics(params.text_document.uri, Vec::new(), None)
@@ -449,5 +587,32 @@ mod tests {
         assert_eq!(lock_free, Some((true, 1)));
         let version = backend.with_snapshot(&uri, |doc, _, _| Some(doc.version));
         assert_eq!(version.unwrap(), Some(2));
+    }
+
+    /// Only the documents being edited keep their analysis; a request on
+    /// another analyses it again and gets the same answer.
+    #[test]
+    fn analyses_are_kept_for_the_recent_documents_only() {
+        let (service, _socket) = service();
+        let backend = service.inner();
+        let uris: Vec<Uri> = (0..3)
+            .map(|i| format!("file:///tmp/t{i}.policy").parse().unwrap())
+            .collect();
+        for (i, uri) in uris.iter().enumerate() {
+            let text = format!("#![profile \"/bin/p{i}\"]\nread(\"/etc/hosts\")\n");
+            assert!(backend.update(uri.clone(), text, 1).is_some());
+        }
+        let kept = |backend: &Backend| -> Vec<bool> {
+            let state = backend.state.lock().unwrap();
+            uris.iter()
+                .map(|u| state.documents[u].analysis.is_some())
+                .collect()
+        };
+        assert_eq!(kept(backend), [false, true, true]);
+        let exe = backend.with_snapshot(&uris[0], |doc, _, _| {
+            Some(doc.analysis.policy.profiles[0].exe.clone())
+        });
+        assert_eq!(exe.unwrap().as_deref(), Some("/bin/p0"));
+        assert_eq!(kept(backend), [true, false, true]);
     }
 }

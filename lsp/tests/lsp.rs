@@ -562,6 +562,77 @@ async fn random_edits() {
     );
 }
 
+/// Paths are checked where the settings say, as bpfboxc's --root and
+/// --no-path-check: on the target's root from initializationOptions, not at
+/// all after a configuration change, and a bad root is said in the editor.
+#[tokio::test]
+async fn path_checks_follow_the_settings() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("srv/app")).unwrap();
+    std::fs::write(root.path().join("srv/app/config"), "").unwrap();
+    let (mut h, _) = Harness::start_with(json!({
+        "capabilities": {},
+        "initializationOptions": { "paths": { "root": root.path() } },
+    }))
+    .await;
+    let uri = "file:///tmp/rooted.policy";
+    // /etc/hostname exists here and not under the root; the config the
+    // other way round.
+    let text = "#![profile \"/usr/bin/app\"]\nread(\"/srv/app/config\")\nread(\"/etc/hostname\")\n";
+    let diagnostics = h.open(uri, text).await;
+    let messages: Vec<&str> = diagnostics
+        .iter()
+        .map(|d| d["message"].as_str().unwrap().lines().next().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [format!(
+            "/etc/hostname does not exist under {}",
+            root.path().display()
+        )],
+        "{diagnostics:?}"
+    );
+
+    h.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "bpfbox": { "paths": { "check": false } } } }),
+    )
+    .await;
+    assert_eq!(h.diagnostics(uri).await, Vec::<Value>::new());
+
+    h.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "bpfbox": { "paths": { "root": "/nonexistent/root" } } } }),
+    )
+    .await;
+    let shown = loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), h.notifications.recv())
+            .await
+            .expect("no message within 10 s")
+            .expect("server gone");
+        if message.method() == "window/showMessage" {
+            break message.params().unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+    };
+    assert!(
+        shown.contains("paths.root /nonexistent/root is not a directory"),
+        "{shown}"
+    );
+    // Back to this machine: the config is missing here.
+    let diagnostics = h.diagnostics(uri).await;
+    assert_eq!(codes(&diagnostics), ["W0004"], "{diagnostics:?}");
+    assert!(
+        diagnostics[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("/srv/app/config does not exist on this machine\n"),
+        "{diagnostics:?}"
+    );
+}
+
 #[tokio::test]
 async fn shutdown_and_exit() {
     let (mut h, _) = Harness::start(&["utf-16"]).await;

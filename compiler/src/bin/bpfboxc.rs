@@ -191,6 +191,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         binaries: &binaries,
         check_paths: !cli.no_path_check,
         path_exists: &exists,
+        path_root: Some(&cli.root),
         // Includes are relative to the policy's file (stdin: here).
         source: (file.as_os_str() != "-").then_some(file.as_path()),
         ..Options::default()

@@ -1,4 +1,7 @@
 -- bpfbox-lsp for Neovim: require('bpfbox').setup({ cmd = { 'bpfbox-lsp' } })
+-- Optional: paths = { root = '/srv/images/web', check = true } checks the
+-- paths a policy names under the target's root, as bpfboxc --root does
+-- (check = false: not at all, as --no-path-check).
 --
 -- Uses vim.lsp.config/vim.lsp.enable on Neovim 0.11 and later,
 -- vim.lsp.start on 0.8-0.10, and vim.lsp.start_client with
@@ -17,6 +20,7 @@ function M.setup(opts)
   opts = opts or {}
   local cmd = opts.cmd or { 'bpfbox-lsp' }
   local name = 'bpfbox'
+  local init_options = opts.paths and { paths = opts.paths } or nil
 
   if vim.lsp.config and vim.lsp.enable then
     vim.lsp.config(name, {
@@ -24,6 +28,7 @@ function M.setup(opts)
       filetypes = { 'bpfbox' },
       root_markers = { '.git' },
       on_attach = opts.on_attach,
+      init_options = init_options,
     })
     vim.lsp.enable(name)
     return
@@ -40,6 +45,7 @@ function M.setup(opts)
           cmd = cmd,
           root_dir = root_dir(vim.api.nvim_buf_get_name(args.buf)),
           on_attach = opts.on_attach,
+          init_options = init_options,
         })
       end,
     })
@@ -60,6 +66,7 @@ function M.setup(opts)
           cmd = cmd,
           root_dir = root,
           on_attach = opts.on_attach,
+          init_options = init_options,
         })
         clients[root] = id
       end
