@@ -503,6 +503,24 @@ struct {
 	__type(value, __u32);
 } emit_busy SEC(".maps");
 
+/* Claims this CPU's scratch buffers for one event: 1 if claimed, 0 if
+ * another event holds them. A global function: each hook's verification
+ * sees one call returning a number, not the map and the exchange. */
+__noinline int claim_scratch(void)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
+	return busy && __sync_lock_test_and_set(busy, 1) == 0;
+}
+
+static __always_inline void release_scratch(void)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
+	if (busy)
+		*busy = 0;
+}
+
 /* One event into the ring buffer. A global function: the verifier checks it
  * once per program, not at every decision of every hook under every state
  * the hook can be in. It takes numbers and the object's memory, where the
@@ -517,6 +535,8 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 		struct bpfbox_stats *st = stats_entry();
 		if (st)
 			__sync_fetch_and_add(&st->events_dropped, 1);
+		if (o->scratch)
+			release_scratch();
 		return 0;
 	}
 	__u64 id = bpf_get_current_pid_tgid();
@@ -584,6 +604,8 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 	if (!frames || bpf_probe_read_kernel(e->frames, sizeof(e->frames), frames->frames))
 		__builtin_memset(e->frames, 0, sizeof(e->frames));
 	bpf_ringbuf_submit(e, 0);
+	if (o->scratch)
+		release_scratch();
 	return 0;
 }
 
@@ -598,19 +620,17 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 {
 	if (o->quiet)
 		return;
-	__u32 zero = 0;
-	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
 	o->d_path = 0;
-	o->scratch = busy && __sync_lock_test_and_set(busy, 1) == 0;
+	o->scratch = claim_scratch();
 	if (o->scratch && o->path) {
+		__u32 zero = 0;
 		struct d_path_scratch *sc = bpf_map_lookup_elem(&d_path_scratch, &zero);
 		if (sc && bpf_d_path(o->path, sc->path, sizeof(sc->path)) >= 0)
 			o->d_path = 1;
 	}
+	/* emit_event releases the buffers when it claimed them */
 	emit_event(o, pair(s->proc->slot, s->profile->serial), pair(s->profile->version, innermost_scope(s)),
 		   pair(access, decision));
-	if (o->scratch && busy)
-		*busy = 0;
 }
 
 /* ---- The decision ------------------------------------------------------- */
@@ -665,10 +685,14 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
  *    (an exec may change its profile);
  *  - the same rules: meta's generation, bumped after every load, reload
  *    and unload;
- *  - rules of the file itself only: a profile with "**" rules is never
- *    remembered, as those depend on the file's place in the tree, which a
- *    rename or a link() + unlink() changes; nor is a file with more than
- *    one name.
+ *  - the same place in the tree, for a profile with "**" rules (whose
+ *    rules depend on the directories above the file): the same dentry, and
+ *    the kernel's rename_lock sequence unchanged (every rename anywhere
+ *    bumps it); a link, unlink or rename of the file itself forgets what
+ *    was remembered on it (forget_file, before the change), and a file with
+ *    more than one name is never remembered. Without rename_lock's address
+ *    (a kernel without CONFIG_KALLSYMS_ALL), such profiles decide every
+ *    access in full.
  * Only a tainted process's rules are remembered (its taint is final), and
  * only outside function scopes (the thread's scoped bit). Only an answer
  * that needs no event is given from memory: anything else is decided in
@@ -680,8 +704,39 @@ struct memo {
 	__u32 tgid;
 	__u64 start_time;
 	__u64 exec_id;
+	/* For a profile with "**" rules (subtrees): where in the tree. */
+	__u64 dentry;
+	__u32 rename_seq;
+	__u32 subtrees;
 	struct bpfbox_masks masks;
 };
+
+/* The kernel's rename_lock (a seqlock_t; its sequence, the first member of
+ * its first member, is at offset 0), found by find_rename_lock when the
+ * programs are loaded; 0 when the kernel does not name it. */
+__u64 rename_lock_address = 0;
+
+/* Run once by bpfbox-load after the load (BPF_PROG_TEST_RUN): a syscall
+ * program may look a kernel symbol up, where libbpf would read all of
+ * /proc/kallsyms (0.4 billion instructions) to resolve a ksym. */
+SEC("syscall")
+int find_rename_lock(void *ctx)
+{
+	__u64 address = 0;
+	if (!bpf_kallsyms_lookup_name("rename_lock", sizeof("rename_lock"), 0, &address))
+		rename_lock_address = address;
+	return 0;
+}
+
+/* The rename_lock sequence into *seq; 0 when it cannot be read or a rename
+ * is under way (odd). Every d_move (a rename, anywhere) adds 2. */
+static __always_inline int rename_sequence(__u32 *seq)
+{
+	__u64 address = rename_lock_address;
+	if (!address || bpf_probe_read_kernel(seq, sizeof(*seq), (void *)address))
+		return 0;
+	return !(*seq & 1);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
@@ -750,7 +805,8 @@ static __always_inline int memo_matches(struct memo *e, struct recall *r)
 /* 1 when the remembered rules give `access` to `inode` with no event to
  * make; 0 when the access must be decided in full. As decide() would for a
  * tainted process: allowed, not denied, not audited. */
-static __always_inline int recalled_allow(struct recall *r, struct inode *inode, __u32 op, __u32 access)
+static __always_inline int recalled_allow(struct recall *r, struct inode *inode, struct dentry *dentry, __u32 op,
+					  __u32 access)
 {
 	if (!memorable(inode))
 		return 0;
@@ -763,20 +819,57 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 	if (before & 1)
 		return 0;
 	int hit = memo_matches(e, r);
+	__u32 subtrees = e->subtrees, rename_seq = e->rename_seq;
+	__u64 place = e->dentry;
 	struct bpfbox_masks m = e->masks;
 	if (read_once_ordered(&e->seq) != before || !hit)
 		return 0;
+	if (subtrees) {
+		__u32 now;
+		if (place != (unsigned long)dentry || !rename_sequence(&now) || now != rename_seq)
+			return 0;
+	}
 	__u32 allowed = m.allow;
 	if (op == BPFBOX_OP_PERMISSION)
 		allowed |= m.taint;
 	return !(access & ~allowed) && !(access & (m.deny | m.audit));
 }
 
-static __always_inline void remember(struct recall *r, struct inode *inode, struct bpfbox_masks *m)
+/* Where a decision about to be made will be remembered, taken before it is
+ * made: the memo of `inode`, created if need be, and for a profile with
+ * "**" rules the rename_lock sequence. The order matters. A link, unlink
+ * or rename of the file deletes its memo before the change (forget_file):
+ * a decision made meanwhile is written into the deleted memo and lost. The
+ * name count is read after the memo is taken, so a decision made for a
+ * file's one name finds the memo taken after a link that gives it a
+ * second name, and is not remembered. The sequence is read before the walk
+ * up the directories, so a rename during the walk changes it. */
+struct memo_slot {
+	struct memo *e;
+	__u32 rename_seq;
+	__u32 subtrees;
+};
+
+static __always_inline int memo_slot(struct memo_slot *slot, struct inode *inode, int subtrees)
 {
-	if (!memorable(inode))
-		return;
+	slot->e = 0;
+	slot->subtrees = subtrees;
+	slot->rename_seq = 0;
+	if (subtrees && !rename_lock_address)
+		return 0;
 	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e || !memorable(inode))
+		return 0;
+	if (subtrees && !rename_sequence(&slot->rename_seq))
+		return 0;
+	slot->e = e;
+	return 1;
+}
+
+static __always_inline void remember(struct memo_slot *slot, struct recall *r, struct dentry *dentry,
+				     struct bpfbox_masks *m)
+{
+	struct memo *e = slot->e;
 	if (!e)
 		return;
 	/* The seqlock's writer: one at a time (another one at it wins), the
@@ -788,6 +881,9 @@ static __always_inline void remember(struct recall *r, struct inode *inode, stru
 	e->tgid = r->tgid;
 	e->start_time = r->start_time;
 	e->exec_id = r->exec_id;
+	e->subtrees = slot->subtrees;
+	e->rename_seq = slot->rename_seq;
+	e->dentry = (unsigned long)dentry;
 	e->masks = *m;
 	/* A fetching atomic: the plain atomic add has no barrier on arm64. */
 	__sync_val_compare_and_swap(&e->seq, seq + 1, seq + 2);
@@ -1139,16 +1235,15 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	int verdict;
 	if (check_procfs(s, inode, access, &o, &verdict))
 		return verdict;
-	/* Not remembered with "**" rules: they depend on the file's place
-	 * in the tree, which a rename or link() + unlink() changes with no
-	 * tag here to tell. Such profiles decide every access in full. */
-	if (s->q.flags & BPFBOX_PROFILE_SUBTREES)
-		r = 0;
+	/* Remembered for a tainted process (its taint is final), and not on
+	 * bpffs (its writes are refused above, whatever the rules). */
+	struct memo_slot slot = {};
+	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
+		memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
 	struct bpfbox_masks acc;
 	file_masks(s, &o, dentry, &acc);
-	/* Not bpffs: its writes are refused above, whatever the rules. */
-	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
-		remember(r, inode, &acc);
+	if (r)
+		remember(&slot, r, dentry, &acc);
 	return decide(s, &acc, access, &o);
 }
 
@@ -1163,7 +1258,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		return 0;
 	struct recall r;
 	int tagged = recall_tag(&r, tgid, tid);
-	if (tagged && recalled_allow(&r, inode, op, access))
+	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
 	struct state s;
 	if (!get_state(&s))
@@ -1456,9 +1551,20 @@ int BPF_PROG(inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode
 	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
 }
 
+/* What was remembered on a file about to get or lose a name: deleted, for
+ * every process (the name may change under a confined one's feet), before
+ * the change. See memo_slot. */
+static __always_inline void forget_file(struct dentry *dentry)
+{
+	struct inode *inode = dentry ? dentry->d_inode : 0;
+	if (inode)
+		bpf_inode_storage_delete(&file_memo, inode);
+}
+
 SEC("lsm/inode_unlink")
 int BPF_PROG(inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
+	forget_file(dentry);
 	return ret ? prior(ret) : check_remove(BPFBOX_OP_UNLINK, dentry);
 }
 
@@ -1473,6 +1579,7 @@ SEC("lsm/inode_link")
 int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
 {
 	struct state s;
+	forget_file(old_dentry);
 	if (ret)
 		return prior(ret);
 	if (!get_state(&s))
@@ -1491,6 +1598,8 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 SEC("lsm/inode_rename")
 int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir, struct dentry *new_dentry, int ret)
 {
+	forget_file(old_dentry);
+	forget_file(new_dentry);
 	if (ret)
 		return prior(ret);
 	int verdict = check_remove(BPFBOX_OP_RENAME, old_dentry);

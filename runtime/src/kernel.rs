@@ -258,10 +258,12 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
             program.set_autoload(false);
         }
     }
+    // The programs attached and pinned; a syscall program is run once
+    // below instead.
     let programs: Vec<String> = open
         .open_object_mut()
         .progs()
-        .filter(|p| p.autoload())
+        .filter(|p| p.autoload() && p.section().to_string_lossy() != "syscall")
         .map(|p| p.name().to_string_lossy().into_owned())
         .collect();
     let all_attached = programs
@@ -302,6 +304,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         .load()
         .map_err(|e| load_failure("bpfbox's BPF LSM programs", e))?;
     let object = libbpf_rs::skel::Skel::object(&loaded);
+    find_rename_lock(object);
     let meta = MapHandle::from_pinned_path(maps_dir().join("meta"))
         .map_err(|e| bpf_failure("cannot open the meta map", e))?;
     let mut current: abi::bpfbox_meta = lookup(&meta, &0u32).unwrap_or_default();
@@ -345,6 +348,26 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
         .map_err(|e| bpf_failure("cannot write the meta map", e))?;
     Ok(true)
+}
+
+/// Runs find_rename_lock, which gives the programs the kernel's rename_lock
+/// (bpf/bpfbox.bpf.c, file_memo): with it, the rules of profiles with `**`
+/// rules are remembered on files too. Without it (a kernel without
+/// CONFIG_KALLSYMS_ALL) those profiles decide every access in full, so a
+/// failure here costs speed, not enforcement, and is only said with
+/// --verbose.
+fn find_rename_lock(object: &libbpf_rs::Object) {
+    let Some(program) = object
+        .progs_mut()
+        .find(|p| p.name().to_string_lossy() == "find_rename_lock")
+    else {
+        return;
+    };
+    if let Err(error) = program.test_run(libbpf_rs::ProgramInput::default()) {
+        libbpf_log::note(&format!(
+            "find_rename_lock did not run ({error}): profiles with ** rules decide every access in full"
+        ));
+    }
 }
 
 /// The errno behind a libbpf error: libbpf-rs exposes only its text.

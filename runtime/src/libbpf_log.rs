@@ -70,3 +70,10 @@ pub fn failed_program() -> Option<String> {
     let end = start + line[start..].find('\'')?;
     Some(line[start..end].to_string())
 }
+
+/// A line of bpfbox-load's own among libbpf's, printed with --verbose.
+pub fn note(message: &str) {
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("bpfbox-load: {message}");
+    }
+}

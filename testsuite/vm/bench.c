@@ -6,6 +6,8 @@
  *   bench openread N PATH   open, read and close PATH N times
  *   bench probed N          call probed(), a #[func]-scoped function, N times
  *   bench serve N           N request/response exchanges over loopback TCP
+ *   bench fetch N PORT      N HTTP/1.0 GETs of / from 127.0.0.1:PORT (a real
+ *                           server: nginx), a new connection each
  *   bench spawn N           fork and exec this program (doing nothing) N times
  *   bench sleep N           sleep (a confined process that stays around)
  *   bench time CMD ARG...   run CMD, print its elapsed time as "time <ns>"
@@ -101,6 +103,29 @@ static void serve(long n)
 	close(server);
 }
 
+static void fetch(long n, int port)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons(port)};
+	char req[] = "GET /index.html HTTP/1.0\r\n\r\n", buf[4096];
+	for (long i = 0; i < n; i++) {
+		int client = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(client, (struct sockaddr *)&addr, sizeof addr) || send(client, req, sizeof req - 1, 0) < 0) {
+			perror("bench fetch");
+			exit(1);
+		}
+		ssize_t got, total = 0;
+		while ((got = recv(client, buf, sizeof buf, 0)) > 0) {
+			if (!total && strncmp(buf, "HTTP/1.1 200", 12)) {
+				fprintf(stderr, "bench fetch: not a 200: %.40s\n", buf);
+				exit(1);
+			}
+			total += got;
+		}
+		close(client);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -130,6 +155,8 @@ int main(int argc, char **argv)
 			probed((int)i);
 	else if (!strcmp(argv[1], "serve"))
 		serve(n);
+	else if (!strcmp(argv[1], "fetch") && argc > 3)
+		fetch(n, atoi(argv[3]));
 	else if (!strcmp(argv[1], "spawn"))
 		spawn(n, argv[0]);
 	else if (!strcmp(argv[1], "sleep"))

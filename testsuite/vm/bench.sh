@@ -18,6 +18,28 @@ N_OPEN=20000
 N_PROBED=50000
 N_SERVE=2000
 N_SPAWN=300
+N_FETCH=1000
+
+# nginx: Debian's, a master and a worker serving one page over loopback
+# (testsuite/vm/nginx.conf); the client fetches it N_FETCH times, a new
+# connection each. Confined, it runs the profile bpfbox-learn learned for it
+# in the VM suite (policies/nginx-bench.policy), loaded before it starts.
+NG="/usr/sbin/nginx -c /etc/nginx.conf"
+mkdir -p /var/www/html /var/log/nginx /run/nginx /var/lib/nginx
+echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
+echo "root:x:0:" > /etc/group
+echo "<h1>hello from nginx</h1>" > /var/www/html/index.html
+until_true() { # a test, up to 10 seconds
+    i=0
+    while ! eval "$1" && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+}
+nginx_start() { $NG && until_true '[ -s /run/nginx/nginx.pid ]'; }
+nginx_stop() { $NG -s stop; until_true '[ ! -e /run/nginx/nginx.pid ]'; }
+nginx_measure() { # the median run's instructions, nginx started and stopped around it
+    nginx_start
+    measure $B/bench fetch $N_FETCH 8080
+    nginx_stop
+}
 
 # median of three runs of: bench WORKLOAD ARGS (as BINARY)
 measure() {
@@ -37,16 +59,21 @@ args_of() {
         probed) echo "$N_PROBED" ;;
         serve) echo "$N_SERVE" ;;
         spawn) echo "$N_SPAWN" ;;
+        fetch) echo "$N_FETCH 8080" ;;
     esac
 }
 
 # bpfbox.only=WORKLOAD on the kernel command line: that workload only.
 ONLY=$(sed -n 's/.*bpfbox.only=\([a-z]*\).*/\1/p' /proc/cmdline)
-WORKLOADS=${ONLY:-openread probed serve spawn}
+WORKLOADS=${ONLY:-openread probed serve spawn nginx}
+# The workloads of bench itself; nginx is measured on its own.
+BENCH_WORKLOADS=$(echo $WORKLOADS | tr ' ' '\n' | grep -v '^nginx$')
+NGINX=$(echo $WORKLOADS | tr ' ' '\n' | grep '^nginx$')
 
-for w in $WORKLOADS; do
+for w in $BENCH_WORKLOADS; do
     eval "base_$w=\$(measure $B/bench $w $(args_of $w))"
 done
+[ -n "$NGINX" ] && base_nginx=$(nginx_measure)
 
 first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | tail -1 | cut -d' ' -f2)
 tenk=$($B/bench time $LOAD -q /t/images/bench-10k.bbx | tail -1 | cut -d' ' -f2)
@@ -61,7 +88,7 @@ echo "RESULT load    a changed 10,000-rule image (reload) $changed instructions"
 echo "RESULT load    of which reading, checking, resolving the image (--dry-run)  $dry instructions"
 echo "RESULT load    of which starting the process (--version)  $startup instructions"
 
-for w in $WORKLOADS; do
+for w in $BENCH_WORKLOADS; do
     args=$(args_of $w)
     eval "base=\$base_$w"
     report "without bpfbox" $w "$base" "$base"
@@ -73,6 +100,13 @@ for w in $WORKLOADS; do
     report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
     report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
 done
+
+if [ -n "$NGINX" ]; then
+    report "without bpfbox, $N_FETCH requests" nginx "$base_nginx" "$base_nginx"
+    report "loaded, no rule for it" nginx "$(nginx_measure)" "$base_nginx"
+    $LOAD -q /t/images/nginx-bench.bbx
+    report "its learned profile (29 rules)" nginx "$(nginx_measure)" "$base_nginx"
+fi
 
 # Unloading everything, with three profiles in force, at the end: it
 # detaches every program.
@@ -103,8 +137,19 @@ hook_costs() { # label binary workload
         }'
 }
 if command -v bpftool >/dev/null; then
-    for w in $WORKLOADS; do
+    for w in $BENCH_WORKLOADS; do
         hook_costs confined $B/bench-10 $w
         hook_costs passive $B/bench $w
     done
+    if [ -n "$NGINX" ]; then
+        # Each hook's cost in nginx (and the client) per fetch workload.
+        nginx_start
+        hook_costs passive $B/bench fetch
+        nginx_stop
+        $LOAD -q /t/images/nginx-bench.bbx
+        nginx_start
+        hook_costs confined $B/bench fetch
+        nginx_stop
+        $LOAD -q --unload /usr/sbin/nginx
+    fi
 fi

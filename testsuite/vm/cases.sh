@@ -96,7 +96,7 @@ for f in readable writable appendable secret secret2 quiet loud trigger a-only b
     echo "content of $f" > /srv/t/$f
 done
 mkdir -p /srv/t/mv/in/d /srv/t/mv/in/keep
-for f in in/d/f in/keep/f in/linked; do echo x > /srv/t/mv/$f; done
+for f in in/d/f in/keep/f in/linked in/moved in/renamed; do echo x > /srv/t/mv/$f; done
 echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
 echo "root:x:0:" > /etc/group
 echo "root:\$6\$hash:19000:0:99999:7:::" > /etc/shadow
@@ -367,6 +367,13 @@ expect "memo: a directory renamed out of the ** rule: the open file and the new 
 expect "memo: a hard link made outside the rule after a read: denied through it" "ok ok denied ok" \
     across "ln /srv/t/mv/in/linked /srv/t/mv/twin" \
     $M read /srv/t/mv/in/linked , waitfor /tmp/go , read /srv/t/mv/twin , read /srv/t/mv/in/linked
+# link() then unlink(): one name again, in another place, with no rename.
+expect "memo: a file moved by link() and unlink() out of the ** rule: denied under its new name" "ok ok ok denied" \
+    across "ln /srv/t/mv/in/moved /srv/t/mv/moved && rm /srv/t/mv/in/moved" \
+    $M read /srv/t/mv/in/moved , read /srv/t/mv/in/moved , waitfor /tmp/go , read /srv/t/mv/moved
+expect "memo: a file renamed out of the ** rule: denied under its new name" "ok ok ok denied" \
+    across "mv /srv/t/mv/in/renamed /srv/t/mv/renamed" \
+    $M read /srv/t/mv/in/renamed , read /srv/t/mv/in/renamed , waitfor /tmp/go , read /srv/t/mv/renamed
 
 # ---- signals, ptrace, /proc, sockets -----------------------------------------
 /opt/t/task/target sleep 300 &
