@@ -1,6 +1,14 @@
-//! Generates the Rust view of `include/bpfbox.h` with bindgen, plus the
-//! policy language's vocabulary (flag names and their bits) from the names of
-//! the `*_access` enumerators, so no second table is ever kept by hand.
+//! The Rust view of `include/bpfbox.h` (bindgen), plus the policy
+//! language's vocabulary (flag names and their bits) from the names of the
+//! `*_access` enumerators, so no second table is ever kept by hand.
+//!
+//! Both are committed under src/generated, so that building the compiler or
+//! the language server needs no libclang (`cargo install` on a machine with
+//! only a Rust toolchain). This test generates them again from the header
+//! and fails when the committed ones are stale; with UPDATE_GENERATED=1 it
+//! writes them:
+//!
+//!     UPDATE_GENERATED=1 cargo test -p bpfbox-abi --test generated
 
 use std::collections::BTreeMap;
 use std::env;
@@ -57,10 +65,9 @@ impl ParseCallbacks for Collect {
     }
 }
 
-fn main() {
+/// bindings.rs and vocabulary.rs, as they should be.
+fn generate() -> (String, String) {
     let header = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("include/bpfbox.h");
-    println!("cargo:rerun-if-changed={}", header.display());
-
     let collected = Arc::new(Mutex::new(Collected::default()));
     let bindings = bindgen::Builder::default()
         .header(header.to_str().unwrap())
@@ -72,10 +79,8 @@ fn main() {
         .layout_tests(true)
         .parse_callbacks(Box::new(Collect(collected.clone())))
         .generate()
-        .expect("bindgen could not read bpf/include/bpfbox.h (is libclang installed?)");
-
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    bindings.write_to_file(out.join("bindings.rs")).unwrap();
+        .expect("bindgen could not read bpf/include/bpfbox.h (is libclang installed?)")
+        .to_string();
 
     // The language's vocabulary: for enum bpfbox_X_access, every enumerator
     // BPFBOX_X_NAME becomes the flag "name".
@@ -126,7 +131,33 @@ fn main() {
         }
         writeln!(vocab, "];").unwrap();
     }
-    std::fs::write(out.join("vocabulary.rs"), vocab).unwrap();
+    (bindings, vocab)
+}
+
+#[test]
+fn committed_bindings_and_vocabulary_match_the_header() {
+    let (bindings, vocab) = generate();
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/generated");
+    let mut stale = Vec::new();
+    for (name, fresh) in [("bindings.rs", bindings), ("vocabulary.rs", vocab)] {
+        let fresh = format!(
+            "// Generated from include/bpfbox.h by tests/generated.rs; do not edit.\n{fresh}"
+        );
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(fresh.as_str()) {
+            continue;
+        }
+        if env::var_os("UPDATE_GENERATED").is_some() {
+            std::fs::write(&path, fresh).unwrap();
+        } else {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale after a change to bpf/include/bpfbox.h: {}\nregenerate: UPDATE_GENERATED=1 cargo test -p bpfbox-abi --test generated",
+        stale.join(", ")
+    );
 }
 
 /// The longest prefix ending in `_` shared by all names.
