@@ -633,6 +633,32 @@ async fn path_checks_follow_the_settings() {
     );
 }
 
+/// A root in initializationOptions that is not a directory is said too.
+#[tokio::test]
+async fn a_bad_root_at_start_is_said() {
+    let (mut h, _) = Harness::start_with(json!({
+        "capabilities": {},
+        "initializationOptions": { "paths": { "root": "relative/root" } },
+    }))
+    .await;
+    let shown = loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), h.notifications.recv())
+            .await
+            .expect("no message within 10 s")
+            .expect("server gone");
+        if message.method() == "window/showMessage" {
+            break message.params().unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+    };
+    assert!(
+        shown.contains("paths.root relative/root is not a directory"),
+        "{shown}"
+    );
+}
+
 #[tokio::test]
 async fn shutdown_and_exit() {
     let (mut h, _) = Harness::start(&["utf-16"]).await;
