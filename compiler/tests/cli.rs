@@ -240,6 +240,48 @@ fn many_warnings_of_one_kind_are_counted_not_repeated() {
     assert_eq!(lines[499]["code"], "W0004");
 }
 
+/// `-o` naming a device or FIFO writes into it and leaves it what it was:
+/// renaming the image over it would replace the node (as root, `-o
+/// /dev/null` once turned /dev/null into a regular file).
+#[test]
+fn output_to_a_fifo_is_written_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(&dir, "p.policy", GOOD.as_bytes());
+    let fifo = dir.path().join("out.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = bpfboxc(&[
+        &policy,
+        "--no-path-check",
+        "-q",
+        "-o",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Checked before joining: a reader of a FIFO nobody opened would wait
+    // for ever.
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the FIFO was replaced by a file"
+    );
+    let image = reader.join().unwrap();
+    assert_eq!(&image[..8], b"\x89BBX\r\n\x1a\n");
+}
+
 #[test]
 fn never_panics_on_junk_or_non_utf8() {
     let mut inputs: Vec<Vec<u8>> = vec![

@@ -396,7 +396,8 @@ fn default_output(input: &Path, extension: &str) -> PathBuf {
 }
 
 /// Writes `contents` to `path` all at once: to a temporary file beside it,
-/// then renamed over it, so a reader never sees half an image.
+/// then renamed over it, so a reader never sees half an image. A device or
+/// FIFO is written into instead.
 fn write_output(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     if path.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
@@ -416,6 +417,12 @@ fn write_output(path: &Path, contents: &[u8]) -> Result<(), Failure> {
             "check that the directory exists and is writable",
         )
     };
+    // A device or FIFO (`-o /dev/null`, a pipe) is written into: renaming
+    // a file over it would replace the device node itself (as root,
+    // /dev/null became a regular file that way).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return std::fs::write(path, contents).map_err(failure);
+    }
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
