@@ -722,13 +722,7 @@ fn profile_definitions(
 ) -> Vec<Location> {
     let mut out = Vec::new();
     let mut seen_paths = Vec::new();
-    let this: Vec<(String, Span)> = doc
-        .analysis
-        .policy
-        .profiles
-        .iter()
-        .map(|p| (p.exe.clone(), p.exe_span))
-        .collect();
+    let this = doc.profile_names();
     type Profiles<'a> = &'a [(String, Span)];
     let mut documents: Vec<(&Uri, &crate::position::Text, Profiles)> =
         vec![(uri, &doc.text, &this)];

@@ -43,6 +43,18 @@ pub(crate) struct Document {
     pub analysis: Arc<Analysis>,
 }
 
+impl Document {
+    /// The executables it profiles and where each `#![profile]` names them.
+    pub fn profile_names(&self) -> Vec<(String, bpfbox_compiler::Span)> {
+        self.analysis
+            .policy
+            .profiles
+            .iter()
+            .map(|p| (p.exe.clone(), p.exe_span))
+            .collect()
+    }
+}
+
 /// How many documents keep their analysis between requests: the ones
 /// being edited. An analysis of a 5,000-line policy (syntax tree, checked
 /// model, diagnostics) is some 8 MiB; the others keep their text and are
@@ -97,13 +109,7 @@ impl State {
     /// Keeps `document` with its analysis, and drops the analysis of the
     /// document least recently analysed beyond KEPT_ANALYSES.
     fn keep(&mut self, uri: &Uri, document: Document) {
-        let profiles = document
-            .analysis
-            .policy
-            .profiles
-            .iter()
-            .map(|p| (p.exe.clone(), p.exe_span))
-            .collect();
+        let profiles = document.profile_names().into();
         self.documents.insert(
             uri.clone(),
             Open {

@@ -87,6 +87,22 @@ impl Harness {
             .unwrap();
     }
 
+    /// The next message the server shows (window/showMessage).
+    async fn shown_message(&mut self) -> String {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.notifications.recv())
+                .await
+                .expect("no message within 10 s")
+                .expect("server gone");
+            if message.method() == "window/showMessage" {
+                return message.params().unwrap()["message"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            }
+        }
+    }
+
     /// The next diagnostics published for `uri`.
     async fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -605,18 +621,7 @@ async fn path_checks_follow_the_settings() {
         json!({ "settings": { "bpfbox": { "paths": { "root": "/nonexistent/root" } } } }),
     )
     .await;
-    let shown = loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), h.notifications.recv())
-            .await
-            .expect("no message within 10 s")
-            .expect("server gone");
-        if message.method() == "window/showMessage" {
-            break message.params().unwrap()["message"]
-                .as_str()
-                .unwrap()
-                .to_string();
-        }
-    };
+    let shown = h.shown_message().await;
     assert!(
         shown.contains("paths.root /nonexistent/root is not a directory"),
         "{shown}"
@@ -641,18 +646,7 @@ async fn a_bad_root_at_start_is_said() {
         "initializationOptions": { "paths": { "root": "relative/root" } },
     }))
     .await;
-    let shown = loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), h.notifications.recv())
-            .await
-            .expect("no message within 10 s")
-            .expect("server gone");
-        if message.method() == "window/showMessage" {
-            break message.params().unwrap()["message"]
-                .as_str()
-                .unwrap()
-                .to_string();
-        }
-    };
+    let shown = h.shown_message().await;
     assert!(
         shown.contains("paths.root relative/root is not a directory"),
         "{shown}"
