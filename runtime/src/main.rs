@@ -13,15 +13,16 @@ mod lock;
 mod mounts;
 mod plan;
 mod skel;
+mod sources;
 mod switch;
+mod watch;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use serde_json::json;
 
-use failure::{exit, io_message, Failure};
+use failure::{exit, Failure};
 use kernel::{Maps, Outcome};
 
 #[derive(Parser)]
@@ -29,23 +30,46 @@ use kernel::{Maps, Outcome};
     name = "bpfbox-load",
     version,
     about = "Load a compiled bpfbox policy image into the kernel and keep it enforced",
-    after_help = "Examples:\n  bpfbox-load web.bbx              load (again: a no-op; changed: replaced atomically)\n  bpfbox-load --dry-run web.bbx    check the image and show what would be loaded\n  bpfbox-load --list               profiles in force\n  bpfbox-load --follow             audit events as JSON lines\n  bpfbox-load --unload /usr/local/bin/webd\n  bpfbox-load --unload             remove everything bpfbox loaded\n\nExit status: 0 success; 1 the image or a binary it names is refused; 2 usage or I/O error;\n3 this kernel cannot enforce bpfbox policies; 4 not root."
+    after_help = "Examples:\n  bpfbox-load web.bbx              load (again: a no-op; changed: replaced atomically)\n  bpfbox-load oci://registry.example.com/policies/web@sha256:…   pull by digest, then load\n  bpfbox-load --prune /etc/bpfbox  load a directory's images; unload profiles it does not hold\n  bpfbox-load --dry-run web.bbx    check the image and show what would be loaded\n  bpfbox-load --list               profiles in force\n  bpfbox-load --follow             audit events as JSON lines\n  bpfbox-load --unload /usr/local/bin/webd\n  bpfbox-load --unload             remove everything bpfbox loaded\n\nExit status: 0 success; 1 the image or a binary it names is refused; 2 usage or I/O error;\n3 this kernel cannot enforce bpfbox policies; 4 not root;\n5 an OCI registry cannot be reached or refused the credentials.\n\nRegistry credentials come from $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n~/.config/containers/auth.json, then Docker's config.json. A registry on the loopback is\nreached over plain HTTP, others over HTTPS."
 )]
 struct Cli {
-    /// The image to load (written by `bpfboxc POLICY -o IMAGE`).
+    /// The images to load, together: files written by `bpfboxc POLICY -o
+    /// IMAGE`, directories of them (*.bbx, and *.oci files listing
+    /// references), or oci://REGISTRY/REPOSITORY@sha256:DIGEST references
+    /// (published by bpfbox-push).
     #[arg(value_name = "IMAGE")]
-    image: Option<PathBuf>,
+    images: Vec<String>,
 
-    /// Check the image and resolve its paths; print what would be loaded and change nothing.
-    #[arg(long, requires = "image")]
+    /// Check the images and resolve their paths; print what would be loaded and change nothing.
+    #[arg(long, requires = "images")]
     dry_run: bool,
 
+    /// Also unload the profiles that none of the IMAGEs holds: what is in
+    /// force becomes exactly what they hold.
+    #[arg(long, requires = "images")]
+    prune: bool,
+
+    /// After loading, look at the IMAGE files and directories every SECONDS
+    /// and load again when they change (a failed load is reported and
+    /// leaves what is in force); for a DaemonSet following a ConfigMap.
+    #[arg(long, value_name = "SECONDS", requires = "images", conflicts_with_all = ["dry_run", "follow"], value_parser = clap::value_parser!(u64).range(1..=86400))]
+    watch: Option<u64>,
+
+    /// Load oci:// references by tag (a tag can be moved to other content:
+    /// prefer digests).
+    #[arg(long)]
+    allow_tag: bool,
+
+    /// Reach a registry that is not on the loopback over plain HTTP (no TLS).
+    #[arg(long)]
+    plain_http: bool,
+
     /// List the profiles in force, with rule, scope and process counts.
-    #[arg(long, conflicts_with_all = ["image", "unload", "follow"])]
+    #[arg(long, conflicts_with_all = ["images", "unload", "follow"])]
     list: bool,
 
     /// Remove the profile of EXE, or without EXE everything bpfbox loaded.
-    #[arg(long, value_name = "EXE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["image", "follow"])]
+    #[arg(long, value_name = "EXE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["images", "follow"])]
     unload: Option<String>,
 
     /// Print audit events as JSON lines until interrupted (after loading IMAGE, if given).
@@ -60,7 +84,7 @@ struct Cli {
     /// Track at most N confined processes (1 to 65536); a confined process's
     /// fork beyond that fails with EAGAIN. Takes effect when the programs are
     /// first loaded (after a boot or --unload).
-    #[arg(long, value_name = "N", requires = "image", value_parser = clap::value_parser!(u32).range(1..=i64::from(bpfbox_abi::bpfbox_limits::BPFBOX_MAX_PROCS)))]
+    #[arg(long, value_name = "N", requires = "images", value_parser = clap::value_parser!(u32).range(1..=i64::from(bpfbox_abi::bpfbox_limits::BPFBOX_MAX_PROCS)))]
     max_procs: Option<u32>,
 
     /// Print libbpf's log (the verifier's output) as it comes.
@@ -92,15 +116,20 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             "see bpfbox-load --help",
         ));
     }
-    if cli.image.is_none() && !cli.list && cli.unload.is_none() && !cli.follow {
+    if cli.images.is_empty() && !cli.list && cli.unload.is_none() && !cli.follow {
         return Err(Failure::new(
             exit::USAGE,
             "nothing to do: give an IMAGE, or --list, --unload or --follow",
             "see bpfbox-load --help",
         ));
     }
-    if let Some(path) = &cli.image {
-        load(cli, path)?;
+    if !cli.images.is_empty() {
+        load(cli)?;
+        if let Some(seconds) = cli.watch {
+            return watch::watch(&cli.images, std::time::Duration::from_secs(seconds), || {
+                load(cli)
+            });
+        }
     }
     if cli.list {
         return list(cli);
@@ -129,20 +158,21 @@ fn require_loaded() -> Result<(), Failure> {
     }
 }
 
-fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::io(
-            format!("cannot read {}: {}", path.display(), io_message(&e)),
-            "pass the image written by bpfboxc POLICY -o IMAGE",
-        )
-    })?;
-    let image = bpfbox_image::read(&bytes)
-        .map_err(|e| Failure::refused(format!("{}: {e}", path.display()), e.hint()))?;
+fn load(cli: &Cli) -> Result<(), Failure> {
+    let options = bpfbox_oci::Options {
+        plain_http: cli.plain_http,
+        allow_tag: cli.allow_tag,
+    };
+    let sources = sources::read_all(&cli.images, &options, cli.quiet)?;
     if !cli.dry_run {
         checks::privileges()?;
         checks::kernel()?;
     }
-    let planned = plan::plan(&image)?;
+    let images: Vec<(String, bpfbox_image::Image)> = sources
+        .into_iter()
+        .map(|source| (source.label, source.image))
+        .collect();
+    let planned = plan::plan(&images)?;
     for profile in &planned {
         for missing in &profile.missing {
             eprintln!("warning: {}: {missing} does not exist here; its rules have no effect until it does and the image is loaded again", profile.exe);
@@ -163,6 +193,12 @@ fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
                 if profile.scopes.len() == 1 { "" } else { "s" },
                 if profile.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { ", complain mode" } else { "" }
             );
+        }
+        if cli.prune && kernel::is_loaded() {
+            let maps = Maps::open()?;
+            for exe in pruned(&maps, &planned) {
+                println!("would unload {exe}");
+            }
         }
         return Ok(());
     }
@@ -191,7 +227,24 @@ fn load(cli: &Cli, path: &PathBuf) -> Result<(), Failure> {
             }
         }
     }
+    if cli.prune {
+        for exe in pruned(&maps, &planned) {
+            kernel::unload_profile(&maps, &exe)?;
+            if !cli.quiet {
+                println!("unloaded {exe}");
+            }
+        }
+    }
     Ok(())
+}
+
+/// The profiles in force that none of `planned` replaces.
+fn pruned(maps: &Maps, planned: &[plan::PlannedProfile]) -> Vec<String> {
+    maps.registry()
+        .values()
+        .map(kernel::registry_exe)
+        .filter(|exe| !planned.iter().any(|p| &p.exe == exe))
+        .collect()
 }
 
 fn list(cli: &Cli) -> Result<(), Failure> {

@@ -196,12 +196,26 @@ pub fn scope_id(exe: &str, scope: &bpfbox_image::Scope) -> u32 {
     }
 }
 
-pub fn plan(image: &Image) -> Result<Vec<PlannedProfile>, Failure> {
-    let planned: Vec<PlannedProfile> = image
-        .profiles
-        .iter()
-        .map(|profile| plan_profile(profile, image.source.as_deref().unwrap_or("")))
-        .collect::<Result<_, _>>()?;
+/// The profiles of every image, in order: one set to apply at once. An
+/// executable with a profile in two images is refused (which one would
+/// hold is not for the order of arguments to decide).
+pub fn plan(images: &[(String, Image)]) -> Result<Vec<PlannedProfile>, Failure> {
+    let mut planned: Vec<PlannedProfile> = Vec::new();
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (label, image) in images {
+        for profile in &image.profiles {
+            if let Some(first) = owner.insert(&profile.exe, label) {
+                return Err(Failure::refused(
+                    format!("{} has a profile in both {first} and {label}", profile.exe),
+                    "keep each executable's profile in one image",
+                ));
+            }
+            planned.push(plan_profile(
+                profile,
+                image.source.as_deref().unwrap_or(""),
+            )?);
+        }
+    }
     let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
     for profile in &planned {
         for scope in &profile.scopes {
@@ -212,7 +226,7 @@ pub fn plan(image: &Image) -> Result<Vec<PlannedProfile>, Failure> {
                             "function scopes `{other}` and `{}` hash to the same id {:#x}",
                             scope.name, scope.id
                         ),
-                        "rename one of the functions, or load their profiles from separate images",
+                        "rename one of the functions",
                     ));
                 }
             }
