@@ -27,6 +27,10 @@ pub struct Options {
     /// Pulling by tag is refused unless this is set: a tag can be moved to
     /// other content between the test and the fleet.
     pub allow_tag: bool,
+    /// Keep pulled images here by digest, and read them back from here
+    /// (checked) instead of asking the registry: what a node needs to load
+    /// at boot before the network is up.
+    pub cache: Option<std::path::PathBuf>,
 }
 
 /// The largest policy image pulled: the size at which the image reader

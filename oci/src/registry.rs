@@ -3,7 +3,7 @@
 //! call, so that the commands stay synchronous.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -34,6 +34,8 @@ pub struct Pulled {
     pub reference: PolicyRef,
     pub config: Config,
     pub bytes: Vec<u8>,
+    /// Read from the cache, not the registry.
+    pub cached: bool,
 }
 
 pub fn sha256_digest(bytes: &[u8]) -> String {
@@ -166,6 +168,9 @@ pub fn push(
 /// `options.allow_tag`), checking on the way: the manifest's digest, that
 /// it is a bpfbox policy artifact with one image layer, the layer's size
 /// (at most [`MAX_IMAGE_BYTES`], and what the manifest says) and digest.
+/// With `options.cache`, a digest already pulled is read from there
+/// (checked the same way) without asking the registry, and what is pulled
+/// is kept there.
 pub fn pull(
     reference: &PolicyRef,
     options: &Options,
@@ -177,49 +182,21 @@ pub fn pull(
             "load by digest (bpfbox-push prints it: oci://REGISTRY/REPOSITORY@sha256:…), or pass --allow-tag",
         ));
     }
+    let cache = options.cache.as_deref().map(Cache::new);
+    if let (Some(cache), Some(digest)) = (&cache, reference.digest()) {
+        if let Some(pulled) = cache.get(reference, digest) {
+            return Ok(pulled);
+        }
+    }
     let credentials = auth::credentials(auth_files, reference.registry())?;
     let client = client(reference, options);
     let registry_error = |e| registry_failure(e, reference, options);
-    block_on(async {
+    let (manifest_bytes, config_bytes, bytes, digest) = block_on(async {
         let (body, digest) = client
             .pull_manifest_raw(&reference.inner, &credentials, &[OCI_IMAGE_MEDIA_TYPE])
             .await
             .map_err(registry_error)?;
-        let actual = sha256_digest(&body);
-        if let Some(expected) = reference.digest() {
-            if actual != expected {
-                return Err(mismatch(
-                    &format!("the manifest of {reference}"),
-                    expected,
-                    &actual,
-                ));
-            }
-        }
-        let at_digest = reference.at_digest(reference.digest().unwrap_or(&digest));
-        let manifest: OciImageManifest = serde_json::from_slice(&body).map_err(|e| {
-            OciError::refused(
-                format!("{reference} is not an OCI image manifest: {e}"),
-                not_ours_hint(),
-            )
-        })?;
-        if manifest.config.media_type != CONFIG_MEDIA_TYPE {
-            return Err(OciError::refused(
-                format!(
-                    "{reference} is not a bpfbox policy image: its config is {}, not {CONFIG_MEDIA_TYPE}",
-                    manifest.config.media_type
-                ),
-                not_ours_hint(),
-            ));
-        }
-        let layer = match manifest.layers.as_slice() {
-            [layer] if layer.media_type == LAYER_MEDIA_TYPE => layer,
-            _ => {
-                return Err(OciError::refused(
-                    format!("{reference} is not a bpfbox policy image: it must have one layer of {LAYER_MEDIA_TYPE}"),
-                    not_ours_hint(),
-                ))
-            }
-        };
+        let manifest = check_manifest(reference, &body)?;
         let config_bytes = fetch(
             &client,
             reference,
@@ -228,19 +205,145 @@ pub fn pull(
             "its config",
         )
         .await?;
-        let config: Config = serde_json::from_slice(&config_bytes).map_err(|e| {
-            OciError::refused(
-                format!("the config of {reference} is not a bpfbox policy config: {e}"),
-                not_ours_hint(),
-            )
-        })?;
-        let bytes = fetch(&client, reference, layer, MAX_IMAGE_BYTES, "its image").await?;
-        Ok(Pulled {
-            reference: at_digest,
-            config,
+        let bytes = fetch(
+            &client,
+            reference,
+            &manifest.layers[0],
+            MAX_IMAGE_BYTES,
+            "its image",
+        )
+        .await?;
+        Ok::<_, OciError>((body, config_bytes, bytes, digest))
+    })??;
+    let digest = reference.digest().unwrap_or(&digest).to_string();
+    let pulled = Pulled {
+        reference: reference.at_digest(&digest),
+        config: check_config(reference, &config_bytes)?,
+        bytes,
+        cached: false,
+    };
+    if let Some(cache) = &cache {
+        if let Err(e) = cache.put(&digest, &manifest_bytes, &config_bytes, &pulled.bytes) {
+            eprintln!(
+                "warning: cannot keep {} in {}: {e}",
+                pulled.reference,
+                cache.dir.display()
+            );
+        }
+    }
+    Ok(pulled)
+}
+
+/// The manifest `body` of `reference`: its digest the reference's (when it
+/// names one), a bpfbox policy artifact with one image layer.
+fn check_manifest(reference: &PolicyRef, body: &[u8]) -> Result<OciImageManifest, OciError> {
+    let actual = sha256_digest(body);
+    if let Some(expected) = reference.digest() {
+        if actual != expected {
+            return Err(mismatch(
+                &format!("the manifest of {reference}"),
+                expected,
+                &actual,
+            ));
+        }
+    }
+    let manifest: OciImageManifest = serde_json::from_slice(body).map_err(|e| {
+        OciError::refused(
+            format!("{reference} is not an OCI image manifest: {e}"),
+            not_ours_hint(),
+        )
+    })?;
+    if manifest.config.media_type != CONFIG_MEDIA_TYPE {
+        return Err(OciError::refused(
+            format!(
+                "{reference} is not a bpfbox policy image: its config is {}, not {CONFIG_MEDIA_TYPE}",
+                manifest.config.media_type
+            ),
+            not_ours_hint(),
+        ));
+    }
+    match manifest.layers.as_slice() {
+        [layer] if layer.media_type == LAYER_MEDIA_TYPE => Ok(manifest),
+        _ => Err(OciError::refused(
+            format!("{reference} is not a bpfbox policy image: it must have one layer of {LAYER_MEDIA_TYPE}"),
+            not_ours_hint(),
+        )),
+    }
+}
+
+fn check_config(reference: &PolicyRef, bytes: &[u8]) -> Result<Config, OciError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        OciError::refused(
+            format!("the config of {reference} is not a bpfbox policy config: {e}"),
+            not_ours_hint(),
+        )
+    })
+}
+
+/// Pulled images kept by digest, so that a node loads what it enforces at
+/// boot without the network: DIR/sha256/HEX/ holds the manifest, the config
+/// and the image. What is read back is checked as a pull is (the manifest
+/// against the digest asked for, the blobs against the manifest); anything
+/// that does not check out is pulled again.
+struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    fn new(dir: &Path) -> Cache {
+        Cache {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn entry(&self, digest: &str) -> Option<PathBuf> {
+        let hex = digest.strip_prefix("sha256:")?;
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| self.dir.join("sha256").join(hex))
+    }
+
+    fn get(&self, reference: &PolicyRef, digest: &str) -> Option<Pulled> {
+        let entry = self.entry(digest)?;
+        let manifest_bytes = std::fs::read(entry.join("manifest.json")).ok()?;
+        let manifest = check_manifest(reference, &manifest_bytes).ok()?;
+        let read_checked = |name: &str, descriptor: &OciDescriptor| {
+            let bytes = std::fs::read(entry.join(name)).ok()?;
+            (sha256_digest(&bytes) == descriptor.digest && bytes.len() as i64 == descriptor.size)
+                .then_some(bytes)
+        };
+        let config_bytes = read_checked("config.json", &manifest.config)?;
+        let bytes = read_checked("image.bbx", &manifest.layers[0])?;
+        Some(Pulled {
+            reference: reference.at_digest(digest),
+            config: check_config(reference, &config_bytes).ok()?,
             bytes,
+            cached: true,
         })
-    })?
+    }
+
+    /// Written into a new directory, renamed into place: a reader sees a
+    /// whole entry or none.
+    fn put(
+        &self,
+        digest: &str,
+        manifest: &[u8],
+        config: &[u8],
+        image: &[u8],
+    ) -> std::io::Result<()> {
+        let Some(entry) = self.entry(digest) else {
+            return Ok(());
+        };
+        let parent = entry.parent().expect("an entry has a parent");
+        std::fs::create_dir_all(parent)?;
+        let staging = parent.join(format!(".new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging)?;
+        std::fs::write(staging.join("manifest.json"), manifest)?;
+        std::fs::write(staging.join("config.json"), config)?;
+        std::fs::write(staging.join("image.bbx"), image)?;
+        let _ = std::fs::remove_dir_all(&entry);
+        std::fs::rename(&staging, &entry)
+    }
 }
 
 /// A blob of the manifest, at most `limit` bytes and as many as the

@@ -64,6 +64,12 @@ struct Cli {
     #[arg(long)]
     plain_http: bool,
 
+    /// Keep images pulled from registries in DIR by digest, and load a
+    /// digest found there (checked again) without the network: for loading
+    /// at boot, before the network is up.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<std::path::PathBuf>,
+
     /// List the profiles in force, with rule, scope and process counts.
     #[arg(long, conflicts_with_all = ["images", "unload", "follow"])]
     list: bool,
@@ -162,6 +168,7 @@ fn load(cli: &Cli) -> Result<(), Failure> {
     let options = bpfbox_oci::Options {
         plain_http: cli.plain_http,
         allow_tag: cli.allow_tag,
+        cache: cli.cache.clone(),
     };
     let sources = sources::read_all(&cli.images, &options, cli.quiet)?;
     if !cli.dry_run {

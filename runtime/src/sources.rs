@@ -148,7 +148,12 @@ fn pull(
     let image = bpfbox_image::read(&pulled.bytes)
         .map_err(|e| Failure::refused(format!("{label}: {e}"), e.hint()))?;
     if !quiet {
-        eprintln!("pulled {label} ({} bytes)", pulled.bytes.len());
+        let from = if pulled.cached {
+            "from the cache"
+        } else {
+            "pulled"
+        };
+        eprintln!("{from} {label} ({} bytes)", pulled.bytes.len());
     }
     Ok(Source { label, image })
 }

@@ -687,6 +687,51 @@ expect_status "list: profiles in force" 0 "/opt/t/reload/probe *enforce" $LOAD -
 expect_status "unload: one profile" 0 "^unloaded /opt/t/reload/probe" $LOAD --unload /opt/t/reload/probe
 expect "unload: its processes are free" "ok" $P read /srv/t/secret
 expect "unload: the others stay" "denied" /opt/t/fs/probe read /srv/t/secret
+
+# ---- fleets: images through an OCI registry, directories, --prune, --watch ---
+# Debian's docker-registry on the VM's loopback; bpfbox-push publishes,
+# bpfbox-load pulls by digest and loads.
+mkdir -p /tmp/registry /etc/bpfbox
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: /tmp/registry\nhttp:\n  addr: 127.0.0.1:5000\n' > /etc/registry.yml
+docker-registry serve /etc/registry.yml > /tmp/registry.log 2>&1 &
+REGISTRY=$!
+n=0
+while ! wget -q -O /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && [ $n -lt 100 ]; do sleep 0.2; n=$((n + 1)); done
+A=/opt/t/fleeta/probe B=/opt/t/fleetb/probe
+expect "fleet: without its profile, the probe reads the secret (control)" "ok ok" $A read /srv/t/secret , read /srv/t/readable
+REF_A=$(bpfbox-push -q $IMG/fleet-a.bbx oci://127.0.0.1:5000/policies/fleet-a:v1 2>/tmp/push.err)
+case "$REF_A" in
+    oci://127.0.0.1:5000/policies/fleet-a@sha256:*) pass "fleet: bpfbox-push prints the digest reference" ;;
+    *) fail "fleet: bpfbox-push prints the digest reference" "[$REF_A] $(cat /tmp/push.err) $(cat /tmp/registry.log)" ;;
+esac
+expect_status "fleet: a tag is refused without --allow-tag, nothing loaded" 2 "names a tag" $LOAD oci://127.0.0.1:5000/policies/fleet-a:v1
+expect "fleet: ... the probe is still free" "ok" $A read /srv/t/secret
+expect_status "fleet: bpfbox-load pulls by digest and loads" 0 "^loaded /opt/t/fleeta/probe" $LOAD "$REF_A"
+expect "fleet: the pulled profile is in force" "denied ok" $A read /srv/t/secret , read /srv/t/readable
+# A directory: an image file and a list of references, loaded together; one
+# bad reference in the list and nothing of the directory is loaded.
+cp $IMG/fleet-b.bbx /etc/bpfbox/fleet-b.bbx
+printf '# this node\n%s\n%s\n' "$REF_A" "oci://127.0.0.1:5000/policies/fleet-a@sha256:0000000000000000000000000000000000000000000000000000000000000000" > /etc/bpfbox/fleet.oci
+expect_status "fleet: an unknown digest in the list stops the load, exit 1" 1 "is not in the registry" $LOAD --prune /etc/bpfbox
+expect "fleet: ... nothing of the directory was loaded, nothing pruned" "ok denied" sh -c "$B read /srv/t/secret; /opt/t/fs/probe read /srv/t/secret"
+printf '%s\n' "$REF_A" > /etc/bpfbox/fleet.oci
+expect_status "fleet: --prune loads the directory" 0 "^loaded /opt/t/fleetb/probe" $LOAD --prune /etc/bpfbox
+expect "fleet: both images in force" "denied denied" sh -c "$A read /srv/t/secret; $B read /srv/t/secret"
+expect "fleet: --prune unloaded the profiles the directory does not hold" "ok" /opt/t/fs/probe read /srv/t/secret
+expect_status "fleet: --list shows exactly the directory's profiles" 0 "^2$" sh -c "$LOAD --list --json | grep -o '\"profile\"' | wc -l"
+# --watch: the directory changes (an image taken out), the loader follows.
+$LOAD --watch 1 --prune -q /etc/bpfbox > /tmp/watch.out 2>&1 &
+WATCH=$!
+sleep 2
+rm /etc/bpfbox/fleet-b.bbx
+n=0
+while [ "$($B read /srv/t/secret 2>&1)" != ok ] && [ $n -lt 50 ]; do sleep 0.2; n=$((n + 1)); done
+expect "fleet: --watch unloads the image taken out of the directory" "ok denied" sh -c "$B read /srv/t/secret; $A read /srv/t/secret"
+kill $WATCH; wait $WATCH 2>/dev/null
+expect "fleet: the loader gone, the profile stays in force" "denied" $A read /srv/t/secret
+kill $REGISTRY; wait $REGISTRY 2>/dev/null
+expect_status "fleet: the registry down, exit 5" 5 "cannot reach the registry 127.0.0.1:5000" $LOAD "$REF_A"
+expect "fleet: ... what is in force stays" "denied ok" sh -c "$A read /srv/t/secret; $B read /srv/t/secret"
 expect_status "unload: everything" 0 "unloaded everything" $LOAD --unload
 expect "unload: nothing is confined" "ok" /opt/t/fs/probe read /srv/t/secret
 [ -e /sys/fs/bpf/bpfbox ] && fail "unload: nothing left behind" "$(ls -R /sys/fs/bpf/bpfbox)" || pass "unload: nothing left behind"

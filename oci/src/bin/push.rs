@@ -76,6 +76,7 @@ fn run(cli: &Cli) -> Result<(), (u8, String, String)> {
     let options = Options {
         plain_http: cli.plain_http,
         allow_tag: false,
+        cache: None,
     };
     let pushed = bpfbox_oci::push(
         &bytes,
