@@ -48,17 +48,31 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     text
 }
 
-fn client(reference: &PolicyRef, options: &Options) -> Client {
+fn client(reference: &PolicyRef, options: &Options) -> Result<Client, OciError> {
     let protocol = if options.plain_http || reference.is_loopback() {
         ClientProtocol::Http
     } else {
         ClientProtocol::Https
     };
-    Client::new(ClientConfig {
+    // Not Client::new, which panics when the client cannot be made (as it
+    // cannot without a CA certificate store, even for plain HTTP).
+    Client::try_from(ClientConfig {
         protocol,
         connect_timeout: Some(Duration::from_secs(10)),
         read_timeout: Some(Duration::from_secs(60)),
         ..Default::default()
+    })
+    .map_err(|e| {
+        let mut cause = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            cause = inner.to_string();
+            source = inner.source();
+        }
+        OciError::registry(
+            format!("cannot set up a client for the registry {}: {cause}", reference.registry()),
+            "install the CA certificates (Debian: the ca-certificates package; in a container: /etc/ssl/certs/ca-certificates.crt)",
+        )
     })
 }
 
@@ -123,7 +137,7 @@ pub fn push(
     let manifest_json = serde_json::to_vec(&manifest).expect("a manifest serialises");
     let at_digest = reference.at_digest(&sha256_digest(&manifest_json));
     let credentials = auth::credentials(auth_files, reference.registry())?;
-    let client = client(reference, options);
+    let client = client(reference, options)?;
     let registry_error = |e| registry_failure(e, reference, options);
     block_on(async {
         client
@@ -189,7 +203,7 @@ pub fn pull(
         }
     }
     let credentials = auth::credentials(auth_files, reference.registry())?;
-    let client = client(reference, options);
+    let client = client(reference, options)?;
     let registry_error = |e| registry_failure(e, reference, options);
     let (manifest_bytes, config_bytes, bytes, digest) = block_on(async {
         let (body, digest) = client

@@ -10,6 +10,7 @@ mod failure;
 mod kernel;
 mod libbpf_log;
 mod lock;
+mod mountns;
 mod mounts;
 mod plan;
 mod skel;
@@ -63,6 +64,13 @@ struct Cli {
     /// Reach a registry that is not on the loopback over plain HTTP (no TLS).
     #[arg(long)]
     plain_http: bool,
+
+    /// Resolve the paths the images name, and load, in the mount namespace
+    /// FILE: the host's (/proc/1/ns/mnt) when bpfbox-load runs in a
+    /// container with the host's PID namespace. The IMAGEs are read first,
+    /// where bpfbox-load runs.
+    #[arg(long, value_name = "FILE")]
+    mount_ns: Option<std::path::PathBuf>,
 
     /// Keep images pulled from registries in DIR by digest, and load a
     /// digest found there (checked again) without the network: for loading
@@ -137,6 +145,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             });
         }
     }
+    let _host = match &cli.mount_ns {
+        Some(ns) if cli.list || cli.unload.is_some() || cli.follow => Some(mountns::enter(ns)?),
+        _ => None,
+    };
     if cli.list {
         return list(cli);
     }
@@ -171,6 +183,7 @@ fn load(cli: &Cli) -> Result<(), Failure> {
         cache: cli.cache.clone(),
     };
     let sources = sources::read_all(&cli.images, &options, cli.quiet)?;
+    let _host = cli.mount_ns.as_deref().map(mountns::enter).transpose()?;
     if !cli.dry_run {
         checks::privileges()?;
         checks::kernel()?;

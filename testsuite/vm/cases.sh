@@ -689,6 +689,8 @@ expect "unload: its processes are free" "ok" $P read /srv/t/secret
 expect "unload: the others stay" "denied" /opt/t/fs/probe read /srv/t/secret
 
 # ---- fleets: images through an OCI registry, directories, --prune, --watch ---
+# two CMD1 CMD2: both commands' outputs on one line.
+two() { echo "$(sh -c "$1" 2>&1) $(sh -c "$2" 2>&1)"; }
 # Debian's docker-registry on the VM's loopback; bpfbox-push publishes,
 # bpfbox-load pulls by digest and loads.
 mkdir -p /tmp/registry /etc/bpfbox
@@ -713,10 +715,10 @@ expect "fleet: the pulled profile is in force" "denied ok" $A read /srv/t/secret
 cp $IMG/fleet-b.bbx /etc/bpfbox/fleet-b.bbx
 printf '# this node\n%s\n%s\n' "$REF_A" "oci://127.0.0.1:5000/policies/fleet-a@sha256:0000000000000000000000000000000000000000000000000000000000000000" > /etc/bpfbox/fleet.oci
 expect_status "fleet: an unknown digest in the list stops the load, exit 1" 1 "is not in the registry" $LOAD --prune /etc/bpfbox
-expect "fleet: ... nothing of the directory was loaded, nothing pruned" "ok denied" sh -c "$B read /srv/t/secret; /opt/t/fs/probe read /srv/t/secret"
+expect "fleet: ... nothing of the directory was loaded, nothing pruned" "ok denied" two "$B read /srv/t/secret" "/opt/t/fs/probe read /srv/t/secret"
 printf '%s\n' "$REF_A" > /etc/bpfbox/fleet.oci
 expect_status "fleet: --prune loads the directory" 0 "^loaded /opt/t/fleetb/probe" $LOAD --prune /etc/bpfbox
-expect "fleet: both images in force" "denied denied" sh -c "$A read /srv/t/secret; $B read /srv/t/secret"
+expect "fleet: both images in force" "denied denied" two "$A read /srv/t/secret" "$B read /srv/t/secret"
 expect "fleet: --prune unloaded the profiles the directory does not hold" "ok" /opt/t/fs/probe read /srv/t/secret
 expect_status "fleet: --list shows exactly the directory's profiles" 0 "^2$" sh -c "$LOAD --list --json | grep -o '\"profile\"' | wc -l"
 # --watch: the directory changes (an image taken out), the loader follows.
@@ -726,12 +728,20 @@ sleep 2
 rm /etc/bpfbox/fleet-b.bbx
 n=0
 while [ "$($B read /srv/t/secret 2>&1)" != ok ] && [ $n -lt 50 ]; do sleep 0.2; n=$((n + 1)); done
-expect "fleet: --watch unloads the image taken out of the directory" "ok denied" sh -c "$B read /srv/t/secret; $A read /srv/t/secret"
+expect "fleet: --watch unloads the image taken out of the directory" "ok denied" two "$B read /srv/t/secret" "$A read /srv/t/secret"
 kill $WATCH; wait $WATCH 2>/dev/null
 expect "fleet: the loader gone, the profile stays in force" "denied" $A read /srv/t/secret
+# --mount-ns: a loader in a mount namespace of its own (as in a container),
+# where the profiled program is hidden, resolves paths in init's.
+expect_status "fleet: in another mount namespace, the program is not found" 1 "/opt/t/fleetb/probe cannot be found" \
+    unshare -m sh -c "mount -t tmpfs none /opt/t/fleetb && exec $LOAD $IMG/fleet-b.bbx"
+expect_status "fleet: --mount-ns /proc/1/ns/mnt resolves it in init's" 0 "^loaded /opt/t/fleetb/probe" \
+    unshare -m sh -c "mount -t tmpfs none /opt/t/fleetb && exec $LOAD --mount-ns /proc/1/ns/mnt $IMG/fleet-b.bbx"
+expect "fleet: ... and it is in force" "denied" $B read /srv/t/secret
+$LOAD -q --unload $B
 kill $REGISTRY; wait $REGISTRY 2>/dev/null
 expect_status "fleet: the registry down, exit 5" 5 "cannot reach the registry 127.0.0.1:5000" $LOAD "$REF_A"
-expect "fleet: ... what is in force stays" "denied ok" sh -c "$A read /srv/t/secret; $B read /srv/t/secret"
+expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secret" "$B read /srv/t/secret"
 expect_status "unload: everything" 0 "unloaded everything" $LOAD --unload
 expect "unload: nothing is confined" "ok" /opt/t/fs/probe read /srv/t/secret
 [ -e /sys/fs/bpf/bpfbox ] && fail "unload: nothing left behind" "$(ls -R /sys/fs/bpf/bpfbox)" || pass "unload: nothing left behind"
