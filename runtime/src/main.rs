@@ -222,6 +222,13 @@ fn load(cli: &Cli) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    if planned.is_empty() && !kernel::is_loaded() {
+        // Nothing to load, nothing to prune: no programs to attach either.
+        if !cli.quiet {
+            println!("nothing to load");
+        }
+        return Ok(());
+    }
     let _lock = lock::take(checks::BPF_FS)?;
     kernel::ensure_programs(cli.max_procs)?;
     let maps = Maps::open()?;

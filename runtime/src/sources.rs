@@ -8,7 +8,8 @@
 //! blank lines and `#` comments skipped), in name order. Names starting
 //! with a dot are skipped (a Kubernetes ConfigMap volume keeps its
 //! versions in `..data` directories). This is the layout of /etc/bpfbox
-//! for the systemd unit and of the DaemonSet's ConfigMap.
+//! for the systemd unit and of the DaemonSet's ConfigMap. A list may be
+//! empty: then the directory stands for no image.
 
 use std::path::{Path, PathBuf};
 
@@ -78,6 +79,9 @@ fn directory(dir: &Path) -> Result<Vec<Entry>, Failure> {
         .map_err(unreadable)?;
     names.sort();
     let mut entries = Vec::new();
+    // An empty list is a choice (nothing to enforce: with --prune, unload
+    // everything); a directory with neither images nor lists is a mistake.
+    let mut lists = 0;
     for path in names {
         let name = path
             .file_name()
@@ -89,6 +93,7 @@ fn directory(dir: &Path) -> Result<Vec<Entry>, Failure> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("bbx") => entries.push(Entry::File(path)),
             Some("oci") => {
+                lists += 1;
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     Failure::io(
                         format!("cannot read {}: {}", path.display(), io_message(&e)),
@@ -112,7 +117,7 @@ fn directory(dir: &Path) -> Result<Vec<Entry>, Failure> {
             _ => {}
         }
     }
-    if entries.is_empty() {
+    if entries.is_empty() && lists == 0 {
         return Err(Failure::io(
             format!("{} holds no *.bbx image and no *.oci list", dir.display()),
             "put compiled images (bpfboxc POLICY -o DIR/NAME.bbx) or a list of oci:// references (DIR/NAME.oci) there",
