@@ -97,18 +97,14 @@ impl RuleKind {
         RuleKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
+    /// The kind's name, as bpfbox.h's `enum bpfbox_rule_kind` gives it.
     pub fn name(self) -> &'static str {
-        match self {
-            RuleKind::File => "file",
-            RuleKind::Subtree => "subtree",
-            RuleKind::Glob => "glob",
-            RuleKind::Proc => "proc",
-            RuleKind::Signal => "signal",
-            RuleKind::Ptrace => "ptrace",
-            RuleKind::Net => "net",
-            RuleKind::Cap => "cap",
-            RuleKind::Sys => "sys",
-        }
+        let code = u32::from(self.code());
+        abi::vocabulary::RULE_KIND_NAMES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(name, _)| *name)
+            .expect("bpfbox.h names every rule kind")
     }
 
     /// The access flags of this kind of rule, as (name, bit).

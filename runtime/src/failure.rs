@@ -52,11 +52,6 @@ impl fmt::Display for Failure {
     }
 }
 
-/// An I/O error's text without the "(os error N)" suffix.
-pub fn io_message(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
-}
+/// An I/O error's text without the "(os error N)" suffix (the image crate's,
+/// shared by every command).
+pub use bpfbox_image::elf::io_message;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use bpfbox_image::elf::io_message;
 use bpfbox_oci::{auth, ErrorKind, Options, PolicyRef};
 
 #[derive(Parser)]
@@ -106,13 +107,4 @@ fn run(cli: &Cli) -> Result<(), (u8, String, String)> {
     }
     println!("{}", pushed.reference);
     Ok(())
-}
-
-/// An I/O error's text without the "(os error N)" suffix.
-fn io_message(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
 }
