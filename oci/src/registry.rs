@@ -164,7 +164,7 @@ pub fn push(
             )
             .await
             .map_err(registry_error)?;
-        if reference.tag().is_some() && reference.inner.tag().is_some() {
+        if reference.tag().is_some() {
             client
                 .push_manifest_raw(&reference.inner, manifest_json, content_type)
                 .await

@@ -13,6 +13,7 @@ mod lock;
 mod mountns;
 mod mounts;
 mod plan;
+mod signals;
 mod skel;
 mod sources;
 mod switch;
@@ -137,13 +138,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             "see bpfbox-load --help",
         ));
     }
+    if let Some(seconds) = cli.watch {
+        return watch::watch(&cli.images, std::time::Duration::from_secs(seconds), || {
+            load(cli)
+        });
+    }
     if !cli.images.is_empty() {
         load(cli)?;
-        if let Some(seconds) = cli.watch {
-            return watch::watch(&cli.images, std::time::Duration::from_secs(seconds), || {
-                load(cli)
-            });
-        }
     }
     let _host = match &cli.mount_ns {
         Some(ns) if cli.list || cli.unload.is_some() || cli.follow => Some(mountns::enter(ns)?),
@@ -199,28 +200,7 @@ fn load(cli: &Cli) -> Result<(), Failure> {
         }
     }
     if cli.dry_run {
-        for profile in &planned {
-            println!(
-                "would load {}: {} map entries ({} file, {} subtree, {} process, {} net, {} privilege), {} function scope{}{}",
-                profile.exe,
-                profile.entries(),
-                profile.file.len(),
-                profile.tree.len(),
-                profile.task.len(),
-                profile.net.len(),
-                profile.privileged.len(),
-                profile.scopes.len(),
-                if profile.scopes.len() == 1 { "" } else { "s" },
-                if profile.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { ", complain mode" } else { "" }
-            );
-        }
-        if cli.prune && kernel::is_loaded() {
-            let maps = Maps::open()?;
-            for exe in pruned(&maps, &planned) {
-                println!("would unload {exe}");
-            }
-        }
-        return Ok(());
+        return show_plan(cli, &planned);
     }
     if planned.is_empty() && !kernel::is_loaded() {
         // Nothing to load, nothing to prune: no programs to attach either.
@@ -230,29 +210,14 @@ fn load(cli: &Cli) -> Result<(), Failure> {
         return Ok(());
     }
     let _lock = lock::take(checks::BPF_FS)?;
+    // Held back from here to the end of the load (after the wait for the
+    // lock, which an interrupt should still end).
+    let _deferred = signals::defer_termination();
     kernel::ensure_programs(cli.max_procs)?;
     let maps = Maps::open()?;
     let outcomes = kernel::apply(&maps, &planned)?;
     if !cli.quiet {
-        for (profile, outcome) in planned.iter().zip(&outcomes) {
-            let what = format!(
-                "{} rules, {} function scopes",
-                profile.entries(),
-                profile.scopes.len()
-            );
-            match outcome {
-                Outcome::Added { version } => {
-                    println!("loaded {} (version {version}): {what}", profile.exe)
-                }
-                Outcome::Replaced { old, version } => println!(
-                    "replaced {} (version {old} -> {version}): {what}",
-                    profile.exe
-                ),
-                Outcome::Unchanged { version } => {
-                    println!("unchanged {} (version {version})", profile.exe)
-                }
-            }
-        }
+        report(&planned, &outcomes);
     }
     if cli.prune {
         for exe in pruned(&maps, &planned) {
@@ -263,6 +228,55 @@ fn load(cli: &Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// --dry-run: what would be loaded, and with --prune unloaded.
+fn show_plan(cli: &Cli, planned: &[plan::PlannedProfile]) -> Result<(), Failure> {
+    for profile in planned {
+        println!(
+            "would load {}: {} map entries ({} file, {} subtree, {} process, {} net, {} privilege), {} function scope{}{}",
+            profile.exe,
+            profile.entries(),
+            profile.file.len(),
+            profile.tree.len(),
+            profile.task.len(),
+            profile.net.len(),
+            profile.privileged.len(),
+            profile.scopes.len(),
+            if profile.scopes.len() == 1 { "" } else { "s" },
+            if profile.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { ", complain mode" } else { "" }
+        );
+    }
+    if cli.prune && kernel::is_loaded() {
+        let maps = Maps::open()?;
+        for exe in pruned(&maps, planned) {
+            println!("would unload {exe}");
+        }
+    }
+    Ok(())
+}
+
+/// One line per profile loaded: added, replaced or unchanged.
+fn report(planned: &[plan::PlannedProfile], outcomes: &[Outcome]) {
+    for (profile, outcome) in planned.iter().zip(outcomes) {
+        let what = format!(
+            "{} rules, {} function scopes",
+            profile.entries(),
+            profile.scopes.len()
+        );
+        match outcome {
+            Outcome::Added { version } => {
+                println!("loaded {} (version {version}): {what}", profile.exe)
+            }
+            Outcome::Replaced { old, version } => println!(
+                "replaced {} (version {old} -> {version}): {what}",
+                profile.exe
+            ),
+            Outcome::Unchanged { version } => {
+                println!("unchanged {} (version {version})", profile.exe)
+            }
+        }
+    }
 }
 
 /// The profiles in force that none of `planned` replaces.
@@ -330,6 +344,7 @@ fn unload(cli: &Cli, exe: &str) -> Result<(), Failure> {
     } else {
         None
     };
+    let _deferred = signals::defer_termination();
     if exe.is_empty() {
         let removed = kernel::unload_all()?;
         if !cli.quiet {

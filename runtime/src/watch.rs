@@ -13,15 +13,19 @@ use bpfbox_oci::PolicyRef;
 
 use crate::failure::Failure;
 
-/// Runs until killed; `load` is called each time the arguments change. A
-/// failed load is printed and leaves what is in force (load changes
-/// nothing when it fails); the next change is tried again.
+/// Loads, then runs until killed, calling `load` again each time the
+/// arguments change. The first load's failure is returned (a pod restarts
+/// and tries again); a later one is printed and leaves what is in force
+/// (load changes nothing when it fails), and the next change is tried. What
+/// the arguments hold is noted before the first load, so a change made
+/// while it runs is seen.
 pub fn watch(
     arguments: &[String],
     every: Duration,
     load: impl Fn() -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let mut seen = fingerprint(arguments);
+    load()?;
     eprintln!(
         "bpfbox-load: watching {} every {} s",
         arguments.join(" "),

@@ -683,6 +683,32 @@ expect_status "with room again, the same image loads" 0 "^loaded /opt/t/zfull/pr
 expect "... and is in force" "denied denied" /opt/t/zfull/probe read /srv/t/secret , read /srv/t/b-only
 $LOAD -q --unload /opt/t/zfull/probe
 $LOAD -q $IMG/reload-v2.bbx
+# Termination signals wait for a change to be done: loaders killed at
+# moments spread over a 10,000-rule reload leave no rule entries behind
+# (killed while writing, they would leave the new version's entries, which
+# nothing points at, until --unload).
+RULES=/sys/fs/bpf/bpfbox/maps/file_rules
+(cd /srv/t/bench && seq 1 9997 | sed 's/^/f/' | xargs touch)
+$LOAD -q $IMG/bench-10k.bbx
+before=$(/opt/t/root-free/escape count $RULES)
+killed=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do
+    if [ $((i % 2)) = 1 ]; then image=bench-10k-changed; else image=bench-10k; fi
+    $LOAD -q $IMG/$image.bbx > /dev/null 2>&1 &
+    loader=$!
+    usleep $((i * 70000))
+    kill -TERM $loader 2>/dev/null && killed=$((killed + 1))
+    wait $loader
+done
+$LOAD -q $IMG/bench-10k.bbx
+after=$(/opt/t/root-free/escape count $RULES)
+if [ "$before" = "$after" ] && [ "$killed" -gt 0 ]; then
+    pass "loaders killed during a reload ($killed of 14) leave no rule entries behind ($after)"
+else
+    fail "loaders killed during a reload leave no rule entries behind" "$killed killed; file_rules had $before entries, now $after"
+fi
+$LOAD -q --unload /opt/t/bench/bench-10k
+rm -f /srv/t/bench/f*
 expect_status "list: profiles in force" 0 "/opt/t/reload/probe *enforce" $LOAD --list
 expect_status "unload: one profile" 0 "^unloaded /opt/t/reload/probe" $LOAD --unload /opt/t/reload/probe
 expect "unload: its processes are free" "ok" $P read /srv/t/secret

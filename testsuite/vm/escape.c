@@ -40,6 +40,7 @@
  *   forks N                 fork N children that wait; prints "ok:N" or "refused:K:ERRNO"
  *   fill PIN | unfill PIN   add marked junk keys to a pinned hash map until it
  *                           is full ("ok:N"), or remove them
+ *   count PIN               the entries of a pinned hash map ("ok:N")
  *   noop                    nothing, silently (what memfd-exec runs)
  */
 #define _GNU_SOURCE
@@ -275,6 +276,24 @@ static long fill(const char *pin, int remove)
 	return n;
 }
 
+/* The entries of a pinned map, walked with GET_NEXT_KEY. */
+static long count(const char *pin)
+{
+	union bpf_attr get = {.pathname = (unsigned long)pin};
+	int fd = sys_bpf(BPF_OBJ_GET, &get);
+	if (fd < 0)
+		return -1;
+	unsigned char key[256] = {0}, next[256] = {0};
+	long n = 0;
+	union bpf_attr walk = {.map_fd = fd, .key = 0, .next_key = (unsigned long)next};
+	while (sys_bpf(BPF_MAP_GET_NEXT_KEY, &walk) == 0) {
+		n++;
+		memcpy(key, next, sizeof key);
+		walk.key = (unsigned long)key;
+	}
+	return errno == ENOENT ? n : -1;
+}
+
 static void run(char **argv, int argc)
 {
 	const char *op = argv[0];
@@ -434,6 +453,12 @@ static void run(char **argv, int argc)
 		return;
 	} else if (!strcmp(op, "fill") || !strcmp(op, "unfill")) {
 		rc = fill(a, !strcmp(op, "unfill"));
+		if (rc >= 0) {
+			printf("ok:%ld", rc);
+			return;
+		}
+	} else if (!strcmp(op, "count")) {
+		rc = count(a);
 		if (rc >= 0) {
 			printf("ok:%ld", rc);
 			return;
