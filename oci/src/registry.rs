@@ -214,6 +214,7 @@ pub fn pull(
         let config_bytes = fetch(
             &client,
             reference,
+            options,
             &manifest.config,
             MAX_CONFIG_BYTES,
             "its config",
@@ -222,6 +223,7 @@ pub fn pull(
         let bytes = fetch(
             &client,
             reference,
+            options,
             &manifest.layers[0],
             MAX_IMAGE_BYTES,
             "its image",
@@ -365,6 +367,7 @@ impl Cache {
 async fn fetch(
     client: &Client,
     reference: &PolicyRef,
+    options: &Options,
     descriptor: &OciDescriptor,
     limit: u64,
     what: &str,
@@ -376,14 +379,13 @@ async fn fetch(
                 "{what} in {reference} is {} bytes, over the limit of {limit}",
                 descriptor.size
             ),
-            "a bpfbox image is at most 65 MiB; check that the reference is the policy meant",
+            "check that the reference is the policy meant: a bpfbox image is at most 65 MiB, its config 1 MiB",
         ));
     }
-    let options = Options::default();
     let mut stream = client
         .pull_blob_stream(&reference.inner, descriptor)
         .await
-        .map_err(|e| registry_failure(e, reference, &options))?;
+        .map_err(|e| registry_failure(e, reference, options))?;
     let mut bytes = Vec::with_capacity(size as usize);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
