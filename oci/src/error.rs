@@ -17,6 +17,26 @@ pub enum ErrorKind {
     Registry,
 }
 
+/// The exit statuses bpfbox-push and bpfbox-load share for these errors.
+pub mod exit {
+    /// The content is refused, or not in the registry.
+    pub const REFUSED: u8 = 1;
+    /// Usage or I/O error.
+    pub const USAGE: u8 = 2;
+    /// The registry cannot be reached, refused the credentials, or failed.
+    pub const REGISTRY: u8 = 5;
+}
+
+impl ErrorKind {
+    pub fn exit_status(self) -> u8 {
+        match self {
+            ErrorKind::Usage => exit::USAGE,
+            ErrorKind::Refused => exit::REFUSED,
+            ErrorKind::Registry => exit::REGISTRY,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct OciError {
     pub kind: ErrorKind,

@@ -13,7 +13,7 @@ mod error;
 mod reference;
 mod registry;
 
-pub use error::{ErrorKind, OciError};
+pub use error::{exit, ErrorKind, OciError};
 pub use reference::PolicyRef;
 pub use registry::{pull, push, Pulled, Pushed};
 

@@ -63,17 +63,27 @@ fn client(reference: &PolicyRef, options: &Options) -> Result<Client, OciError> 
         ..Default::default()
     })
     .map_err(|e| {
-        let mut cause = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            cause = inner.to_string();
-            source = inner.source();
-        }
+        let cause = root_cause(&e);
         OciError::registry(
             format!("cannot set up a client for the registry {}: {cause}", reference.registry()),
             "install the CA certificates (Debian: the ca-certificates package; in a container: /etc/ssl/certs/ca-certificates.crt)",
         )
     })
+}
+
+/// The innermost error of a chain (what the OS or TLS said), without the
+/// "(os error N)" suffix.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    if let Some(cut) = cause.find(" (os error") {
+        cause.truncate(cut);
+    }
+    cause
 }
 
 fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, OciError> {
@@ -445,15 +455,7 @@ fn registry_failure(
     );
     match error {
         OciDistributionError::RequestError(e) => {
-            let mut cause = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(inner) = source {
-                cause = inner.to_string();
-                source = inner.source();
-            }
-            if let Some(cut) = cause.find(" (os error") {
-                cause.truncate(cut);
-            }
+            let cause = root_cause(&e);
             let tls = if options.plain_http || reference.is_loopback() {
                 ""
             } else {

@@ -13,8 +13,8 @@ pub mod exit {
     pub const KERNEL: u8 = 3;
     /// Not enough privilege.
     pub const PRIVILEGE: u8 = 4;
-    /// An OCI registry cannot be reached, refused the credentials, or failed.
-    pub const REGISTRY: u8 = 5;
+    // 5, an OCI registry cannot be reached or refused the credentials, is
+    // bpfbox_oci::exit::REGISTRY, shared with bpfbox-push.
 }
 
 #[derive(Debug)]

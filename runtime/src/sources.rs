@@ -14,9 +14,9 @@
 use std::path::{Path, PathBuf};
 
 use bpfbox_image::Image;
-use bpfbox_oci::{ErrorKind, OciError, Options, PolicyRef};
+use bpfbox_oci::{OciError, Options, PolicyRef};
 
-use crate::failure::{exit, io_message, Failure};
+use crate::failure::{io_message, Failure};
 
 /// One image to load, named for messages.
 pub struct Source {
@@ -72,27 +72,14 @@ fn directory(dir: &Path) -> Result<Vec<Entry>, Failure> {
             "a directory argument holds *.bbx images and *.oci lists of references",
         )
     };
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(unreadable)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(unreadable)?;
-    names.sort();
     let mut entries = Vec::new();
     // An empty list is a choice (nothing to enforce: with --prune, unload
     // everything); a directory with neither images nor lists is a mistake.
     let mut lists = 0;
-    for path in names {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("bbx") => entries.push(Entry::File(path)),
-            Some("oci") => {
+    for (path, kind) in listing(dir).map_err(unreadable)? {
+        match kind {
+            Listed::Image => entries.push(Entry::File(path)),
+            Listed::References => {
                 lists += 1;
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     Failure::io(
@@ -114,7 +101,6 @@ fn directory(dir: &Path) -> Result<Vec<Entry>, Failure> {
                     entries.push(Entry::Reference(line.to_string()));
                 }
             }
-            _ => {}
         }
     }
     if entries.is_empty() && lists == 0 {
@@ -124,6 +110,40 @@ fn directory(dir: &Path) -> Result<Vec<Entry>, Failure> {
         ));
     }
     Ok(entries)
+}
+
+/// What a directory argument's file is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    /// `*.bbx`: a compiled image.
+    Image,
+    /// `*.oci`: a list of oci:// references.
+    References,
+}
+
+/// The images and lists in `dir`, in name order, dot-names skipped: what
+/// the directory stands for (read here, watched by --watch).
+pub fn listing(dir: &Path) -> std::io::Result<Vec<(PathBuf, Listed)>> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    Ok(names
+        .into_iter()
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .filter_map(|path| {
+            let kind = match path.extension().and_then(|e| e.to_str()) {
+                Some("bbx") => Listed::Image,
+                Some("oci") => Listed::References,
+                _ => return None,
+            };
+            Some((path, kind))
+        })
+        .collect())
 }
 
 fn read_file(path: &Path) -> Result<Source, Failure> {
@@ -164,10 +184,5 @@ fn pull(
 }
 
 fn oci_failure(error: OciError) -> Failure {
-    let code = match error.kind {
-        ErrorKind::Usage => exit::USAGE,
-        ErrorKind::Refused => exit::REFUSED,
-        ErrorKind::Registry => exit::REGISTRY,
-    };
-    Failure::new(code, error.message, error.hint)
+    Failure::new(error.kind.exit_status(), error.message, error.hint)
 }

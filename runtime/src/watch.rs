@@ -12,6 +12,7 @@ use std::time::Duration;
 use bpfbox_oci::PolicyRef;
 
 use crate::failure::Failure;
+use crate::sources::{listing, Listed};
 
 /// Loads, then runs until killed, calling `load` again each time the
 /// arguments change. The first load's failure is returned (a pod restarts
@@ -58,18 +59,10 @@ fn fingerprint(arguments: &[String]) -> u64 {
             continue;
         }
         let path = Path::new(argument);
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut names: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-                names.sort();
-                for name in names {
-                    let hidden = name
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-                    let kind = name.extension().and_then(|e| e.to_str());
-                    if !hidden && matches!(kind, Some("bbx") | Some("oci")) {
-                        file_state(&name, kind == Some("oci"), &mut hasher);
-                    }
+        match listing(path) {
+            Ok(listed) => {
+                for (name, kind) in listed {
+                    file_state(&name, kind == Listed::References, &mut hasher);
                 }
             }
             Err(_) => file_state(path, false, &mut hasher),

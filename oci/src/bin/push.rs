@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use bpfbox_image::elf::io_message;
-use bpfbox_oci::{auth, ErrorKind, Options, PolicyRef};
+use bpfbox_oci::exit::{REFUSED, USAGE};
+use bpfbox_oci::{auth, Options, PolicyRef};
 
 #[derive(Parser)]
 #[command(
@@ -36,11 +37,6 @@ struct Cli {
     quiet: bool,
 }
 
-/// Exit statuses (in --help).
-const REFUSED: u8 = 1;
-const USAGE: u8 = 2;
-const REGISTRY: u8 = 5;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
@@ -53,14 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<(), (u8, String, String)> {
-    let failure = |e: bpfbox_oci::OciError| {
-        let code = match e.kind {
-            ErrorKind::Usage => USAGE,
-            ErrorKind::Refused => REFUSED,
-            ErrorKind::Registry => REGISTRY,
-        };
-        (code, e.message, e.hint)
-    };
+    let failure = |e: bpfbox_oci::OciError| (e.kind.exit_status(), e.message, e.hint);
     let reference = PolicyRef::parse(&cli.reference).map_err(failure)?;
     let bytes = std::fs::read(&cli.image).map_err(|e| {
         (
