@@ -21,8 +21,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* An entry of threads' scope lists that is not in use. */
-#define NO_SCOPE 0xffffffffu
 #define NSCOPES (1 + BPFBOX_MAX_ACTIVE_SCOPES)
 
 /* Set by the loader: where inode_setattr's dentry argument is (6.1: first;
@@ -210,7 +208,7 @@ __noinline int thread_scopes(struct query *q, __u32 tid)
 		return 0;
 	q->count = 1;
 	for (int i = 0; i < NSCOPES; i++)
-		q->scopes[i] = i ? NO_SCOPE : 0;
+		q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
 	if (!in_scope(tid))
 		return 0;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
@@ -259,7 +257,7 @@ static __always_inline __u32 innermost_scope(struct state *s)
 {
 	__u32 scope = 0;
 	for (int i = 1; i < NSCOPES; i++)
-		if (s->q.scopes[i] != NO_SCOPE)
+		if (s->q.scopes[i] != BPFBOX_NO_SCOPE)
 			scope = s->q.scopes[i];
 	return scope;
 }
@@ -925,7 +923,7 @@ static long walk_up(__u32 index, void *data)
 		.ino = BPF_CORE_READ(parent, d_inode, i_ino),
 	};
 	for (int i = 0; i < NSCOPES; i++) {
-		if (q->scopes[i] == NO_SCOPE)
+		if (q->scopes[i] == BPFBOX_NO_SCOPE)
 			continue;
 		key.scope = q->scopes[i];
 		add_masks(&q->acc, bpf_map_lookup_elem(&tree_rules, &key));
@@ -962,7 +960,7 @@ static long scope_lookup(__u32 index, void *data)
 	if (index >= NSCOPES)
 		return 1;
 	__u32 scope = q->scopes[index];
-	if (scope == NO_SCOPE)
+	if (scope == BPFBOX_NO_SCOPE)
 		return 0;
 	l->key.scope = scope; /* every key starts with version, scope */
 	add_masks(&q->acc, rule_lookup(l->table, &l->key));

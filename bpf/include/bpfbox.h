@@ -140,6 +140,12 @@ enum bpfbox_profile_flags {
 	BPFBOX_PROFILE_SUBTREES = 1 << 2,
 };
 
+/* Scope ids in rule keys and threads' scope lists: 0 for rules that hold
+ * everywhere, BPFBOX_NO_SCOPE for an unused entry of a list; a function
+ * scope's id is anything else (the loader makes sure of it). */
+#define BPFBOX_ALWAYS_SCOPE 0u
+#define BPFBOX_NO_SCOPE 0xffffffffu
+
 /* Where a function scope lives. */
 enum bpfbox_scope_kind {
 	BPFBOX_SCOPE_USER = 1,   /* #[func]: uprobe + uretprobe */

@@ -53,8 +53,6 @@ impl Symbol {
 pub struct ElfInfo {
     pub path: PathBuf,
     pub identity: Identity,
-    /// Position-independent (ET_DYN).
-    pub pie: bool,
     /// Defined functions, one per address, sorted by address.
     pub symbols: Vec<Symbol>,
     /// PT_INTERP: the dynamic loader the kernel starts it with.
@@ -137,7 +135,6 @@ impl ElfInfo {
         Ok(ElfInfo {
             path: path.to_path_buf(),
             identity,
-            pie: elf.header.e_type == header::ET_DYN,
             symbols,
             interpreter: elf.interpreter.map(str::to_string),
             needed: elf.libraries.iter().map(|l| l.to_string()).collect(),

@@ -5,7 +5,7 @@
 use goblin::elf::Elf;
 use sha2::{Digest, Sha256};
 
-use crate::Identity;
+use crate::{hex, Identity};
 
 /// The identity of an ELF file's bytes; `Err` when they are not ELF.
 pub fn identity_of_elf(bytes: &[u8]) -> Result<Identity, String> {
@@ -33,7 +33,6 @@ fn build_id(elf: &Elf, bytes: &[u8]) -> Option<Vec<u8>> {
 impl Identity {
     /// `build-id 41f8...` or `sha256 9c1e...`, for messages.
     pub fn describe(&self) -> String {
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         match self {
             Identity::BuildId(id) => format!("build-id {}", hex(id)),
             Identity::Sha256(hash) => format!("sha256 {}", hex(hash)),

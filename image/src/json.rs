@@ -1,6 +1,7 @@
 use serde_json::{json, Value};
 
 use crate::families::family_name;
+use crate::hex;
 use crate::model::*;
 
 fn flag_names(kind: RuleKind, mask: u16) -> Value {
@@ -11,10 +12,6 @@ fn flag_names(kind: RuleKind, mask: u16) -> Value {
             .map(|(name, _)| Value::from(*name))
             .collect(),
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The content of an image as JSON: what `bpfboxc --emit json` and

@@ -19,6 +19,18 @@ pub use write::write;
 
 use std::fmt;
 
+/// Bytes as lowercase hex, as build-ids, SHA-256 sums and OCI digests are
+/// written everywhere (messages, JSON, registry references).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 15)] as char);
+    }
+    text
+}
+
 /// Why an image was refused. `Display` is the one-line cause; [`ImageError::hint`]
 /// says what to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,5 +81,14 @@ impl ImageError {
             }
             _ => "recompile the policy with bpfboxc and copy the image again",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(super::hex(&[]), "");
     }
 }

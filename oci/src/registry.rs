@@ -39,13 +39,7 @@ pub struct Pulled {
 }
 
 pub fn sha256_digest(bytes: &[u8]) -> String {
-    let sum = Sha256::digest(bytes);
-    let mut text = String::with_capacity(7 + 64);
-    text.push_str("sha256:");
-    for byte in sum {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
+    format!("sha256:{}", bpfbox_image::hex(&Sha256::digest(bytes)))
 }
 
 fn client(reference: &PolicyRef, options: &Options) -> Result<Client, OciError> {

@@ -674,21 +674,24 @@ fn delete_version(maps: &Maps, version: u32) {
         &maps.net_rules,
         &maps.priv_rules,
     ] {
-        let doomed: Vec<Vec<u8>> = map
-            .keys()
-            .filter(|key| {
-                key.len() >= 4 && u32::from_le_bytes([key[0], key[1], key[2], key[3]]) == version
-            })
+        let size = map.key_size() as usize;
+        let all =
+            crate::map_scan::keys(map).unwrap_or_else(|_| map.keys().collect::<Vec<_>>().concat());
+        let flat: Vec<u8> = all
+            .chunks_exact(size)
+            .filter(|key| key.len() >= 4 && key[..4] == version.to_le_bytes())
+            .flatten()
+            .copied()
             .collect();
-        if doomed.is_empty() {
+        if flat.is_empty() {
             continue;
         }
-        let flat: Vec<u8> = doomed.concat();
+        let count = (flat.len() / size) as u32;
         if map
-            .delete_batch(&flat, doomed.len() as u32, MapFlags::ANY, MapFlags::ANY)
+            .delete_batch(&flat, count, MapFlags::ANY, MapFlags::ANY)
             .is_err()
         {
-            for key in &doomed {
+            for key in flat.chunks_exact(size) {
                 let _ = map.delete(key);
             }
         }

@@ -73,6 +73,18 @@ NGINX=$(echo $WORKLOADS | tr ' ' '\n' | grep '^nginx$')
 for w in $BENCH_WORKLOADS; do
     eval "base_$w=\$(measure $B/bench $w $(args_of $w))"
 done
+# The floor of a #[func] scope: a uprobe and a uretprobe on the same
+# function running empty BPF programs (testsuite/vm/bare-probes.bpf.c,
+# attached by runtime/examples/bare-probes.rs), before bpfbox is loaded.
+case " $BENCH_WORKLOADS " in *" probed "*)
+    $B/bare-probes /t/bare-probes.bpf.o $B/bench probed > /tmp/bare-probes.out &
+    bare=$!
+    until_true 'grep -q attached /tmp/bare-probes.out'
+    bare_probed=$(measure $B/bench probed $N_PROBED)
+    kill $bare
+    wait $bare 2>/dev/null
+    ;;
+esac
 [ -n "$NGINX" ] && base_nginx=$(nginx_measure)
 
 first=$($B/bench time $LOAD -q /t/images/bench-10.bbx | tail -1 | cut -d' ' -f2)
@@ -99,6 +111,13 @@ for w in $BENCH_WORKLOADS; do
     kill $sleeper
     report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
     report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
+    if [ "$w" = probed ]; then
+        scoped=$(measure $B/bench-10 $w $args)
+        report "bare uprobe + uretprobe" $w "$bare_probed" "$base"
+        awk -v b="$base" -v bare="$bare_probed" -v s="$scoped" -v n="$N_PROBED" 'BEGIN {
+            printf "RESULT probed    per call: bare probes %d, a #[func] scope %d instructions (%.2fx)\n",
+                (bare - b) / n, (s - b) / n, (s - b) / (bare - b) }'
+    fi
 done
 
 if [ -n "$NGINX" ]; then

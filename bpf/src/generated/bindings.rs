@@ -3,6 +3,8 @@
 
 pub const BPFBOX_ABI_VERSION: u32 = 5;
 pub const BPFBOX_CAP_USE: u32 = 1;
+pub const BPFBOX_ALWAYS_SCOPE: u32 = 0;
+pub const BPFBOX_NO_SCOPE: u32 = 4294967295;
 pub type __u8 = ::std::os::raw::c_uchar;
 pub type __u32 = ::std::os::raw::c_uint;
 pub type __s64 = ::std::os::raw::c_longlong;

@@ -4,8 +4,8 @@ if exists('b:current_syntax')
   finish
 endif
 
-syntax keyword bpfboxRule fs proc signal ptrace net cap sys read write append exec setattr getattr ioctl rm link
-syntax keyword bpfboxFlag any sigchld sigkill sigstop sigmisc sigcheck attach connect bind accept listen send recv create shutdown sysvipc keys sigio memfd_exec
+syntax keyword bpfboxRule fs proc signal ptrace net cap sys read write append exec setattr getattr ioctl rm link connect
+syntax keyword bpfboxFlag any sigchld sigkill sigstop sigmisc sigcheck attach bind accept listen send recv create shutdown sysvipc keys sigio memfd_exec
 syntax keyword bpfboxSelf self
 syntax match bpfboxAttribute /#!\?\[\s*\h\w*/ contains=bpfboxAttributeName
 syntax match bpfboxAttributeName /\h\w*/ contained
