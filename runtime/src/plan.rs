@@ -487,3 +487,68 @@ fn digest(p: &PlannedProfile) -> [u8; 32] {
     out[..16].copy_from_slice(&XxHash3_128::oneshot(&buffer).to_le_bytes());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> PlannedProfile {
+        let mut p = PlannedProfile {
+            exe: "/usr/bin/web".into(),
+            source: "web.policy".into(),
+            exe_inode: Inode { dev: 1, ino: 2 },
+            flags: 0,
+            scopes: Vec::new(),
+            file: BTreeMap::new(),
+            tree: BTreeMap::new(),
+            task: BTreeMap::new(),
+            net: BTreeMap::new(),
+            privileged: BTreeMap::new(),
+            missing: Vec::new(),
+            digest: [0; 32],
+        };
+        let masks = Masks {
+            allow: 1,
+            deny: 2,
+            ..Masks::default()
+        };
+        p.file.insert((0, Inode { dev: 1, ino: 10 }), masks);
+        p.net.insert((0, 2), masks);
+        p
+    }
+
+    /// A reload is skipped when the digests are equal, so every field the
+    /// kernel reads must change the digest.
+    #[test]
+    fn digest_changes_with_what_the_kernel_reads() {
+        let base = digest(&profile());
+        assert_eq!(base, digest(&profile()), "deterministic");
+        let changes: Vec<(&str, fn(&mut PlannedProfile))> = vec![
+            ("a file rule's loud deny bits", |p| {
+                p.file.values_mut().for_each(|m| m.logged = 2);
+            }),
+            ("a file rule's line", |p| {
+                p.file.values_mut().for_each(|m| m.lines.deny_line = 7);
+            }),
+            ("a file's inode", |p| {
+                let m = p.file.pop_first().unwrap().1;
+                p.file.insert((0, Inode { dev: 1, ino: 11 }), m);
+            }),
+            ("a rule moved to another table", |p| {
+                let (key, m) = p.file.pop_first().unwrap();
+                p.tree.insert(key, m);
+            }),
+            ("a net family", |p| {
+                let m = p.net.pop_first().unwrap().1;
+                p.net.insert((0, 10), m);
+            }),
+            ("the flags", |p| p.flags = 1),
+            ("the executable's inode", |p| p.exe_inode.ino = 3),
+        ];
+        for (what, change) in changes {
+            let mut p = profile();
+            change(&mut p);
+            assert_ne!(digest(&p), base, "{what}");
+        }
+    }
+}
