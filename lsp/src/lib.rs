@@ -18,9 +18,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod binaries;
 mod docs;
-mod features;
+mod ide;
 pub mod position;
 mod settings;
+mod to_proto;
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -44,6 +45,14 @@ pub(crate) struct Document {
 }
 
 impl Document {
+    /// What the `ide` layer reads.
+    pub fn file(&self) -> ide::File<'_> {
+        ide::File {
+            text: &self.text.text,
+            analysis: &self.analysis,
+        }
+    }
+
     /// The executables it profiles and where each `#![profile]` names them.
     pub fn profile_names(&self) -> Vec<(String, bpfbox_compiler::Span)> {
         self.analysis
@@ -101,7 +110,7 @@ impl State {
             version,
             analysis: Arc::new(analysis),
         };
-        let diagnostics = features::diagnostics(uri, &document, self.encoding);
+        let diagnostics = to_proto::diagnostics(uri, &document, self.encoding);
         self.keep(uri, document);
         diagnostics
     }
@@ -427,7 +436,7 @@ impl LanguageServer for Backend {
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
                 semantic_tokens_provider: Some(
                     SemanticTokensOptions {
-                        legend: features::semantic_legend(),
+                        legend: to_proto::semantic_legend(),
                         full: Some(SemanticTokensFullOptions::Bool(true)),
                         range: None,
                         ..SemanticTokensOptions::default()
@@ -494,7 +503,9 @@ impl LanguageServer for Backend {
         let p = params.text_document_position_params;
         let binaries = self.binaries.clone();
         self.with_snapshot(&p.text_document.uri, |doc, encoding, _| {
-            features::hover(doc, encoding, p.position, &binaries)
+            let offset = doc.text.offset(p.position, encoding);
+            let info = ide::hover(doc.file(), offset, &binaries)?;
+            Some(to_proto::hover(doc, encoding, info))
         })
     }
 
@@ -502,9 +513,12 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let binaries = self.binaries.clone();
         self.with_snapshot(&p.text_document.uri, |doc, encoding, _| {
-            Some(CompletionResponse::Array(features::completion(
-                doc, encoding, p.position, &binaries,
-            )))
+            let offset = doc.text.offset(p.position, encoding);
+            let items = ide::completions(doc.file(), offset, &binaries)
+                .into_iter()
+                .map(|c| to_proto::completion(doc, encoding, c))
+                .collect();
+            Some(CompletionResponse::Array(items))
         })
     }
 
@@ -516,7 +530,10 @@ impl LanguageServer for Backend {
         let uri = p.text_document.uri.clone();
         let binaries = self.binaries.clone();
         self.with_snapshot(&p.text_document.uri, |doc, encoding, state| {
-            features::definition(&uri, doc, encoding, p.position, state, &binaries)
+            let offset = doc.text.offset(p.position, encoding);
+            let path = uri.to_file_path();
+            let found = ide::definition(doc.file(), path.as_deref(), offset, &binaries)?;
+            to_proto::definition(&uri, doc, encoding, found, state)
         })
     }
 
@@ -525,22 +542,24 @@ impl LanguageServer for Backend {
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
         self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
-            Some(DocumentSymbolResponse::Nested(features::symbols(
-                doc, encoding,
-            )))
+            let symbols = ide::symbols(doc.file())
+                .into_iter()
+                .map(|s| to_proto::symbol(doc, encoding, s))
+                .collect();
+            Some(DocumentSymbolResponse::Nested(symbols))
         })
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
-            features::formatting(doc, encoding)
+            to_proto::formatting(doc, encoding)
         })
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri.clone();
         self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
-            Some(features::code_actions(&uri, doc, encoding, params.range))
+            Some(to_proto::code_actions(&uri, doc, encoding, params.range))
         })
     }
 
@@ -551,7 +570,7 @@ impl LanguageServer for Backend {
         self.with_snapshot(&params.text_document.uri, |doc, encoding, _| {
             Some(SemanticTokensResult::Tokens(SemanticTokens {
                 result_id: None,
-                data: features::semantic_tokens(doc, encoding),
+                data: to_proto::semantic_tokens(doc, encoding, ide::highlights(doc.file())),
             }))
         })
     }

@@ -76,13 +76,17 @@ done
 # The floor of a #[func] scope: a uprobe and a uretprobe on the same
 # function running empty BPF programs (testsuite/vm/bare-probes.bpf.c,
 # attached by runtime/examples/bare-probes.rs), before bpfbox is loaded.
-case " $BENCH_WORKLOADS " in *" probed "*)
+# The probed calls pay the probes' traps; spawn pays for the kernel writing
+# the breakpoint into each new process's copy of the binary.
+case " $BENCH_WORKLOADS " in *" probed "*|*" spawn "*)
     $B/bare-probes /t/bare-probes.bpf.o $B/bench probed > /tmp/bare-probes.out &
-    bare=$!
+    bare_pid=$!
     until_true 'grep -q attached /tmp/bare-probes.out'
-    bare_probed=$(measure $B/bench probed $N_PROBED)
-    kill $bare
-    wait $bare 2>/dev/null
+    for w in probed spawn; do
+        case " $BENCH_WORKLOADS " in *" $w "*) eval "bare_$w=\$(measure $B/bench $w $(args_of $w))" ;; esac
+    done
+    kill $bare_pid
+    wait $bare_pid 2>/dev/null
     ;;
 esac
 [ -n "$NGINX" ] && base_nginx=$(nginx_measure)
@@ -99,6 +103,7 @@ echo "RESULT load    the same image again (no-op)       $again instructions"
 echo "RESULT load    a changed 10,000-rule image (reload) $changed instructions"
 echo "RESULT load    of which reading, checking, resolving the image (--dry-run)  $dry instructions"
 echo "RESULT load    of which starting the process (--version)  $startup instructions"
+$LOAD -q /t/images/bench-plain.bbx
 
 for w in $BENCH_WORKLOADS; do
     args=$(args_of $w)
@@ -110,10 +115,12 @@ for w in $BENCH_WORKLOADS; do
     report "no rule for it, others confined" $w "$(measure $B/bench $w $args)" "$base"
     kill $sleeper
     report "10-rule profile" $w "$(measure $B/bench-10 $w $args)" "$base"
+    report "10 rules, no #[func] scope" $w "$(measure $B/bench-plain $w $args)" "$base"
     report "10,000-rule profile" $w "$(measure $B/bench-10k $w $args)" "$base"
+    eval "bare=\$bare_$w"
+    [ -n "$bare" ] && report "bare uprobe + uretprobe" $w "$bare" "$base"
     if [ "$w" = probed ]; then
         scoped=$(measure $B/bench-10 $w $args)
-        report "bare uprobe + uretprobe" $w "$bare_probed" "$base"
         awk -v b="$base" -v bare="$bare_probed" -v s="$scoped" -v n="$N_PROBED" 'BEGIN {
             printf "RESULT probed    per call: bare probes %d, a #[func] scope %d instructions (%.2fx)\n",
                 (bare - b) / n, (s - b) / n, (s - b) / (bare - b) }'
