@@ -38,3 +38,6 @@ pub fn fixes_touching(file: File<'_>, wanted: Span) -> impl Iterator<Item = &Dia
 pub fn formatted(file: File<'_>) -> Option<String> {
     bpfbox_compiler::format::format(file.text).ok()
 }
+
+#[cfg(test)]
+mod tests;
