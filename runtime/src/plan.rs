@@ -523,7 +523,8 @@ mod tests {
     fn digest_changes_with_what_the_kernel_reads() {
         let base = digest(&profile());
         assert_eq!(base, digest(&profile()), "deterministic");
-        let changes: Vec<(&str, fn(&mut PlannedProfile))> = vec![
+        type Change = (&'static str, fn(&mut PlannedProfile));
+        let changes: Vec<Change> = vec![
             ("a file rule's loud deny bits", |p| {
                 p.file.values_mut().for_each(|m| m.logged = 2);
             }),

@@ -1,0 +1,129 @@
+//! The shared maps, opened from their pins, and reading their entries.
+
+use std::collections::BTreeMap;
+
+use bpfbox_abi as abi;
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use zerocopy::{FromBytes, IntoBytes};
+
+use super::pins::maps_dir;
+use crate::failure::Failure;
+
+/// The shared maps, opened from their pins.
+pub struct Maps {
+    pub exe_profiles: MapHandle,
+    pub profiles: MapHandle,
+    pub procs: MapHandle,
+    pub file_rules: MapHandle,
+    pub tree_rules: MapHandle,
+    pub task_rules: MapHandle,
+    pub net_rules: MapHandle,
+    pub priv_rules: MapHandle,
+    pub grace: MapHandle,
+    pub events: MapHandle,
+    pub registry: MapHandle,
+    pub meta: MapHandle,
+    pub scope_names: MapHandle,
+    pub stats: MapHandle,
+}
+
+impl Maps {
+    pub fn open() -> Result<Maps, Failure> {
+        let open = |name: &str| {
+            MapHandle::from_pinned_path(maps_dir().join(name)).map_err(|e| {
+                Failure::kernel(
+                    format!("bpfbox's pinned map {name} cannot be opened: {e}"),
+                    "load an image first, or repair with `bpfbox-load --unload` and load again",
+                )
+            })
+        };
+        Ok(Maps {
+            exe_profiles: open("exe_profiles")?,
+            profiles: open("profiles")?,
+            procs: open("procs")?,
+            file_rules: open("file_rules")?,
+            tree_rules: open("tree_rules")?,
+            task_rules: open("task_rules")?,
+            net_rules: open("net_rules")?,
+            priv_rules: open("priv_rules")?,
+            grace: open("grace")?,
+            events: open("events")?,
+            registry: open("registry")?,
+            meta: open("meta")?,
+            scope_names: open("scope_names")?,
+            stats: open("stats")?,
+        })
+    }
+
+    pub fn meta(&self) -> abi::bpfbox_meta {
+        lookup(&self.meta, &0u32).unwrap_or_default()
+    }
+
+    pub fn registry(&self) -> BTreeMap<u32, abi::bpfbox_registry> {
+        entries(&self.registry).into_iter().collect()
+    }
+
+    pub fn stats(&self) -> abi::bpfbox_stats {
+        lookup(&self.stats, &0u32).unwrap_or_default()
+    }
+}
+
+pub fn lookup<K: IntoBytes + zerocopy::Immutable, V: FromBytes>(
+    map: &MapHandle,
+    key: &K,
+) -> Option<V> {
+    let bytes = map.lookup(key.as_bytes(), MapFlags::ANY).ok()??;
+    V::read_from_bytes(&bytes).ok()
+}
+
+/// All entries of a hash map, decoded.
+pub fn entries<K: FromBytes, V: FromBytes>(map: &MapHandle) -> Vec<(K, V)> {
+    let mut out = Vec::new();
+    for key in map.keys() {
+        let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
+            continue;
+        };
+        if let (Ok(k), Ok(v)) = (K::read_from_bytes(&key), V::read_from_bytes(&value)) {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+pub fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+pub(super) fn c_chars<const N: usize>(text: &str) -> [std::os::raw::c_char; N] {
+    let mut out = [0; N];
+    for (slot, byte) in out.iter_mut().zip(text.as_bytes().iter().take(N - 1)) {
+        *slot = *byte as std::os::raw::c_char;
+    }
+    out
+}
+
+pub fn chars_to_string(chars: &[std::os::raw::c_char]) -> String {
+    let bytes: Vec<u8> = chars.iter().map(|c| *c as u8).collect();
+    c_string(&bytes)
+}
+
+pub fn registry_exe(entry: &abi::bpfbox_registry) -> String {
+    chars_to_string(&entry.exe)
+}
+
+pub fn scope_name(entry: &abi::bpfbox_scope_name) -> String {
+    chars_to_string(&entry.name)
+}
+
+/// Processes confined per slot: those of the profile now in the slot.
+pub fn processes_per_slot(maps: &Maps) -> BTreeMap<u32, usize> {
+    let registry = maps.registry();
+    let mut out = BTreeMap::new();
+    for (_, proc) in entries::<u32, abi::bpfbox_proc>(&maps.procs) {
+        if registry.get(&proc.slot).map(|e| e.serial) == Some(proc.serial) {
+            *out.entry(proc.slot).or_insert(0) += 1;
+        }
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! Where bpfbox's state is pinned under /sys/fs/bpf, and taking pins away.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use libbpf_rs::Link;
+
+pub const PIN_DIR: &str = "/sys/fs/bpf/bpfbox";
+
+pub(super) fn maps_dir() -> PathBuf {
+    Path::new(PIN_DIR).join("maps")
+}
+pub(super) fn links_dir() -> PathBuf {
+    Path::new(PIN_DIR).join("links")
+}
+pub(super) fn scopes_dir() -> PathBuf {
+    Path::new(PIN_DIR).join("scopes")
+}
+
+/// Pins under PIN_DIR, to undo exactly what a failed run added.
+pub(super) fn existing_pins() -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    for dir in [maps_dir(), links_dir(), scopes_dir()] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            out.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    out
+}
+
+/// Detaches and removes pins that were not there before.
+pub(super) fn remove_new_pins(before: &BTreeSet<PathBuf>) {
+    for path in existing_pins().difference(before) {
+        if path.starts_with(maps_dir()) {
+            let _ = std::fs::remove_file(path);
+        } else if let Ok(mut link) = Link::open(path) {
+            let _ = link.unpin();
+        } else {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    for dir in [
+        maps_dir(),
+        links_dir(),
+        scopes_dir(),
+        PathBuf::from(PIN_DIR),
+    ] {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+pub(super) fn scope_pin(id: u32, end: &str) -> PathBuf {
+    // bpffs refuses names with dots.
+    scopes_dir().join(format!("{id:08x}-{end}"))
+}
+
+pub(super) fn unpin_link(path: &Path) {
+    match Link::open(path) {
+        Ok(mut link) => {
+            let _ = link.unpin();
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+pub fn is_loaded() -> bool {
+    maps_dir().join("registry").exists()
+}

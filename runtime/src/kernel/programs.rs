@@ -1,0 +1,245 @@
+//! Loading and attaching the LSM and tracepoint programs, once; and what a
+//! refused load says.
+
+use std::collections::BTreeSet;
+use std::mem::MaybeUninit;
+use std::path::PathBuf;
+
+use bpfbox_abi as abi;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
+use zerocopy::IntoBytes;
+
+use super::maps::lookup;
+use super::pins::{existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
+use crate::failure::{io_message, Failure};
+use crate::libbpf_log;
+use crate::skel;
+
+pub(super) fn bpf_failure(what: &str, error: libbpf_rs::Error) -> Failure {
+    Failure::kernel(
+        format!(
+            "{what}: {}",
+            error.to_string().trim_start_matches("Error: ")
+        ),
+        "run with --verbose to see libbpf's log",
+    )
+}
+
+/// LSM hooks that only some of the kernels bpfbox supports have.
+const OPTIONAL_HOOKS: &[&str] = &["file_ioctl_compat"];
+
+/// How many arguments the running kernel's LSM hook `name` takes, from its
+/// BTF (`None` without BTF: it is parsed once, by the caller): some hooks'
+/// argument lists changed after 6.1.
+fn lsm_hook_args(btf: Option<&libbpf_rs::btf::Btf>, name: &str) -> Option<usize> {
+    use libbpf_rs::btf::types;
+    let func = btf?.type_by_name::<types::Func>(&format!("bpf_lsm_{name}"))?;
+    let proto = func
+        .next_type()
+        .and_then(|t| types::FuncProto::try_from(t).ok())?;
+    Some(proto.len())
+}
+
+/// Loads and attaches the LSM and tracepoint programs unless they are
+/// already in force. Returns whether this call loaded them. On failure,
+/// everything this call pinned is removed again.
+pub fn ensure_programs(max_procs: Option<u32>) -> Result<bool, Failure> {
+    let before = existing_pins();
+    if programs_in_force(&before) {
+        return Ok(false);
+    }
+    let result = load_programs(&before, max_procs);
+    if result.is_err() {
+        remove_new_pins(&before);
+    }
+    result
+}
+
+/// The common case of a reload, decided without opening the BPF object
+/// (which parses its BTF): the meta map says how many programs a complete
+/// load attached, and that many links are pinned.
+fn programs_in_force(before: &BTreeSet<PathBuf>) -> bool {
+    let Ok(meta) = MapHandle::from_pinned_path(maps_dir().join("meta")) else {
+        return false;
+    };
+    let Some(meta) = lookup::<u32, abi::bpfbox_meta>(&meta, &0) else {
+        return false;
+    };
+    let links = before.iter().filter(|p| p.starts_with(links_dir())).count();
+    meta.abi_version == abi::BPFBOX_ABI_VERSION
+        && meta.programs > 0
+        && links == meta.programs as usize
+}
+
+fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<bool, Failure> {
+    let mut storage = MaybeUninit::uninit();
+    let mut open = skel::bpfbox::BpfboxSkelBuilder::default()
+        .open(&mut storage)
+        .map_err(|e| bpf_failure("cannot open bpfbox's BPF object", e))?;
+    // Hooks this kernel does not have (file_ioctl_compat before 6.8 and its
+    // backports) are left out, not failed on. Without BTF to tell, every
+    // program is tried, and the load says what failed.
+    let btf = libbpf_rs::btf::Btf::from_vmlinux().ok();
+    let btf_readable = lsm_hook_args(btf.as_ref(), "file_open").is_some();
+    for mut program in open.open_object_mut().progs_mut() {
+        let section = program.section().to_string_lossy().into_owned();
+        let hook = section.trim_start_matches("lsm/");
+        if OPTIONAL_HOOKS.contains(&hook)
+            && btf_readable
+            && lsm_hook_args(btf.as_ref(), hook).is_none()
+        {
+            program.set_autoload(false);
+        }
+    }
+    // The programs attached and pinned; a syscall program is run once
+    // below instead.
+    let programs: Vec<String> = open
+        .open_object_mut()
+        .progs()
+        .filter(|p| p.autoload() && p.section().to_string_lossy() != "syscall")
+        .map(|p| p.name().to_string_lossy().into_owned())
+        .collect();
+    let all_attached = programs
+        .iter()
+        .all(|p| before.contains(&links_dir().join(p)));
+    let all_maps = open
+        .open_object_mut()
+        .maps()
+        .filter(|m| !m.name().to_string_lossy().contains('.'))
+        .all(|m| before.contains(&maps_dir().join(m.name())));
+    if all_attached && all_maps {
+        return Ok(false);
+    }
+    if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
+        // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
+        // perf_event_open lost its `attr`.
+        rodata.setattr_dentry_arg =
+            u32::from(lsm_hook_args(btf.as_ref(), "inode_setattr").unwrap_or(2) >= 3);
+        rodata.perf_event_open_args =
+            lsm_hook_args(btf.as_ref(), "perf_event_open").unwrap_or(2) as u32;
+        rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
+    }
+    // libbpf creates a pin's file, not its directories.
+    std::fs::create_dir_all(maps_dir()).map_err(|e| {
+        Failure::io(
+            format!("cannot create {}: {}", maps_dir().display(), io_message(&e)),
+            "check that /sys/fs/bpf is a BPF file system",
+        )
+    })?;
+    for mut map in open.open_object_mut().maps_mut() {
+        let name = map.name().to_string_lossy().into_owned();
+        if !name.contains('.') {
+            map.set_pin_path(maps_dir().join(&name))
+                .map_err(|e| bpf_failure(&format!("cannot pin map {name}"), e))?;
+        }
+    }
+    let loaded = open
+        .load()
+        .map_err(|e| load_failure("bpfbox's BPF LSM programs", e))?;
+    let object = libbpf_rs::skel::Skel::object(&loaded);
+    find_rename_lock(object);
+    let meta = MapHandle::from_pinned_path(maps_dir().join("meta"))
+        .map_err(|e| bpf_failure("cannot open the meta map", e))?;
+    let mut current: abi::bpfbox_meta = lookup(&meta, &0u32).unwrap_or_default();
+    if current.abi_version != 0 && current.abi_version != abi::BPFBOX_ABI_VERSION {
+        return Err(Failure::kernel(
+            format!(
+                "the bpfbox state in {PIN_DIR} is of another version (ABI {})",
+                current.abi_version
+            ),
+            "unload it with `bpfbox-load --unload`, then load again",
+        ));
+    }
+    current.abi_version = abi::BPFBOX_ABI_VERSION;
+    current.programs = 0;
+    meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
+        .map_err(|e| bpf_failure("cannot write the meta map", e))?;
+    std::fs::create_dir_all(links_dir()).map_err(|e| {
+        Failure::io(
+            format!(
+                "cannot create {}: {}",
+                links_dir().display(),
+                io_message(&e)
+            ),
+            "check that /sys/fs/bpf is a BPF file system",
+        )
+    })?;
+    for program in object.progs_mut() {
+        let name = program.name().to_string_lossy().into_owned();
+        let path = links_dir().join(&name);
+        if path.exists() || !programs.contains(&name) {
+            continue;
+        }
+        let mut link = program
+            .attach()
+            .map_err(|e| load_failure(&format!("attaching {name}"), e))?;
+        link.pin(&path)
+            .map_err(|e| bpf_failure(&format!("cannot pin the link of {name}"), e))?;
+    }
+    // Only now is the load complete (see programs_in_force).
+    current.programs = programs.len() as u32;
+    meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
+        .map_err(|e| bpf_failure("cannot write the meta map", e))?;
+    Ok(true)
+}
+
+/// Runs find_rename_lock, which gives the programs the kernel's rename_lock
+/// (bpf/bpfbox.bpf.c, file_memo): with it, the rules of profiles with `**`
+/// rules are remembered on files too. Without it (a kernel without
+/// CONFIG_KALLSYMS_ALL) those profiles decide every access in full, so a
+/// failure here costs speed, not enforcement, and is only said with
+/// --verbose.
+fn find_rename_lock(object: &libbpf_rs::Object) {
+    let Some(program) = object
+        .progs_mut()
+        .find(|p| p.name().to_string_lossy() == "find_rename_lock")
+    else {
+        return;
+    };
+    if let Err(error) = program.test_run(libbpf_rs::ProgramInput::default()) {
+        libbpf_log::note(&format!(
+            "find_rename_lock did not run ({error}): profiles with ** rules decide every access in full"
+        ));
+    }
+}
+
+/// The errno behind a libbpf error: libbpf-rs exposes only its text.
+fn errno_of(error: &libbpf_rs::Error) -> Option<i32> {
+    let text = error.to_string();
+    let start = text.rfind("(os error ")? + "(os error ".len();
+    text[start..].trim_end_matches(')').parse().ok()
+}
+
+/// A load error as the one line a deploy log needs.
+pub(super) fn load_failure(what: &str, error: libbpf_rs::Error) -> Failure {
+    if errno_of(&error) == Some(libc::EACCES) {
+        let program =
+            libbpf_log::failed_program().map_or_else(String::new, |p| format!(" (program {p})"));
+        return Failure::kernel(
+            format!("the kernel's verifier rejected {what}{program}"),
+            format!(
+                "this kernel is not one bpfbox supports yet; the verifier said: {} (--verbose shows the whole log)",
+                libbpf_log::verifier_error()
+            ),
+        );
+    }
+    if errno_of(&error) == Some(libc::EPERM) || error.kind() == ErrorKind::PermissionDenied {
+        return Failure::kernel(
+            format!("the kernel refused to load {what}: Operation not permitted"),
+            "BPF LSM is active, so a policy forbids BPF LSM programs here (kernel lockdown, a sandbox or a container); load on a host or VM that allows them",
+        );
+    }
+    let log = libbpf_log::last_lines(3);
+    Failure::kernel(
+        format!(
+            "the kernel refused {what}: {}",
+            error.to_string().trim_start_matches("Error: ")
+        ),
+        if log.is_empty() {
+            "run with --verbose to see libbpf's log".to_string()
+        } else {
+            format!("libbpf said: {log}")
+        },
+    )
+}

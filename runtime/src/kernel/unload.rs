@@ -1,0 +1,81 @@
+//! Taking one profile, or everything, out of force.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use bpfbox_abi as abi;
+use zerocopy::IntoBytes;
+
+use super::apply::{delete_version, new_generation, wait_for_running_programs};
+use super::maps::{entries, registry_exe, Maps};
+use super::pins::{links_dir, maps_dir, scopes_dir, unpin_link, PIN_DIR};
+use super::scopes::remove_scopes;
+use crate::failure::{io_message, Failure};
+
+/// Takes one profile out of force. Its processes are unconfined from the
+/// moment `profiles[slot]` is gone. Their procs entries stay until they exit
+/// (only the BPF side adds and removes them, which keeps its count of them
+/// exact); the profile's serial tells them from processes of whatever
+/// profile takes the slot next.
+pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
+    let registry = maps.registry();
+    let Some((slot, entry)) = registry.iter().find(|(_, e)| registry_exe(e) == exe) else {
+        return Ok(false);
+    };
+    let failed = |what: &str, e: libbpf_rs::Error| {
+        Failure::kernel(
+            format!("cannot unload {exe}: map {what}: {e}"),
+            "run `bpfbox-load --unload` to remove everything, then load again",
+        )
+    };
+    // Out of force first (the processes are free from here), then the
+    // rules, once no running decision can still read them.
+    crate::switch::delete(&maps.profiles, slot.as_bytes()).map_err(|e| failed("profiles", e))?;
+    new_generation(maps).map_err(|e| failed("meta", e))?;
+    for (key, s) in entries::<abi::bpfbox_inode_key, u32>(&maps.exe_profiles) {
+        if s == *slot {
+            crate::switch::delete(&maps.exe_profiles, key.as_bytes())
+                .map_err(|e| failed("exe_profiles", e))?;
+        }
+    }
+    wait_for_running_programs(maps);
+    delete_version(maps, entry.version);
+    remove_scopes(maps, *slot, &BTreeSet::new());
+    crate::switch::delete(&maps.registry, slot.as_bytes()).map_err(|e| failed("registry", e))?;
+    Ok(true)
+}
+
+/// Removes everything: links (which detaches the programs) and maps.
+pub fn unload_all() -> Result<bool, Failure> {
+    if !Path::new(PIN_DIR).exists() {
+        return Ok(false);
+    }
+    for dir in [links_dir(), scopes_dir()] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                unpin_link(&entry.path());
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(maps_dir()) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    for dir in [
+        links_dir(),
+        scopes_dir(),
+        maps_dir(),
+        PathBuf::from(PIN_DIR),
+    ] {
+        if dir.exists() {
+            std::fs::remove_dir(&dir).map_err(|e| {
+                Failure::io(
+                    format!("cannot remove {}: {}", dir.display(), io_message(&e)),
+                    "remove what is left by hand: rm -r /sys/fs/bpf/bpfbox",
+                )
+            })?;
+        }
+    }
+    Ok(true)
+}
