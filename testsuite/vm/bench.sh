@@ -78,12 +78,13 @@ done
 # attached by runtime/examples/bare-probes.rs), before bpfbox is loaded.
 # The probed calls pay the probes' traps; spawn pays for the kernel writing
 # the breakpoint into each new process's copy of the binary.
-case " $BENCH_WORKLOADS " in *" probed "*|*" spawn "*)
+# (BENCH_WORKLOADS is one per line: echo joins them with spaces.)
+case " $(echo $BENCH_WORKLOADS) " in *" probed "*|*" spawn "*)
     $B/bare-probes /t/bare-probes.bpf.o $B/bench probed > /tmp/bare-probes.out &
     bare_pid=$!
     until_true 'grep -q attached /tmp/bare-probes.out'
     for w in probed spawn; do
-        case " $BENCH_WORKLOADS " in *" $w "*) eval "bare_$w=\$(measure $B/bench $w $(args_of $w))" ;; esac
+        case " $(echo $BENCH_WORKLOADS) " in *" $w "*) eval "bare_$w=\$(measure $B/bench $w $(args_of $w))" ;; esac
     done
     kill $bare_pid
     wait $bare_pid 2>/dev/null
