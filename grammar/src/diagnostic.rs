@@ -83,7 +83,7 @@ codes! {
     MissingPath = "W0004", Warning, "a path that does not exist on this machine";
     EmptyProfile = "W0005", Warning, "a profile with no rules: it denies everything";
     AmbiguousSymbol = "W0006", Warning, "a #[func] name that matches several functions";
-    ReplacedFile = "W0007", Warning, "a rule on one log, pid or lock file, which programs replace";
+    ReplacedFile = "W0007", Warning, "a rule that writes one `.log`, `.pid` or `.lock` file";
 }
 
 /// A secondary place the diagnostic points at.

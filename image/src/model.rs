@@ -25,6 +25,26 @@ pub struct Profile {
     pub rules: Vec<Rule>,
 }
 
+impl Profile {
+    /// The flags bpfbox.h's `enum bpfbox_profile_flags` gives this
+    /// profile: what the image stores and the kernel reads.
+    pub fn flags(&self) -> u32 {
+        use abi::bpfbox_profile_flags::*;
+        let mut flags = 0;
+        if self.complain {
+            flags |= BPFBOX_PROFILE_COMPLAIN;
+        }
+        if self.taint_rules {
+            flags |= BPFBOX_PROFILE_TAINT_RULES;
+        }
+        flags
+    }
+
+    /// The flags an image may hold (the loader adds others).
+    pub const IMAGE_FLAGS: u32 = abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN
+        | abi::bpfbox_profile_flags::BPFBOX_PROFILE_TAINT_RULES;
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Identity {
     /// The GNU build-id note.
@@ -39,6 +59,23 @@ pub enum ScopeKind {
     User,
     /// `#[kfunc]`: a kernel function.
     Kernel,
+}
+
+impl ScopeKind {
+    /// bpfbox.h's `enum bpfbox_scope_kind`.
+    pub fn code(self) -> u32 {
+        use abi::bpfbox_scope_kind::*;
+        match self {
+            ScopeKind::User => BPFBOX_SCOPE_USER,
+            ScopeKind::Kernel => BPFBOX_SCOPE_KERNEL,
+        }
+    }
+
+    pub fn from_code(code: u32) -> Option<ScopeKind> {
+        [ScopeKind::User, ScopeKind::Kernel]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -176,9 +176,7 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
             "profiled executable",
         )?;
         let flags = record.flags.get();
-        let known_flags = bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN
-            | bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_TAINT_RULES;
-        if flags & !known_flags != 0 {
+        if flags & !Profile::IMAGE_FLAGS != 0 {
             return Err(malformed(format!(
                 "profile {exe} has unknown flags {flags:#x}"
             )));
@@ -223,11 +221,8 @@ pub fn read(bytes: &[u8]) -> Result<Image, ImageError> {
             scopes.len(),
             "scopes",
         )?] {
-            let kind = match scope.kind.get() {
-                bpfbox_abi::bpfbox_scope_kind::BPFBOX_SCOPE_USER => ScopeKind::User,
-                bpfbox_abi::bpfbox_scope_kind::BPFBOX_SCOPE_KERNEL => ScopeKind::Kernel,
-                other => return Err(malformed(format!("scope kind {other} is unknown"))),
-            };
+            let kind = ScopeKind::from_code(scope.kind.get())
+                .ok_or_else(|| malformed(format!("scope kind {} is unknown", scope.kind.get())))?;
             profile.scopes.push(Scope {
                 kind,
                 name: string(scope.name.get(), "a scope")?,

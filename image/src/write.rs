@@ -53,16 +53,9 @@ pub fn write(image: &Image) -> Vec<u8> {
         let mut identity = [0u8; 32];
         let identity_len = identity_bytes.len().min(32);
         identity[..identity_len].copy_from_slice(&identity_bytes[..identity_len]);
-        let mut flags = 0;
-        if profile.complain {
-            flags |= bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN;
-        }
-        if profile.taint_rules {
-            flags |= bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_TAINT_RULES;
-        }
         profiles.push(ProfileRecord {
             exe: strings[profile.exe.as_str()].into(),
-            flags: flags.into(),
+            flags: profile.flags().into(),
             rule_start: (rules.len() as u32).into(),
             rule_count: (profile.rules.len() as u32).into(),
             scope_start: (scopes.len() as u32).into(),
@@ -75,11 +68,7 @@ pub fn write(image: &Image) -> Vec<u8> {
         for scope in &profile.scopes {
             scopes.push(ScopeRecord {
                 name: strings[scope.name.as_str()].into(),
-                kind: match scope.kind {
-                    ScopeKind::User => bpfbox_abi::bpfbox_scope_kind::BPFBOX_SCOPE_USER,
-                    ScopeKind::Kernel => bpfbox_abi::bpfbox_scope_kind::BPFBOX_SCOPE_KERNEL,
-                }
-                .into(),
+                kind: scope.kind.code().into(),
                 offset: scope.offset.into(),
             });
         }

@@ -266,18 +266,11 @@ fn plan_profile(profile: &Profile, source: &str) -> Result<PlannedProfile, Failu
             offset: scope.offset,
         })
         .collect();
-    let mut flags = 0;
-    if profile.complain {
-        flags |= abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN;
-    }
-    if profile.taint_rules {
-        flags |= abi::bpfbox_profile_flags::BPFBOX_PROFILE_TAINT_RULES;
-    }
     let mut out = PlannedProfile {
         exe: exe.to_string(),
         source: source.to_string(),
         exe_inode,
-        flags,
+        flags: profile.flags(),
         scopes,
         file: BTreeMap::new(),
         tree: BTreeMap::new(),

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bpfbox_abi as abi;
-use bpfbox_image::ScopeKind;
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
 use zerocopy::IntoBytes;
 
@@ -443,10 +442,7 @@ fn switch_all(maps: &Maps, prepared: &[Prepared]) -> Result<(), String> {
         for scope in &profile.scopes {
             let name = abi::bpfbox_scope_name {
                 slot: p.slot,
-                kind: match scope.kind {
-                    ScopeKind::User => abi::bpfbox_scope_kind::BPFBOX_SCOPE_USER,
-                    ScopeKind::Kernel => abi::bpfbox_scope_kind::BPFBOX_SCOPE_KERNEL,
-                },
+                kind: scope.kind.code(),
                 name: c_chars(&scope.name),
             };
             checked(
