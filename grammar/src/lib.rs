@@ -6,6 +6,7 @@ pub mod ast;
 pub mod diagnostic;
 pub mod lexer;
 mod span;
+pub mod visit;
 
 #[allow(clippy::all, unused_parens)]
 mod parser {

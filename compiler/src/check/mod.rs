@@ -5,7 +5,8 @@
 mod diagnostics;
 mod paths;
 
-use bpfbox_grammar::{Arg, Ast, Attr, AttrArg, Body, Code, Diagnostic, Ident, Item, Span, StrLit};
+use bpfbox_grammar::visit::{walk, Visitor};
+use bpfbox_grammar::{Arg, Ast, Attr, AttrArg, Body, Code, Diagnostic, Ident, Span, Stmt, StrLit};
 use bpfbox_image::families::FAMILIES;
 use bpfbox_image::{capability_names, RuleKind, ScopeKind, Target};
 
@@ -58,6 +59,9 @@ struct Checker<'a> {
     reported_outside: bool,
     /// Byte offsets where lines start, for rules' line numbers.
     line_starts: Vec<usize>,
+    /// What the attributes of the blocks being walked have set, the
+    /// innermost last.
+    contexts: Vec<Context>,
 }
 
 impl Checker<'_> {
@@ -77,16 +81,9 @@ pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
         line_starts: std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect(),
+        contexts: Vec::new(),
     };
-    for item in &ast.items {
-        match item {
-            Item::Inner(attr) => checker.inner_attribute(attr),
-            Item::Stmt(_) => checker.item(item, &Context::default()),
-        }
-        if let Some(profile) = checker.current.map(|i| &mut checker.policy.profiles[i]) {
-            profile.span = profile.span.cover(item.span());
-        }
-    }
+    walk(&ast.items, &mut checker);
     for profile in &checker.policy.profiles {
         // Rule records number scopes with a u16, 0 meaning "always".
         if let Some(scope) = profile.scopes.get(usize::from(u16::MAX)) {
@@ -109,7 +106,60 @@ pub fn check(text: &str, ast: &Ast) -> (Policy, Vec<Diagnostic>) {
     (checker.policy, checker.diagnostics)
 }
 
+/// The checker reads the tree in one walk: file attributes at the top
+/// level switch profiles; each statement's attributes add to the context
+/// of the blocks around it.
+impl<'t> Visitor<'t> for Checker<'_> {
+    fn inner_attribute(&mut self, attr: &'t Attr, depth: usize) {
+        if depth > 0 {
+            self.push(d::file_attribute_in_block(attr));
+            return;
+        }
+        self.inner_attribute(attr);
+        self.extend_profile(attr.span);
+    }
+
+    fn enter(&mut self, stmt: &'t Stmt, _depth: usize) {
+        let outer = self.contexts.last().cloned().unwrap_or_default();
+        let context = self.attributes(&stmt.attrs, &outer);
+        match &stmt.body {
+            Body::Rule(rule) => {
+                let Some(index) = self.current else {
+                    if !self.reported_outside {
+                        self.reported_outside = true;
+                        self.push(d::rule_outside_profile(rule.span));
+                    }
+                    // Still check the rule itself, so that every error shows.
+                    self.rule(rule, &context);
+                    return;
+                };
+                if let Some(def) = self.rule(rule, &context) {
+                    self.policy.profiles[index].rules.extend(def);
+                }
+            }
+            Body::Block(_) => self.contexts.push(context),
+            Body::Nothing | Body::Error(_) => {}
+        }
+    }
+
+    fn leave(&mut self, stmt: &'t Stmt, depth: usize) {
+        if let Body::Block(_) = stmt.body {
+            self.contexts.pop();
+        }
+        if depth == 0 {
+            self.extend_profile(stmt.span);
+        }
+    }
+}
+
 impl Checker<'_> {
+    /// The profile being read runs to the end of its last item.
+    fn extend_profile(&mut self, item: Span) {
+        if let Some(profile) = self.current.map(|i| &mut self.policy.profiles[i]) {
+            profile.span = profile.span.cover(item);
+        }
+    }
+
     fn push(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -159,40 +209,6 @@ impl Checker<'_> {
                 }
             }
             _ => self.push(d::unknown_inner_attribute(attr)),
-        }
-    }
-
-    fn item(&mut self, item: &Item, outer: &Context) {
-        let stmt = match item {
-            Item::Inner(attr) => {
-                self.push(d::file_attribute_in_block(attr));
-                return;
-            }
-            Item::Stmt(stmt) => stmt,
-        };
-        let context = self.attributes(&stmt.attrs, outer);
-        match &stmt.body {
-            bpfbox_grammar::Body::Rule(rule) => {
-                if self.current.is_none() {
-                    if !self.reported_outside {
-                        self.reported_outside = true;
-                        self.push(d::rule_outside_profile(rule.span));
-                    }
-                    // Still check the rule itself, so that every error shows.
-                    self.rule(rule, &context);
-                    return;
-                }
-                if let Some(def) = self.rule(rule, &context) {
-                    let index = self.current.unwrap();
-                    self.policy.profiles[index].rules.extend(def);
-                }
-            }
-            Body::Block(block) => {
-                for inner in &block.items {
-                    self.item(inner, &context);
-                }
-            }
-            Body::Nothing | Body::Error(_) => {}
         }
     }
 

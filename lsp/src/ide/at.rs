@@ -1,7 +1,8 @@
 //! What is at an offset: the syntax node, and the profile it belongs to.
 
 use bpfbox_compiler::model::Profile;
-use bpfbox_grammar::{Arg, Ast, Attr, AttrArg, Body, Ident, Item, Rule, StrLit};
+use bpfbox_grammar::visit::{walk, Visitor};
+use bpfbox_grammar::{Arg, Ast, Attr, AttrArg, Body, Ident, Rule, Stmt, StrLit};
 
 use super::File;
 
@@ -18,7 +19,41 @@ pub enum Node<'a> {
 }
 
 pub fn node_at(ast: &Ast, offset: usize) -> Option<Node<'_>> {
-    walk_items(&ast.items, offset)
+    let mut finder = Finder {
+        offset,
+        found: None,
+    };
+    walk(&ast.items, &mut finder);
+    finder.found
+}
+
+/// The first node holding the offset, in source order. Spans include their
+/// end, so two neighbours can both hold it: each is asked in turn.
+struct Finder<'a> {
+    offset: usize,
+    found: Option<Node<'a>>,
+}
+
+impl<'a> Visitor<'a> for Finder<'a> {
+    fn inner_attribute(&mut self, a: &'a Attr, _depth: usize) {
+        if self.found.is_none() {
+            self.found = attr(a, true, self.offset);
+        }
+    }
+
+    fn enter(&mut self, stmt: &'a Stmt, _depth: usize) {
+        if self.found.is_some() || !stmt.span.contains(self.offset) {
+            return;
+        }
+        self.found = stmt
+            .attrs
+            .iter()
+            .find_map(|a| attr(a, false, self.offset))
+            .or_else(|| match &stmt.body {
+                Body::Rule(rule) => rule_part(rule, self.offset),
+                _ => None,
+            });
+    }
 }
 
 fn attr(a: &Attr, inner: bool, offset: usize) -> Option<Node<'_>> {
@@ -47,26 +82,6 @@ fn rule_part(rule: &Rule, offset: usize) -> Option<Node<'_>> {
         }
     }
     None
-}
-
-fn walk_items(items: &[Item], offset: usize) -> Option<Node<'_>> {
-    // Spans include their end, so two neighbours can both hold `offset`:
-    // each is asked in turn.
-    items
-        .iter()
-        .filter(|item| item.span().contains(offset))
-        .find_map(|item| match item {
-            Item::Inner(a) => attr(a, true, offset),
-            Item::Stmt(stmt) => stmt
-                .attrs
-                .iter()
-                .find_map(|a| attr(a, false, offset))
-                .or_else(|| match &stmt.body {
-                    Body::Rule(rule) => rule_part(rule, offset),
-                    Body::Block(block) => walk_items(&block.items, offset),
-                    _ => None,
-                }),
-        })
 }
 
 /// The profile whose text holds `offset`: the last profile line before it.

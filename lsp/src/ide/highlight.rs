@@ -2,7 +2,8 @@
 
 use bpfbox_compiler::vocab;
 use bpfbox_grammar::lexer::{lex, Token};
-use bpfbox_grammar::{Arg, Attr, AttrArg, Body, Item, Span};
+use bpfbox_grammar::visit::{walk, Visitor};
+use bpfbox_grammar::{Arg, Attr, AttrArg, Body, Span, Stmt};
 
 use super::File;
 
@@ -25,8 +26,9 @@ pub enum Highlight {
 /// Spans in order, none overlapping (where an attribute's `#[name` and a
 /// word would, the first wins).
 pub fn highlights(file: File<'_>) -> Vec<(Span, Highlight)> {
-    let mut spans: Vec<(Span, Highlight)> = Vec::new();
-    walk(&file.analysis.ast.items, &mut spans);
+    let mut visitor = Spans(Vec::new());
+    walk(&file.analysis.ast.items, &mut visitor);
+    let mut spans = visitor.0;
     for (start, token, end) in lex(file.text).tokens {
         if token == Token::Str && start < end {
             spans.push((Span::new(start, end), Highlight::String));
@@ -59,32 +61,31 @@ fn attr(a: &Attr, inner: bool, spans: &mut Vec<(Span, Highlight)>) {
     }
 }
 
-fn walk(items: &[Item], spans: &mut Vec<(Span, Highlight)>) {
-    for item in items {
-        match item {
-            Item::Inner(a) => attr(a, true, spans),
-            Item::Stmt(stmt) => {
-                for a in &stmt.attrs {
-                    attr(a, false, spans);
-                }
-                match &stmt.body {
-                    Body::Rule(rule) => {
-                        spans.push((rule.name.span, Highlight::Function));
-                        for arg in &rule.args {
-                            let Arg::Words(words) = arg else { continue };
-                            for w in words {
-                                let kind = if w.name == vocab::SELF {
-                                    Highlight::Keyword
-                                } else {
-                                    Highlight::Word
-                                };
-                                spans.push((w.span, kind));
-                            }
-                        }
-                    }
-                    Body::Block(block) => walk(&block.items, spans),
-                    _ => {}
-                }
+/// The spans of attributes, rule names and words.
+struct Spans(Vec<(Span, Highlight)>);
+
+impl<'a> Visitor<'a> for Spans {
+    fn inner_attribute(&mut self, a: &'a Attr, _depth: usize) {
+        attr(a, true, &mut self.0);
+    }
+
+    fn enter(&mut self, stmt: &'a Stmt, _depth: usize) {
+        for a in &stmt.attrs {
+            attr(a, false, &mut self.0);
+        }
+        let Body::Rule(rule) = &stmt.body else {
+            return;
+        };
+        self.0.push((rule.name.span, Highlight::Function));
+        for arg in &rule.args {
+            let Arg::Words(words) = arg else { continue };
+            for w in words {
+                let kind = if w.name == vocab::SELF {
+                    Highlight::Keyword
+                } else {
+                    Highlight::Word
+                };
+                self.0.push((w.span, kind));
             }
         }
     }
