@@ -103,6 +103,24 @@ pub struct PlannedProfile {
 }
 
 impl PlannedProfile {
+    /// A profile with no rules yet.
+    fn empty(exe: &str, source: &str, exe_inode: Inode, flags: u32) -> PlannedProfile {
+        PlannedProfile {
+            exe: exe.to_string(),
+            source: source.to_string(),
+            exe_inode,
+            flags,
+            scopes: Vec::new(),
+            file: BTreeMap::new(),
+            tree: BTreeMap::new(),
+            task: BTreeMap::new(),
+            net: BTreeMap::new(),
+            privileged: BTreeMap::new(),
+            missing: Vec::new(),
+            digest: [0; 32],
+        }
+    }
+
     pub fn entries(&self) -> usize {
         self.file.len() + self.tree.len() + self.task.len() + self.net.len() + self.privileged.len()
     }
@@ -267,18 +285,8 @@ fn plan_profile(profile: &Profile, source: &str) -> Result<PlannedProfile, Failu
         })
         .collect();
     let mut out = PlannedProfile {
-        exe: exe.to_string(),
-        source: source.to_string(),
-        exe_inode,
-        flags: profile.flags(),
         scopes,
-        file: BTreeMap::new(),
-        tree: BTreeMap::new(),
-        task: BTreeMap::new(),
-        net: BTreeMap::new(),
-        privileged: BTreeMap::new(),
-        missing: Vec::new(),
-        digest: [0; 32],
+        ..PlannedProfile::empty(exe, source, exe_inode, profile.flags())
     };
     let mut resolver = Resolver::default();
     for rule in &profile.rules {
@@ -486,20 +494,8 @@ mod tests {
     use super::*;
 
     fn profile() -> PlannedProfile {
-        let mut p = PlannedProfile {
-            exe: "/usr/bin/web".into(),
-            source: "web.policy".into(),
-            exe_inode: Inode { dev: 1, ino: 2 },
-            flags: 0,
-            scopes: Vec::new(),
-            file: BTreeMap::new(),
-            tree: BTreeMap::new(),
-            task: BTreeMap::new(),
-            net: BTreeMap::new(),
-            privileged: BTreeMap::new(),
-            missing: Vec::new(),
-            digest: [0; 32],
-        };
+        let mut p =
+            PlannedProfile::empty("/usr/bin/web", "web.policy", Inode { dev: 1, ino: 2 }, 0);
         let masks = Masks {
             allow: 1,
             deny: 2,

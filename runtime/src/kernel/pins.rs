@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use libbpf_rs::Link;
 
+use crate::failure::{io_message, Failure};
+
 pub const PIN_DIR: &str = "/sys/fs/bpf/bpfbox";
 
 pub(super) fn maps_dir() -> PathBuf {
@@ -15,6 +17,17 @@ pub(super) fn links_dir() -> PathBuf {
 }
 pub(super) fn scopes_dir() -> PathBuf {
     Path::new(PIN_DIR).join("scopes")
+}
+
+/// Makes a directory for pins (libbpf creates a pin's file, not its
+/// directories).
+pub(super) fn create_pin_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Failure::io(
+            format!("cannot create {}: {}", dir.display(), io_message(&e)),
+            "check that /sys/fs/bpf is a BPF file system",
+        )
+    })
 }
 
 /// Pins under PIN_DIR, to undo exactly what a failed run added.

@@ -11,8 +11,8 @@ use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
 use zerocopy::IntoBytes;
 
 use super::maps::lookup;
-use super::pins::{existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
-use crate::failure::{io_message, Failure};
+use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
+use crate::failure::Failure;
 use crate::libbpf_log;
 use crate::skel;
 
@@ -120,13 +120,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
             lsm_hook_args(btf.as_ref(), "perf_event_open").unwrap_or(2) as u32;
         rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
     }
-    // libbpf creates a pin's file, not its directories.
-    std::fs::create_dir_all(maps_dir()).map_err(|e| {
-        Failure::io(
-            format!("cannot create {}: {}", maps_dir().display(), io_message(&e)),
-            "check that /sys/fs/bpf is a BPF file system",
-        )
-    })?;
+    create_pin_dir(&maps_dir())?;
     for mut map in open.open_object_mut().maps_mut() {
         let name = map.name().to_string_lossy().into_owned();
         if !name.contains('.') {
@@ -155,16 +149,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     current.programs = 0;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
         .map_err(|e| bpf_failure("cannot write the meta map", e))?;
-    std::fs::create_dir_all(links_dir()).map_err(|e| {
-        Failure::io(
-            format!(
-                "cannot create {}: {}",
-                links_dir().display(),
-                io_message(&e)
-            ),
-            "check that /sys/fs/bpf is a BPF file system",
-        )
-    })?;
+    create_pin_dir(&links_dir())?;
     for program in object.progs_mut() {
         let name = program.name().to_string_lossy().into_owned();
         let path = links_dir().join(&name);

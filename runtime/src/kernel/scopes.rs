@@ -12,9 +12,9 @@ use libbpf_rs::{MapCore, UprobeOpts};
 use zerocopy::IntoBytes;
 
 use super::maps::{entries, Maps};
-use super::pins::{maps_dir, scope_pin, scopes_dir, unpin_link};
+use super::pins::{create_pin_dir, maps_dir, scope_pin, scopes_dir, unpin_link};
 use super::programs::{bpf_failure, load_failure};
-use crate::failure::{io_message, Failure};
+use crate::failure::Failure;
 use crate::skel;
 
 /// Attaches the probes of `scopes` (of `exe`) that are not attached yet;
@@ -25,16 +25,7 @@ pub(super) fn attach_scopes(
     scopes: &[crate::plan::PlannedScope],
 ) -> Result<Vec<PathBuf>, Failure> {
     let mut created = Vec::new();
-    std::fs::create_dir_all(scopes_dir()).map_err(|e| {
-        Failure::io(
-            format!(
-                "cannot create {}: {}",
-                scopes_dir().display(),
-                io_message(&e)
-            ),
-            "check /sys/fs/bpf",
-        )
-    })?;
+    create_pin_dir(&scopes_dir())?;
     let missing: Vec<&crate::plan::PlannedScope> = scopes
         .iter()
         .filter(|s| !(scope_pin(s.id, "entry").exists() && scope_pin(s.id, "return").exists()))
