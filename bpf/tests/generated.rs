@@ -109,13 +109,16 @@ fn generate() -> (String, String) {
         }
         writeln!(vocab, "];").unwrap();
     }
-    // Names of the other enums, for messages and JSON: enum bpfbox_op's
-    // BPFBOX_OP_OPEN is ("open", 1) in OP_NAMES.
+    // Names of the other enums that Rust reads by name, for messages and
+    // JSON: enum bpfbox_op's BPFBOX_OP_OPEN is ("open", 1) in OP_NAMES.
+    // (Limits, path kinds, profile flags and scope kinds are used by
+    // value only: no table.)
+    const NAMED: &[&str] = &["capability", "decision", "op", "rule_kind"];
     for (enum_name, variants) in &collected.enums {
         let Some(base) = enum_name.strip_prefix("bpfbox_") else {
             continue;
         };
-        if base.ends_with("_access") {
+        if !NAMED.contains(&base) {
             continue;
         }
         let prefix = common_prefix(variants.iter().map(|(v, _)| v.as_str()));

@@ -93,24 +93,6 @@ pub const DECISION_NAMES: &[(&str, u32)] = &[
     ("complain", 3),
     ("taint", 4),
 ];
-/// Names of `enum bpfbox_limits`.
-pub const LIMITS_NAMES: &[(&str, u32)] = &[
-    ("max_profiles", 1024),
-    ("max_active_scopes", 8),
-    ("max_tree_depth", 24),
-    ("max_rules", 262144),
-    ("max_scopes", 4096),
-    ("path_len", 256),
-    ("max_procs", 65536),
-    ("max_forking", 4096),
-    ("pid_words", 65536),
-    ("comm_len", 16),
-    ("argv0_len", 64),
-    ("name_len", 256),
-    ("ringbuf_bytes", 4194304),
-    ("frames", 8),
-    ("stack_scan", 2048),
-];
 /// Names of `enum bpfbox_op`.
 pub const OP_NAMES: &[(&str, u32)] = &[
     ("open", 1),
@@ -152,18 +134,6 @@ pub const OP_NAMES: &[(&str, u32)] = &[
     ("key", 37),
     ("fork", 38),
 ];
-/// Names of `enum bpfbox_path_kind`.
-pub const PATH_KIND_NAMES: &[(&str, u32)] = &[
-    ("none", 0),
-    ("absolute", 1),
-    ("in_fs", 2),
-];
-/// Names of `enum bpfbox_profile_flags`.
-pub const PROFILE_FLAGS_NAMES: &[(&str, u32)] = &[
-    ("complain", 1),
-    ("taint_rules", 2),
-    ("subtrees", 4),
-];
 /// Names of `enum bpfbox_rule_kind`.
 pub const RULE_KIND_NAMES: &[(&str, u32)] = &[
     ("file", 1),
@@ -175,9 +145,4 @@ pub const RULE_KIND_NAMES: &[(&str, u32)] = &[
     ("net", 7),
     ("cap", 8),
     ("sys", 9),
-];
-/// Names of `enum bpfbox_scope_kind`.
-pub const SCOPE_KIND_NAMES: &[(&str, u32)] = &[
-    ("user", 1),
-    ("kernel", 2),
 ];
