@@ -17,6 +17,7 @@
  * once per program rather than at every call under every state.
  */
 #include "scopes.h"
+#include "maps.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -26,123 +27,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader: where inode_setattr's dentry argument is (6.1: first;
  * later kernels put a struct mnt_idmap * before it). */
 const volatile __u32 setattr_dentry_arg = 0;
-
-/* The policy maps are BPF_F_RDONLY_PROG: only bpfbox-load writes them (from
- * user space), and no BPF program, ours or another's, can. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_PROFILES);
-	__uint(map_flags, BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_inode_key);
-	__type(value, __u32); /* slot */
-} exe_profiles SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_PROFILES);
-	/* Not preallocated: a preallocated hash reuses a replaced element for
-	 * the next update, under a decision that may still be reading it; these
-	 * elements are freed only after an RCU grace period. */
-	__uint(map_flags, BPF_F_RDONLY_PROG | BPF_F_NO_PREALLOC);
-	__type(key, __u32); /* slot */
-	__type(value, struct bpfbox_profile);
-} profiles SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_file_key);
-	__type(value, struct bpfbox_masks);
-} file_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_file_key);
-	__type(value, struct bpfbox_masks);
-} tree_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_task_key);
-	__type(value, struct bpfbox_masks);
-} task_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_net_key);
-	__type(value, struct bpfbox_masks);
-} net_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, BPFBOX_RINGBUF_BYTES);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_PROFILES);
-	__uint(map_flags, BPF_F_RDONLY_PROG);
-	__type(key, __u32); /* slot */
-	__type(value, struct bpfbox_registry);
-} registry SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_RDONLY_PROG);
-	__type(key, __u32);
-	__type(value, struct bpfbox_meta);
-} meta SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_SCOPES);
-	__uint(map_flags, BPF_F_RDONLY_PROG);
-	__type(key, __u32); /* scope id */
-	__type(value, struct bpfbox_scope_name);
-} scope_names SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_priv_key);
-	__type(value, struct bpfbox_masks);
-} priv_rules SEC(".maps");
-
-/* No program reads this map: bpfbox-load updates it to wait for every
- * program already running (an update of a map-in-map returns after an RCU
- * grace period, and our programs run inside RCU read-side sections), before
- * it deletes rules that a running decision might still be reading. */
-struct grace_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct grace_inner);
-} grace SEC(".maps");
-
-/* Children of confined processes between task_alloc and the fork
- * tracepoint, each holding a claim on room in procs (by task address). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_FORKING);
-	__type(key, __u64);
-	__type(value, __u8);
-} forking SEC(".maps");
 
 /* Set by the loader (--max-procs): at most BPFBOX_MAX_PROCS, the size of procs. */
 const volatile __u32 max_procs = BPFBOX_MAX_PROCS;
@@ -673,41 +557,7 @@ static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32
 
 /* ---- Remembered file rules ---------------------------------------------- */
 
-/*
- * A file's rules for one process are remembered on its inode, so that the
- * read after an open, or the next open of the same file, costs one
- * local-storage lookup instead of the process, profile and rule lookups and
- * the walk up the directories. What was remembered is used only while all
- * of what it was computed from still holds, told by a tag, never by a sweep:
- *  - the same process: thread group, its leader's start time, its exec
- *    (an exec may change its profile);
- *  - the same rules: meta's generation, bumped after every load, reload
- *    and unload;
- *  - the same place in the tree, for a profile with "**" rules (whose
- *    rules depend on the directories above the file): the same dentry, and
- *    the kernel's rename_lock sequence unchanged (every rename anywhere
- *    bumps it); a link, unlink or rename of the file itself forgets what
- *    was remembered on it (forget_file, before the change), and a file with
- *    more than one name is never remembered. Without rename_lock's address
- *    (a kernel without CONFIG_KALLSYMS_ALL), such profiles decide every
- *    access in full.
- * Only a tainted process's rules are remembered (its taint is final), and
- * only outside function scopes (the thread's scoped bit). Only an answer
- * that needs no event is given from memory: anything else is decided in
- * full, by the same code as before.
- */
-struct memo {
-	__u64 seq; /* odd while a writer is at it (a seqlock) */
-	__u32 generation;
-	__u32 tgid;
-	__u64 start_time;
-	__u64 exec_id;
-	/* For a profile with "**" rules (subtrees): where in the tree. */
-	__u64 dentry;
-	__u32 rename_seq;
-	__u32 subtrees;
-	struct bpfbox_masks masks;
-};
+/* The memo, its tag and the file_memo map: bpf/include/maps.h. */
 
 /* The kernel's rename_lock (a seqlock_t; its sequence, the first member of
  * its first member, is at offset 0), found by find_rename_lock when the
@@ -735,13 +585,6 @@ static __always_inline int rename_sequence(__u32 *seq)
 		return 0;
 	return !(*seq & 1);
 }
-
-struct {
-	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct memo);
-} file_memo SEC(".maps");
 
 /* A load ordered after every earlier load and before every later one. On x86 loads are not reordered
  * with loads (TSO), so a compiler barrier is enough; elsewhere an atomic

@@ -40,7 +40,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", source.display());
     }
     println!("cargo:rerun-if-changed={}", include.display());
-    for header in ["bpfbox.h", "kernel.h", "scopes.h"] {
+    for header in ["bpfbox.h", "kernel.h", "maps.h", "scopes.h"] {
         println!("cargo:rerun-if-changed={}", include.join(header).display());
     }
 }
