@@ -2,7 +2,7 @@
 /*
  * The floor a #[func] scope is measured against (testsuite/vm/run --bench):
  * a uprobe and a uretprobe that do nothing, attached by
- * runtime/examples/bare-probes.rs to the same function bpfbox scopes.
+ * runtime/examples/attach.rs to the same function bpfbox scopes.
  */
 /* libbpf's bpf_helpers.h is not installed here; this is all of it used. */
 #define SEC(name) __attribute__((section(name), used))

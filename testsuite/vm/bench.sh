@@ -75,12 +75,12 @@ for w in $BENCH_WORKLOADS; do
 done
 # The floor of a #[func] scope: a uprobe and a uretprobe on the same
 # function running empty BPF programs (testsuite/vm/bare-probes.bpf.c,
-# attached by runtime/examples/bare-probes.rs), before bpfbox is loaded.
+# attached by runtime/examples/attach.rs), before bpfbox is loaded.
 # The probed calls pay the probes' traps; spawn pays for the kernel writing
 # the breakpoint into each new process's copy of the binary.
 # (BENCH_WORKLOADS is one per line: echo joins them with spaces.)
 case " $(echo $BENCH_WORKLOADS) " in *" probed "*|*" spawn "*)
-    $B/bare-probes /t/bare-probes.bpf.o $B/bench probed > /tmp/bare-probes.out &
+    /usr/local/bin/bpf-attach /t/bare-probes.bpf.o $B/bench probed > /tmp/bare-probes.out &
     bare_pid=$!
     until_true 'grep -q attached /tmp/bare-probes.out'
     for w in probed spawn; do

@@ -110,6 +110,24 @@ expect_status "a changed binary is refused" 1 "not the binary the policy was com
 expect_status "not root: refused" 4 "must run as root" /opt/t/free/probe asuser 65534 $LOAD $IMG/fs.bbx
 [ -e /sys/fs/bpf/bpfbox ] && fail "refusals leave nothing behind" "/sys/fs/bpf/bpfbox exists" || pass "refusals leave nothing behind"
 
+# Another BPF LSM (testsuite/vm/other-lsm.bpf.c), attached before bpfbox's
+# programs, so they run after it on the same hooks: it denies chmod, the
+# xattr calls and bpf(2) to processes named otherlsm. The probes run on a
+# tmpfs (the root file system has no xattrs).
+mkdir -p /tmp/xa && mount -t tmpfs none /tmp/xa && : > /tmp/xa/f
+OTHER=/opt/t/otherlsm/otherlsm
+/usr/local/bin/bpf-attach /t/other-lsm.bpf.o > /tmp/other-lsm.out 2>&1 &
+OTHER_LSM=$!
+i=0
+while ! grep -q attached /tmp/other-lsm.out && [ $i -lt 40 ]; do usleep 250000; i=$((i + 1)); done
+other_lsm_cases() { # when
+    expect "another BPF LSM $1: its denials stand (chmod, setxattr, removexattr, bpf)" "denied denied denied denied" \
+        $OTHER chmod /tmp/xa/f , setxattr /tmp/xa/f , removexattr /tmp/xa/f , bpfmap
+    expect "another BPF LSM $1: the control, another name, is allowed" "ok ok ok ok" \
+        /opt/t/free/probe chmod /tmp/xa/f , setxattr /tmp/xa/f , removexattr /tmp/xa/f , bpfmap
+}
+other_lsm_cases "alone"
+
 # The first load attaches the programs; --max-procs (a small limit on
 # confined processes) lets the fork-limit case reach it.
 for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt memo scopedeny; do
@@ -171,6 +189,11 @@ ok" $P exec /opt/t/fs/helper
 expect "fs: exec not allowed" "denied" $P exec /bin/busybox true
 expect "fs: * pattern" "ok denied" $P read /srv/t/glob/a.txt , read /srv/t/glob/b.log
 expect "fs: an unconfined process is not affected" "ok ok" /opt/t/free/probe read /srv/t/secret , write /srv/t/readable
+# bpfbox's programs run after the other LSM's: a denial they did not make
+# is passed on, for processes bpfbox does not confine too (these four hooks
+# once answered over it).
+other_lsm_cases "before bpfbox"
+kill $OTHER_LSM; wait $OTHER_LSM 2>/dev/null
 
 expect "fs: a dynamic program needs no rule for its loader (ld.so's own mprotect)" "ok denied" \
     /opt/t/dyn/probe read /srv/t/readable , read /srv/t/secret

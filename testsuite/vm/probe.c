@@ -13,6 +13,8 @@
  *   openonly PATH          open for reading, no read
  *   readfd PATH            open, then read(2) separately: "ok" only if both work
  *   stat PATH | chmod PATH | unlink PATH | mkdir PATH
+ *   setxattr PATH | removexattr PATH   trusted.bpfbox = "1", and removed
+ *   bpfmap                 bpf(2): create a one-entry array map
  *   create PATH | create-append PATH | create-read PATH   open with O_CREAT|O_EXCL
  *   link OLD NEW | rename OLD NEW | symlink TARGET NEW
  *   mmapx PATH             mmap PROT_READ|PROT_EXEC
@@ -44,6 +46,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/bpf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -59,6 +62,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -201,6 +206,24 @@ static int run_one(char **argv, int argc, const char **result)
 		rc = stat(a, &st);
 	} else if (!strcmp(op, "chmod"))
 		rc = chmod(a, 0640);
+	else if (!strcmp(op, "setxattr"))
+		rc = setxattr(a, "trusted.bpfbox", "1", 1, 0);
+	else if (!strcmp(op, "removexattr"))
+		rc = removexattr(a, "trusted.bpfbox");
+	else if (!strcmp(op, "bpfmap")) {
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof attr);
+		attr.map_type = BPF_MAP_TYPE_ARRAY;
+		attr.key_size = 4;
+		attr.value_size = 4;
+		attr.max_entries = 1;
+		rc = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+		if (rc >= 0) {
+			close(rc);
+			rc = 0;
+		}
+		used = 1;
+	}
 	else if (!strcmp(op, "unlink"))
 		rc = unlink(a);
 	else if (!strcmp(op, "mkdir"))

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Another BPF LSM, not bpfbox: it denies chmod, setting and removing
+ * extended attributes, and bpf(2) to processes named "otherlsm". The VM
+ * suite attaches it (runtime/examples/attach.rs) before bpfbox's first
+ * load, so bpfbox's programs run after it on the same hooks and see its
+ * verdict: they must pass a denial on, not answer over it.
+ */
+#define SEC(name) __attribute__((section(name), used))
+
+typedef unsigned long long u64;
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* BPF_FUNC_get_current_comm */
+static long (*get_current_comm)(void *buf, unsigned int size) = (void *)16;
+
+static int denied_here(void)
+{
+	char comm[16] = {};
+	get_current_comm(comm, sizeof comm);
+	const char name[] = "otherlsm";
+	for (int i = 0; i < (int)sizeof name; i++)
+		if (comm[i] != name[i])
+			return 0;
+	return -1; /* -EPERM */
+}
+
+SEC("lsm/inode_setattr")
+int other_setattr(u64 *ctx)
+{
+	return denied_here();
+}
+
+SEC("lsm/inode_setxattr")
+int other_setxattr(u64 *ctx)
+{
+	return denied_here();
+}
+
+SEC("lsm/inode_removexattr")
+int other_removexattr(u64 *ctx)
+{
+	return denied_here();
+}
+
+SEC("lsm/bpf")
+int other_bpf(u64 *ctx)
+{
+	return denied_here();
+}
