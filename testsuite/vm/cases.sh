@@ -120,6 +120,8 @@ OTHER=/opt/t/otherlsm/otherlsm
 OTHER_LSM=$!
 i=0
 while ! grep -q attached /tmp/other-lsm.out && [ $i -lt 40 ]; do usleep 250000; i=$((i + 1)); done
+grep -q attached /tmp/other-lsm.out && pass "another BPF LSM attached" ||
+    fail "another BPF LSM attached" "$(tr "\n" "|" < /tmp/other-lsm.out)"
 other_lsm_cases() { # when
     expect "another BPF LSM $1: its denials stand (chmod, setxattr, removexattr, bpf)" "denied denied denied denied" \
         $OTHER chmod /tmp/xa/f , setxattr /tmp/xa/f , removexattr /tmp/xa/f , bpfmap
