@@ -48,27 +48,16 @@ static __always_inline int claim_proc(void)
 }
 
 /* A previous BPF LSM program's verdict on the same hook, passed on. Newer
- * verifiers only accept returns in [-MAX_ERRNO, 0], so clamp it. */
+ * verifiers only accept returns in [-MAX_ERRNO, 0], so clamp it. On 6.1 to
+ * 6.18 the trampoline stops at the first program that denies, so a later
+ * one, bpfbox's included, runs only after zeros and cannot undo a denial
+ * (the VM suite's "another BPF LSM" cases, which pass with or without this;
+ * inode_setattr, the xattr hooks and bpf, whose argument counts vary, do
+ * not read it). This is defence should that change. */
 static __always_inline int prior(int ret)
 {
 	return (ret < -4095 || ret > 0) ? -EPERM : ret;
 }
-
-/* The verdict an earlier program left (ctx[args]) for a hook whose number
- * of arguments differs between kernels: `args` is the loader's (from the
- * kernel's BTF), `fewer` or fewer + 1. One load at a constant offset on
- * each branch, in assembly: clang merges two C loads into one at a
- * computed offset, which the verifier refuses. The loader's value prunes
- * the other branch. */
-#define EARLIER_VERDICT(ctx, args, fewer)                                                   \
-	({                                                                                   \
-		__u64 verdict_;                                                              \
-		if ((args) == (fewer))                                                       \
-			asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(verdict_) : "r"(ctx), "i"((fewer) * 8)); \
-		else                                                                         \
-			asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(verdict_) : "r"(ctx), "i"(((fewer) + 1) * 8)); \
-		(int)verdict_;                                                               \
-	})
 
 /* ---- The calling process ------------------------------------------------ */
 
@@ -1485,30 +1474,24 @@ static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 a
 SEC("lsm/inode_setattr")
 int inode_setattr(unsigned long long *ctx)
 {
-	/* The argument list differs between kernels; see setattr_dentry_arg:
-	 * 2 arguments on 6.1, 3 later. */
-	int ret = EARLIER_VERDICT(ctx, setattr_dentry_arg + 2, 2);
-	if (ret)
-		return prior(ret);
-	/* Both loads at constant offsets: the verifier refuses a computed one. */
+	/* The argument list differs between kernels; see setattr_dentry_arg.
+	 * Both loads at constant offsets: the verifier refuses a computed one. */
 	__u64 first = ctx[0], second = ctx[1];
 	struct dentry *dentry = (struct dentry *)(setattr_dentry_arg ? second : first);
 	return check_dentry(BPFBOX_OP_SETATTR, dentry, BPFBOX_FS_SETATTR);
 }
 
-/* The first argument is a struct user_namespace * on 6.1, a struct
- * mnt_idmap * later; the count is the same. */
 SEC("lsm/inode_setxattr")
-int BPF_PROG(inode_setxattr, void *idmap, struct dentry *dentry, const char *name, const void *value, unsigned long size,
-	     int flags, int ret)
+int inode_setxattr(unsigned long long *ctx)
 {
-	return ret ? prior(ret) : check_dentry(BPFBOX_OP_SETATTR, dentry, BPFBOX_FS_SETATTR);
+	/* (mnt_userns or idmap, dentry, ...) on every kernel bpfbox supports */
+	return check_dentry(BPFBOX_OP_SETATTR, (struct dentry *)ctx[1], BPFBOX_FS_SETATTR);
 }
 
 SEC("lsm/inode_removexattr")
-int BPF_PROG(inode_removexattr, void *idmap, struct dentry *dentry, const char *name, int ret)
+int inode_removexattr(unsigned long long *ctx)
 {
-	return ret ? prior(ret) : check_dentry(BPFBOX_OP_SETATTR, dentry, BPFBOX_FS_SETATTR);
+	return check_dentry(BPFBOX_OP_SETATTR, (struct dentry *)ctx[1], BPFBOX_FS_SETATTR);
 }
 
 SEC("lsm/inode_getattr")
@@ -1899,17 +1882,9 @@ int BPF_PROG(capable, const struct cred *cred, void *ns, int cap, unsigned int o
 /* bpf(2): a confined process, tainted or not, uses it only with cap(bpf),
  * and never to get a descriptor of an object it did not create (by id or
  * by pin): bpfbox's maps, programs and links are out of reach. */
-/* Set by the loader: the bpf hook's arguments (cmd, attr, size; later
- * kernels add `kernel`), so where its return value is. */
-const volatile __u32 bpf_hook_args = 3;
-
 SEC("lsm/bpf")
-int bpf_syscall(unsigned long long *ctx)
+int BPF_PROG(bpf_syscall, int cmd, void *attr, unsigned int size)
 {
-	int ret = EARLIER_VERDICT(ctx, bpf_hook_args, 3);
-	if (ret)
-		return prior(ret);
-	int cmd = (int)ctx[0];
 	struct state s;
 	if (!get_state(&s))
 		return 0;
@@ -2022,9 +1997,16 @@ const volatile __u32 perf_event_open_args = 2;
 SEC("lsm/perf_event_open")
 int perf_event_open(unsigned long long *ctx)
 {
-	int ret = EARLIER_VERDICT(ctx, perf_event_open_args, 1);
-	if (ret)
-		return prior(ret);
+	/* One load at a constant offset on each branch, in assembly: clang
+	 * merges two C loads into one at a computed offset, which the
+	 * verifier refuses. The loader's value prunes the other branch. */
+	__u64 ret;
+	if (perf_event_open_args == 1)
+		asm volatile("%0 = *(u64 *)(%1 + 8)" : "=r"(ret) : "r"(ctx));
+	else
+		asm volatile("%0 = *(u64 *)(%1 + 16)" : "=r"(ret) : "r"(ctx));
+	if ((int)ret)
+		return prior((int)ret);
 	return current_priv(BPFBOX_OP_PERF, BPFBOX_RULE_CAP, BPFBOX_CAPABILITY_PERFMON, BPFBOX_CAP_USE);
 }
 

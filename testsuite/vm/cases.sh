@@ -191,9 +191,9 @@ ok" $P exec /opt/t/fs/helper
 expect "fs: exec not allowed" "denied" $P exec /bin/busybox true
 expect "fs: * pattern" "ok denied" $P read /srv/t/glob/a.txt , read /srv/t/glob/b.log
 expect "fs: an unconfined process is not affected" "ok ok" /opt/t/free/probe read /srv/t/secret , write /srv/t/readable
-# bpfbox's programs run after the other LSM's: a denial they did not make
-# is passed on, for processes bpfbox does not confine too (these four hooks
-# once answered over it).
+# bpfbox's programs run after the other LSM's: its denials stand, for
+# processes bpfbox does not confine too (spec.md, "What enforcement does").
+# The kernel's trampoline stops at the first BPF LSM program that denies.
 other_lsm_cases "before bpfbox"
 kill $OTHER_LSM; wait $OTHER_LSM 2>/dev/null
 

@@ -112,15 +112,12 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         return Ok(false);
     }
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
-        // Where each hook's earlier verdict is, for the hooks whose
-        // arguments changed: inode_setattr gained a leading `struct
-        // mnt_idmap *` after 6.1; perf_event_open lost its `attr`.
+        // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
+        // perf_event_open lost its `attr`.
         rodata.setattr_dentry_arg =
             u32::from(lsm_hook_args(btf.as_ref(), "inode_setattr").unwrap_or(2) >= 3);
         rodata.perf_event_open_args =
             lsm_hook_args(btf.as_ref(), "perf_event_open").unwrap_or(2) as u32;
-        // bpf gained `kernel` after 6.12.
-        rodata.bpf_hook_args = lsm_hook_args(btf.as_ref(), "bpf").unwrap_or(3) as u32;
         rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
     }
     create_pin_dir(&maps_dir())?;
