@@ -5,8 +5,8 @@
 //! killed. The VM suites use it for BPF programs that are not bpfbox's:
 //!   - the benchmark's floor for a `#[func]` scope: empty probes on the same
 //!     function (testsuite/vm/bare-probes.bpf.c);
-//!   - another BPF LSM attached before bpfbox, whose denials bpfbox must
-//!     pass on (testsuite/vm/other-lsm.bpf.c).
+//!   - another BPF LSM attached before bpfbox, whose denials must stand
+//!     with bpfbox loaded (testsuite/vm/other-lsm.bpf.c).
 
 use std::process::ExitCode;
 

@@ -3,8 +3,8 @@
  * Another BPF LSM, not bpfbox: it denies chmod, setting and removing
  * extended attributes, and bpf(2) to processes named "otherlsm". The VM
  * suite attaches it (runtime/examples/attach.rs) before bpfbox's first
- * load, so bpfbox's programs run after it on the same hooks and see its
- * verdict: they must pass a denial on, not answer over it.
+ * load, so bpfbox's programs come after it on the same hooks: its denials
+ * must stand (the kernel runs no later BPF LSM program after a denial).
  */
 #define SEC(name) __attribute__((section(name), used))
 
