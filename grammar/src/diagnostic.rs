@@ -166,6 +166,12 @@ impl Diagnostic {
         });
         self
     }
+
+    /// The fix for a misspelling: "did you mean `best`?", writing `best`
+    /// at `span` (`best` from [`did_you_mean`]).
+    pub fn with_suggestion(self, span: Span, best: &str) -> Diagnostic {
+        self.with_fix(format!("did you mean `{best}`?"), span, best)
+    }
 }
 
 /// The closest candidate to a misspelt word, if one is close enough to be

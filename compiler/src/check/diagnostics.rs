@@ -82,7 +82,7 @@ pub fn unknown_inner_attribute(attr: &Attr) -> Diagnostic {
     .with_label("not a file attribute");
     let names = vocab::INNER_ATTRIBUTES.iter().map(|(n, _)| *n);
     if let Some(best) = did_you_mean(name, names) {
-        d.with_fix(format!("did you mean `{best}`?"), attr.name.span, best)
+        d.with_suggestion(attr.name.span, best)
     } else if vocab::ATTRIBUTES.iter().any(|(n, _)| *n == name) {
         d.with_fix(
             format!("`{name}` is a rule attribute: write `#[{name}]`"),
@@ -201,7 +201,7 @@ pub fn unknown_attribute(name: &Ident) -> Diagnostic {
     )
     .with_label("not an attribute");
     if let Some(best) = did_you_mean(&name.name, vocab::ATTRIBUTES.iter().map(|(n, _)| *n)) {
-        return d.with_fix(format!("did you mean `{best}`?"), name.span, best);
+        return d.with_suggestion(name.span, best);
     }
     let names: Vec<String> = vocab::ATTRIBUTES
         .iter()
@@ -226,7 +226,7 @@ pub fn unknown_rule(name: &Ident) -> Diagnostic {
     .with_label("not a rule kind");
     let names = vocab::rule_names();
     if let Some(best) = did_you_mean(word, names.iter().map(|(n, _)| *n)) {
-        d.with_fix(format!("did you mean `{best}`?"), name.span, best)
+        d.with_suggestion(name.span, best)
     } else if vocab::ATTRIBUTES.iter().any(|(n, _)| *n == word) {
         d.with_help(format!(
             "`{word}` is an attribute: write `#[{word}]` before a rule"
@@ -333,7 +333,7 @@ pub fn unknown_name(names: &NamedNumbers, word: &Ident) -> Diagnostic {
     if names.number(stripped).is_some() {
         d.with_fix(format!("write `{stripped}`"), word.span, stripped)
     } else if let Some(best) = did_you_mean(stripped, names.table.iter().map(|(n, _)| *n)) {
-        d.with_fix(format!("did you mean `{best}`?"), word.span, best)
+        d.with_suggestion(word.span, best)
     } else {
         d.with_help(names.help)
     }
@@ -373,7 +373,7 @@ pub fn unknown_flag(kind: RuleKind, rule_name: &str, word: &Ident) -> Diagnostic
     )
     .with_label(format!("not a {} access", family_word(kind)));
     if let Some(best) = did_you_mean(&word.name, names.iter().copied()) {
-        return d.with_fix(format!("did you mean `{best}`?"), word.span, best);
+        return d.with_suggestion(word.span, best);
     }
     let other = [
         RuleKind::File,
@@ -431,7 +431,7 @@ pub fn unknown_fragment(name: &Ident) -> Diagnostic {
     )
     .with_label("not a bundled fragment");
     if let Some(best) = did_you_mean(&name.name, names.clone()) {
-        return d.with_fix(format!("did you mean `{best}`?"), name.span, best);
+        return d.with_suggestion(name.span, best);
     }
     let names: Vec<&str> = names.collect();
     d.with_help(format!(

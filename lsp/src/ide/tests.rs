@@ -14,11 +14,20 @@ use crate::binaries::BinaryCache;
 
 const CURSOR: char = '‸';
 
-/// `line:column` (from 1, column in bytes) and the text at a span.
+/// `line:column` of an offset, from 1, the column in bytes.
+fn line_column(text: &str, offset: usize) -> String {
+    let line = text[..offset].matches('\n').count() + 1;
+    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("{line}:{column}")
+}
+
+/// Where a span starts, and its text.
 fn at(text: &str, span: Span) -> String {
-    let line = text[..span.start].matches('\n').count() + 1;
-    let column = span.start - text[..span.start].rfind('\n').map_or(0, |i| i + 1) + 1;
-    format!("{line}:{column} {:?}", &text[span.range()])
+    format!(
+        "{} {:?}",
+        line_column(text, span.start),
+        &text[span.range()]
+    )
 }
 
 fn symbol_lines(text: &str, symbols: &[Symbol], depth: usize, out: &mut String) {
@@ -61,9 +70,7 @@ fn report(marked: &str) -> String {
     let binaries = BinaryCache::default();
     let mut out = String::new();
     for offset in cursors {
-        let line = text[..offset].matches('\n').count() + 1;
-        let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
-        out.push_str(&format!("== cursor at {line}:{column}\n"));
+        out.push_str(&format!("== cursor at {}\n", line_column(&text, offset)));
         if let Some(h) = hover(file, offset, &binaries).filter(|_| asks("hover")) {
             out.push_str(&format!(
                 "hover {}\n  {}\n",
