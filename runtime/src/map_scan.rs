@@ -1,11 +1,11 @@
-//! Every key of a hash map, read a batch at a time.
+//! Every entry of a hash map, read a batch at a time.
 //!
-//! libbpf-rs's `keys()` costs one BPF_MAP_GET_NEXT_KEY syscall per entry
-//! (20,000 of them when a 10,000-rule profile is reloaded: the old entries
-//! and the new). BPF_MAP_LOOKUP_BATCH reads thousands per syscall. Its
-//! iterator in libbpf-rs ends silently on an error, which here would leave
-//! entries behind unseen, so the call is made directly and an error is
-//! returned for the caller to fall back on `keys()`.
+//! libbpf-rs's `keys()` costs one BPF_MAP_GET_NEXT_KEY syscall per entry,
+//! and a lookup per value (20,000 keys when a 10,000-rule profile is
+//! reloaded: the old entries and the new). BPF_MAP_LOOKUP_BATCH reads
+//! thousands per syscall. Its iterator in libbpf-rs ends silently on an
+//! error, which would leave entries unseen, so the call is made directly
+//! and an error is returned for the caller to fall back on `keys()`.
 
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -15,11 +15,12 @@ use libbpf_rs::{MapCore, MapHandle};
 /// Entries asked for per syscall.
 const BATCH: u32 = 4096;
 
-/// The keys of `map`, concatenated (each `map.key_size()` bytes).
-pub fn keys(map: &MapHandle) -> std::io::Result<Vec<u8>> {
+/// The keys and the values of `map`, each concatenated (`map.key_size()`
+/// and `map.value_size()` bytes an entry), in the same order.
+pub fn entries(map: &MapHandle) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     let key_size = map.key_size() as usize;
     let value_size = map.value_size() as usize;
-    let mut out = Vec::new();
+    let (mut out_keys, mut out_values) = (Vec::new(), Vec::new());
     let mut keys = vec![0u8; key_size * BATCH as usize];
     let mut values = vec![0u8; value_size * BATCH as usize];
     // The kernel's cursor: `next` is written by each call, and passed back
@@ -56,9 +57,10 @@ pub fn keys(map: &MapHandle) -> std::io::Result<Vec<u8>> {
             Some(libc::EINTR) => continue,
             Some(_) => return Err(error.unwrap_or_else(std::io::Error::last_os_error)),
         }
-        out.extend_from_slice(&keys[..key_size * count as usize]);
+        out_keys.extend_from_slice(&keys[..key_size * count as usize]);
+        out_values.extend_from_slice(&values[..value_size * count as usize]);
         if error.is_some() {
-            return Ok(out);
+            return Ok((out_keys, out_values));
         }
         prev = Some(next.clone());
     }
@@ -71,7 +73,7 @@ mod tests {
 
     /// Needs CAP_BPF (as root on the build machine); skipped without.
     #[test]
-    fn reads_every_key_across_batches() {
+    fn reads_every_entry_across_batches() {
         let opts = libbpf_sys::bpf_map_create_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as _,
             map_flags: libbpf_sys::BPF_F_NO_PREALLOC,
@@ -82,18 +84,24 @@ mod tests {
             eprintln!("skipped: cannot create a BPF map here");
             return;
         };
-        let empty = keys(&map).expect("an empty map scans");
-        assert!(empty.is_empty());
+        let (empty, none) = entries(&map).expect("an empty map scans");
+        assert!(empty.is_empty() && none.is_empty());
         // More than two batches.
         let n = 2 * BATCH as u64 + 7;
         for k in 0..n {
-            map.update(&k.to_le_bytes(), &[1, 2, 3, 4], MapFlags::ANY)
+            map.update(&k.to_le_bytes(), &(k as u32).to_le_bytes(), MapFlags::ANY)
                 .unwrap();
         }
-        let flat = keys(&map).expect("the map scans");
-        let mut got: Vec<u64> = flat
+        let (keys, values) = entries(&map).expect("the map scans");
+        let mut got: Vec<u64> = keys
             .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .zip(values.chunks_exact(4))
+            .map(|(k, v)| {
+                let k = u64::from_le_bytes(k.try_into().unwrap());
+                // Each value stays with its key.
+                assert_eq!(u32::from_le_bytes(v.try_into().unwrap()), k as u32);
+                k
+            })
             .collect();
         got.sort_unstable();
         assert_eq!(got, (0..n).collect::<Vec<_>>());

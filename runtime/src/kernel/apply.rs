@@ -149,8 +149,9 @@ pub(super) fn delete_version(maps: &Maps, version: u32) {
         &maps.priv_rules,
     ] {
         let size = map.key_size() as usize;
-        let all =
-            crate::map_scan::keys(map).unwrap_or_else(|_| map.keys().collect::<Vec<_>>().concat());
+        let all = crate::map_scan::entries(map)
+            .map(|(keys, _)| keys)
+            .unwrap_or_else(|_| map.keys().collect::<Vec<_>>().concat());
         let flat: Vec<u8> = all
             .chunks_exact(size)
             .filter(|key| key.len() >= 4 && key[..4] == version.to_le_bytes())

@@ -76,18 +76,26 @@ pub fn lookup<K: IntoBytes + zerocopy::Immutable, V: FromBytes>(
     V::read_from_bytes(&bytes).ok()
 }
 
-/// All entries of a hash map, decoded.
+/// All entries of a hash map, decoded: read in batches (map_scan), or a
+/// key and a lookup at a time where the kernel refuses batches.
 pub fn entries<K: FromBytes, V: FromBytes>(map: &MapHandle) -> Vec<(K, V)> {
-    let mut out = Vec::new();
-    for key in map.keys() {
-        let Ok(Some(value)) = map.lookup(&key, MapFlags::ANY) else {
-            continue;
-        };
-        if let (Ok(k), Ok(v)) = (K::read_from_bytes(&key), V::read_from_bytes(&value)) {
-            out.push((k, v));
-        }
-    }
-    out
+    let raw: Vec<(Vec<u8>, Vec<u8>)> = match crate::map_scan::entries(map) {
+        Ok((keys, values)) => keys
+            .chunks_exact(map.key_size() as usize)
+            .zip(values.chunks_exact(map.value_size() as usize))
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect(),
+        Err(_) => map
+            .keys()
+            .filter_map(|key| {
+                let value = map.lookup(&key, MapFlags::ANY).ok()??;
+                Some((key, value))
+            })
+            .collect(),
+    };
+    raw.iter()
+        .filter_map(|(k, v)| Some((K::read_from_bytes(k).ok()?, V::read_from_bytes(v).ok()?)))
+        .collect()
 }
 
 pub fn c_string(bytes: &[u8]) -> String {
