@@ -121,14 +121,3 @@ pub struct StrLit {
     /// False for a path written without quotes (already reported).
     pub quoted: bool,
 }
-
-/// Raw items as the grammar produces them, before attributes are attached
-/// to what follows them.
-#[derive(Clone, Debug)]
-pub enum RawItem {
-    Inner(Attr),
-    Attr(Attr),
-    Rule(Rule),
-    Block(Vec<RawItem>, Span),
-    Error(Span),
-}

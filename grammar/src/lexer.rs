@@ -49,6 +49,25 @@ pub enum Token {
     BlockComment,
 }
 
+impl Token {
+    /// How the text writes a punctuation token (for messages); empty for
+    /// the others.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Token::InnerAttrOpen => "#![",
+            Token::AttrOpen => "#[",
+            Token::RBracket => "]",
+            Token::LParen => "(",
+            Token::RParen => ")",
+            Token::LBrace => "{",
+            Token::RBrace => "}",
+            Token::Comma => ",",
+            Token::Pipe => "|",
+            _ => "",
+        }
+    }
+}
+
 /// Consumes a block comment up to and including `*/`, or to the end of the
 /// text; the caller reports the unterminated case.
 fn block_comment(lex: &mut logos::Lexer<Token>) {
