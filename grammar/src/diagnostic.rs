@@ -1,6 +1,8 @@
 //! Diagnostics as data: what is wrong, where (byte spans), how to fix it.
 //! Rendering (codespan, JSON, LSP) happens at the edges.
 
+use std::borrow::Cow;
+
 use crate::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -86,40 +88,45 @@ codes! {
     ReplacedFile = "W0007", Warning, "a rule that writes one `.log`, `.pid` or `.lock` file";
 }
 
+/// A diagnostic's words: most are fixed texts, borrowed rather than
+/// copied (a large policy draws thousands of the same warning, each
+/// analysed again on every keystroke in the editor).
+pub type Words = Cow<'static, str>;
+
 /// A secondary place the diagnostic points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
     pub span: Span,
-    pub message: String,
+    pub message: Words,
 }
 
 /// A machine-applicable fix: replace each span with its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fix {
-    pub title: String,
-    pub edits: Vec<(Span, String)>,
+    pub title: Words,
+    pub edits: Vec<(Span, Words)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub code: Code,
-    pub message: String,
+    pub message: Words,
     /// The exact place of the problem, with a short label.
     pub span: Span,
-    pub label: String,
+    pub label: Words,
     pub related: Vec<Label>,
     /// What to do about it, in words.
-    pub help: Option<String>,
+    pub help: Option<Words>,
     pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
-    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn new(code: Code, span: Span, message: impl Into<Words>) -> Diagnostic {
         Diagnostic {
             code,
             message: message.into(),
             span,
-            label: String::new(),
+            label: Cow::Borrowed(""),
             related: Vec::new(),
             help: None,
             fix: None,
@@ -130,12 +137,12 @@ impl Diagnostic {
         self.code.severity()
     }
 
-    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+    pub fn with_label(mut self, label: impl Into<Words>) -> Diagnostic {
         self.label = label.into();
         self
     }
 
-    pub fn with_related(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn with_related(mut self, span: Span, message: impl Into<Words>) -> Diagnostic {
         self.related.push(Label {
             span,
             message: message.into(),
@@ -143,7 +150,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+    pub fn with_help(mut self, help: impl Into<Words>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
@@ -152,9 +159,9 @@ impl Diagnostic {
     /// there is none.
     pub fn with_fix(
         mut self,
-        title: impl Into<String>,
+        title: impl Into<Words>,
         span: Span,
-        text: impl Into<String>,
+        text: impl Into<Words>,
     ) -> Diagnostic {
         let title = title.into();
         if self.help.is_none() {
@@ -170,7 +177,7 @@ impl Diagnostic {
     /// The fix for a misspelling: "did you mean `best`?", writing `best`
     /// at `span` (`best` from [`did_you_mean`]).
     pub fn with_suggestion(self, span: Span, best: &str) -> Diagnostic {
-        self.with_fix(format!("did you mean `{best}`?"), span, best)
+        self.with_fix(format!("did you mean `{best}`?"), span, best.to_string())
     }
 }
 

@@ -155,7 +155,7 @@ pub fn lex(text: &str) -> Lexed {
                         .with_fix(
                             format!("add the closing {quote}"),
                             Span::new(span.end, span.end),
-                            quote,
+                            quote.to_string(),
                         ),
                 );
                 raw.push((Token::Str, span));

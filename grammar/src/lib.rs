@@ -11,7 +11,7 @@ mod span;
 pub mod visit;
 
 pub use ast::*;
-pub use diagnostic::{did_you_mean, Code, Diagnostic, Fix, Label, Severity};
+pub use diagnostic::{did_you_mean, Code, Diagnostic, Fix, Label, Severity, Words};
 pub use span::Span;
 
 use lexer::Token;

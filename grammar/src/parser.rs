@@ -73,6 +73,8 @@ pub(crate) fn parse(
         errors: Vec::new(),
         diagnostics,
         dangling: Vec::new(),
+        args: Vec::new(),
+        words: Vec::new(),
     };
     let items = parser.items(false);
     (items, parser.errors, parser.dangling)
@@ -85,6 +87,19 @@ struct Parser<'a> {
     errors: Vec<SyntaxError>,
     diagnostics: &'a mut Vec<Diagnostic>,
     dangling: Vec<Diagnostic>,
+    // Where a rule's arguments and an argument's words are gathered, then
+    // copied out at their exact size: a tree that an editor keeps for each
+    // open policy carries no spare capacity.
+    args: Vec<Arg>,
+    words: Vec<Ident>,
+}
+
+/// `from`'s elements in a vector of their exact size; `from` is left empty
+/// with its capacity, to gather the next ones.
+fn take_exact<T>(from: &mut Vec<T>) -> Vec<T> {
+    let mut exact = Vec::with_capacity(from.len());
+    exact.append(from);
+    exact
 }
 
 /// How far an abandoned item got: the start and end of what it had read.
@@ -140,11 +155,12 @@ impl Parser<'_> {
                     (Body::Error(span), span)
                 }
             };
-            let attrs = std::mem::take(&mut pending);
+            let attrs = take_exact(&mut pending);
             let span = attrs.first().map_or(span, |a| a.span.cover(span));
             items.push(Item::Stmt(Stmt { attrs, body, span }));
         }
         self.flush_dangling(&mut pending, &mut items);
+        items.shrink_to_fit();
         items
     }
 
@@ -207,7 +223,7 @@ impl Parser<'_> {
         }
         let mut read_to = self.tokens[self.pos].2;
         self.pos += 1;
-        let mut args = Vec::new();
+        self.args.clear();
         loop {
             // After `(` or `,`.
             let arg = match self.peek_token() {
@@ -216,13 +232,16 @@ impl Parser<'_> {
                     Arg::Str(self.string(AFTER_STRING, Some((start, read_to)), in_block)?)
                 }
                 Some(Token::Ident) => {
-                    let mut words = vec![self.ident(NAME, None, in_block)?];
+                    self.words.clear();
+                    let first = self.ident(NAME, None, in_block)?;
+                    self.words.push(first);
                     while self.peek_token() == Some(Token::Pipe) {
                         self.pos += 1;
                         let read = Some((start, self.tokens[self.pos - 1].2));
-                        words.push(self.ident(NAME, read, in_block)?);
+                        let word = self.ident(NAME, read, in_block)?;
+                        self.words.push(word);
                     }
-                    Arg::Words(words)
+                    Arg::Words(take_exact(&mut self.words))
                 }
                 _ => return Err(self.fail(ARG_OR_CLOSE, Some((start, read_to)), in_block)),
             };
@@ -231,7 +250,7 @@ impl Parser<'_> {
                 Arg::Str(_) => AFTER_STRING,
                 Arg::Words(_) => AFTER_WORD,
             };
-            args.push(arg);
+            self.args.push(arg);
             match self.peek_token() {
                 Some(Token::Comma) => {
                     read_to = self.tokens[self.pos].2;
@@ -245,7 +264,7 @@ impl Parser<'_> {
         self.pos += 1;
         Ok(Rule {
             name,
-            args,
+            args: take_exact(&mut self.args),
             span: Span::new(start, end),
         })
     }

@@ -16,7 +16,7 @@ fn meaning(text: &str) -> (usize, Vec<(String, String)>) {
     let (ast, diagnostics) = parse(text);
     let diagnostics = diagnostics
         .iter()
-        .map(|d| (d.code.as_str().to_string(), d.message.clone()))
+        .map(|d| (d.code.as_str().to_string(), d.message.to_string()))
         .collect();
     (ast.items.len(), diagnostics)
 }

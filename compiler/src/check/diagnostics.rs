@@ -331,7 +331,11 @@ pub fn unknown_name(names: &NamedNumbers, word: &Ident) -> Diagnostic {
     )
     .with_label(format!("not {}", names.noun));
     if names.number(stripped).is_some() {
-        d.with_fix(format!("write `{stripped}`"), word.span, stripped)
+        d.with_fix(
+            format!("write `{stripped}`"),
+            word.span,
+            stripped.to_string(),
+        )
     } else if let Some(best) = did_you_mean(stripped, names.table.iter().map(|(n, _)| *n)) {
         d.with_suggestion(word.span, best)
     } else {
