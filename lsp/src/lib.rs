@@ -97,36 +97,44 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Stores a document's new text and analysis; returns its diagnostics.
+    /// Stores a document's new text and analysis; returns its diagnostics,
+    /// and what it replaced (see `keep`).
     fn store(
         &mut self,
         uri: &Uri,
         text: Arc<Text>,
         version: i32,
         analysis: Analysis,
-    ) -> Vec<Diagnostic> {
+    ) -> (Vec<Diagnostic>, Replaced) {
         let document = Document {
             text,
             version,
             analysis: Arc::new(analysis),
         };
         let diagnostics = to_proto::diagnostics(uri, &document, self.encoding);
-        self.keep(uri, document);
-        diagnostics
+        let replaced = self.keep(uri, document);
+        (diagnostics, replaced)
     }
 
-    /// Keeps `document` with its analysis, and drops the analysis of the
-    /// document least recently analysed beyond KEPT_ANALYSES.
-    fn keep(&mut self, uri: &Uri, document: Document) {
+    /// Keeps `document` with its analysis, and forgets the analysis of the
+    /// document least recently analysed beyond KEPT_ANALYSES. Returns what
+    /// it let go of, for the caller to drop once the diagnostics are out:
+    /// freeing a large analysis is not worth a later publish.
+    fn keep(&mut self, uri: &Uri, document: Document) -> Replaced {
+        let mut replaced = Replaced::default();
         let profiles = document.profile_names().into();
-        self.documents.insert(
-            uri.clone(),
-            Open {
-                text: document.text,
-                version: document.version,
-                analysis: Some(document.analysis),
-                profiles,
-            },
+        replaced.0.extend(
+            self.documents
+                .insert(
+                    uri.clone(),
+                    Open {
+                        text: document.text,
+                        version: document.version,
+                        analysis: Some(document.analysis),
+                        profiles,
+                    },
+                )
+                .and_then(|open| open.analysis),
         );
         self.recent.retain(|u| u != uri);
         self.recent.push_front(uri.clone());
@@ -136,15 +144,34 @@ impl State {
                 .pop_back()
                 .and_then(|old| self.documents.get_mut(&old))
             {
-                open.analysis = None;
+                replaced.0.extend(open.analysis.take());
             }
         }
+        replaced
     }
 
     fn close(&mut self, uri: &Uri) {
         self.documents.remove(uri);
         self.recent.retain(|u| u != uri);
     }
+}
+
+/// Analyses a state let go of, to be dropped after publishing.
+#[derive(Default)]
+#[must_use]
+pub(crate) struct Replaced(Vec<Arc<Analysis>>);
+
+/// What an edit publishes, and what it replaced.
+type Update = (Uri, Vec<Diagnostic>, i32, Replaced);
+
+/// Gives what an edit freed back to the system once its diagnostics are
+/// out: an analysis and the published diagnostics of a large policy are
+/// megabytes, freed on several threads, which mimalloc would otherwise keep
+/// for later (with 20 open 5,000-line policies the server held 4 MiB per
+/// file instead of 2.5, and grew over a thousand edits).
+fn release_freed_memory() {
+    // SAFETY: mi_collect takes no pointers; it frees pages no longer used.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 pub struct Backend {
@@ -243,7 +270,7 @@ impl Backend {
                             version: open.version,
                             analysis: analysis.clone(),
                         };
-                        state.keep(uri, document);
+                        drop(state.keep(uri, document));
                     }
                 }
                 analysis
@@ -259,8 +286,12 @@ impl Backend {
 
     /// Applies a new text (unless an older version arrives late), analyses
     /// it, and returns what to publish.
-    fn update(&self, uri: Uri, text: String, version: i32) -> Option<(Uri, Vec<Diagnostic>, i32)> {
-        let analysis = guarded(|| self.analyze(&uri, &text)).ok()?;
+    fn update(&self, uri: Uri, text: String, version: i32) -> Option<Update> {
+        // The text and its line index are kept while the analysis is
+        // transient: allocated first, they are not scattered among the
+        // analysis's pages, which would stay resident after it is freed.
+        let text = Arc::new(Text::new(text));
+        let analysis = guarded(|| self.analyze(&uri, &text.text)).ok()?;
         let mut state = self.state.lock().ok()?;
         if state
             .documents
@@ -269,15 +300,17 @@ impl Backend {
         {
             return None;
         }
-        let diagnostics = state.store(&uri, Arc::new(Text::new(text)), version, analysis);
-        Some((uri, diagnostics, version))
+        let (diagnostics, replaced) = state.store(&uri, text, version, analysis);
+        Some((uri, diagnostics, version, replaced))
     }
 
-    async fn publish(&self, update: Option<(Uri, Vec<Diagnostic>, i32)>) {
-        if let Some((uri, diagnostics, version)) = update {
+    async fn publish(&self, update: Option<Update>) {
+        if let Some((uri, diagnostics, version, replaced)) = update {
             self.client
                 .publish_diagnostics(uri, diagnostics, Some(version))
                 .await;
+            drop(replaced);
+            release_freed_memory();
         }
         self.load_wanted_binaries();
     }
@@ -342,12 +375,14 @@ async fn reanalyze_open(
                 .is_some_and(|current| current.version == document.version);
             unchanged.then(|| state.store(&uri, document.text.clone(), document.version, analysis))
         };
-        if let Some(diagnostics) = published {
+        if let Some((diagnostics, replaced)) = published {
             client
                 .publish_diagnostics(uri, diagnostics, Some(document.version))
                 .await;
+            drop(replaced);
         }
     }
+    release_freed_memory();
 }
 
 /// `#![include]` paths are relative to the document's file; included

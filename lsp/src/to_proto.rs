@@ -12,17 +12,16 @@ use crate::position::{Encoding, Text};
 use crate::{Document, State};
 
 pub fn diagnostic(uri: &Uri, text: &Text, encoding: Encoding, d: &BDiagnostic) -> Diagnostic {
-    let mut message = d.message.clone();
-    if let Some(help) = &d.help {
-        message.push_str("\nhelp: ");
-        message.push_str(help);
-    }
+    let message = match &d.help {
+        Some(help) => format!("{}\nhelp: {help}", d.message),
+        None => d.message.to_string(),
+    };
     let related: Vec<DiagnosticRelatedInformation> = d
         .related
         .iter()
         .map(|label| DiagnosticRelatedInformation {
             location: Location::new(uri.clone(), text.range(label.span, encoding)),
-            message: label.message.clone(),
+            message: label.message.to_string(),
         })
         .collect();
     Diagnostic {
@@ -61,10 +60,12 @@ pub fn code_actions(
             let edits: Vec<TextEdit> = fix
                 .edits
                 .iter()
-                .map(|(span, text)| TextEdit::new(doc.text.range(*span, encoding), text.clone()))
+                .map(|(span, text)| {
+                    TextEdit::new(doc.text.range(*span, encoding), text.to_string())
+                })
                 .collect();
             Some(CodeActionOrCommand::CodeAction(CodeAction {
-                title: fix.title.clone(),
+                title: fix.title.to_string(),
                 kind: Some(CodeActionKind::QUICKFIX),
                 diagnostics: Some(vec![diagnostic(uri, &doc.text, encoding, d)]),
                 edit: Some(WorkspaceEdit {
