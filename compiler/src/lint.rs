@@ -2,6 +2,8 @@
 
 // Fx: the keys are the policy's own paths, so a DoS-resistant hash buys
 // nothing, and SipHash was a tenth of an editor's re-analysis.
+use std::borrow::Cow;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use bpfbox_grammar::{Code, Diagnostic};
@@ -17,16 +19,21 @@ pub fn lint(policy: &Policy, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-fn sorted_scopes(rule: &RuleDef) -> Vec<usize> {
+/// A rule's scopes in order: borrowed when they already are (one scope,
+/// or none, as almost always).
+fn sorted_scopes(rule: &RuleDef) -> Cow<'_, [usize]> {
+    if rule.scopes.is_sorted() {
+        return Cow::Borrowed(&rule.scopes);
+    }
     let mut scopes = rule.scopes.clone();
     scopes.sort_unstable();
-    scopes
+    Cow::Owned(scopes)
 }
 
 fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
     // Rules that give the same thing: same object, actions and scopes.
     type Key<'a> = (RuleKind, &'a Target, crate::model::Actions, &'a [usize]);
-    let scopes: Vec<Vec<usize>> = rules.iter().map(sorted_scopes).collect();
+    let scopes: Vec<Cow<[usize]>> = rules.iter().map(sorted_scopes).collect();
     let mut seen: HashMap<Key, &RuleDef> =
         HashMap::with_capacity_and_hasher(rules.len(), Default::default());
     // `**` rules by directory: an ancestor lookup hashes only the path.
@@ -42,7 +49,7 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
         }
     }
     for (rule, scopes) in rules.iter().zip(&scopes) {
-        let scopes = scopes.as_slice();
+        let scopes = &scopes[..];
         let key = (rule.kind, &rule.target, rule.actions, scopes);
         if let Some(first) = seen.get(&key) {
             if rule.access & !first.access == 0 {
@@ -108,8 +115,21 @@ fn duplicates_and_shadows(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) 
 }
 
 fn deny_cancels_allow(rules: &[RuleDef], diagnostics: &mut Vec<Diagnostic>) {
+    // Only the objects some rule denies: a policy has few `#[deny]`s and
+    // many allows, which need not all be gathered.
+    let denied: HashSet<(RuleKind, &Target)> = rules
+        .iter()
+        .filter(|r| r.actions.deny)
+        .map(|r| (r.kind, &r.target))
+        .collect();
+    if denied.is_empty() {
+        return;
+    }
     let mut allows: HashMap<(RuleKind, &Target), Vec<&RuleDef>> = HashMap::default();
-    for rule in rules.iter().filter(|r| r.actions.allow) {
+    for rule in rules
+        .iter()
+        .filter(|r| r.actions.allow && denied.contains(&(r.kind, &r.target)))
+    {
         allows
             .entry((rule.kind, &rule.target))
             .or_default()

@@ -66,29 +66,36 @@ impl RuleShape {
     }
 }
 
-/// Every rule name, with its shape.
-pub fn rule_names() -> Vec<(&'static str, RuleShape)> {
-    let mut names = vec![
-        ("fs", RuleShape::Fs),
-        ("proc", RuleShape::Proc),
-        ("signal", RuleShape::Signal),
-        ("ptrace", RuleShape::Ptrace),
-        ("net", RuleShape::Net),
-        ("cap", RuleShape::Cap),
-        ("sys", RuleShape::Sys),
-    ];
-    names.extend(
-        RuleKind::File
-            .flags()
-            .iter()
-            .map(|(name, bit)| (*name, RuleShape::FsSugar(*bit))),
-    );
-    names
+/// The rule names other than the file-access sugar (`read(...)`, ...).
+const RULE_KINDS: [(&str, RuleShape); 7] = [
+    ("fs", RuleShape::Fs),
+    ("proc", RuleShape::Proc),
+    ("signal", RuleShape::Signal),
+    ("ptrace", RuleShape::Ptrace),
+    ("net", RuleShape::Net),
+    ("cap", RuleShape::Cap),
+    ("sys", RuleShape::Sys),
+];
+
+/// The file-access flags, each also a rule name: `read(PATH)`.
+fn fs_sugar() -> impl Iterator<Item = (&'static str, RuleShape)> {
+    RuleKind::File
+        .flags()
+        .iter()
+        .map(|(name, bit)| (*name, RuleShape::FsSugar(*bit)))
 }
 
+/// Every rule name, with its shape.
+pub fn rule_names() -> Vec<(&'static str, RuleShape)> {
+    RULE_KINDS.into_iter().chain(fs_sugar()).collect()
+}
+
+/// The shape of the rule named `name` (asked for every rule of a policy,
+/// so no list is built).
 pub fn rule_shape(name: &str) -> Option<RuleShape> {
-    rule_names()
+    RULE_KINDS
         .into_iter()
+        .chain(fs_sugar())
         .find(|(n, _)| *n == name)
         .map(|(_, shape)| shape)
 }
