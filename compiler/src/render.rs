@@ -7,7 +7,7 @@ use codespan_reporting::diagnostic::{
 };
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 fn to_codespan(diagnostic: &Diagnostic) -> CsDiagnostic<()> {
     let severity = match diagnostic.severity() {
@@ -146,49 +146,112 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     Lines::new(text).line_column(offset)
 }
 
-fn span_json(file_name: &str, lines: &Lines, span: Span) -> Value {
+/// Where a diagnostic or one of its related places is, as JSON.
+#[derive(Serialize)]
+struct PlaceJson<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    span: SpanJson,
+}
+
+#[derive(Serialize)]
+struct SpanJson {
+    start: usize,
+    end: usize,
+}
+
+impl From<Span> for SpanJson {
+    fn from(span: Span) -> SpanJson {
+        SpanJson {
+            start: span.start,
+            end: span.end,
+        }
+    }
+}
+
+/// One diagnostic as `--message-format json` prints it; the keys come in
+/// the order of the fields.
+#[derive(Serialize)]
+pub struct DiagnosticJson<'a> {
+    #[serde(flatten)]
+    place: PlaceJson<'a>,
+    severity: &'static str,
+    code: &'static str,
+    message: &'a str,
+    label: &'a str,
+    help: Option<&'a str>,
+    related: Vec<RelatedJson<'a>>,
+    fix: Option<FixJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct RelatedJson<'a> {
+    #[serde(flatten)]
+    place: PlaceJson<'a>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct FixJson<'a> {
+    title: &'a str,
+    edits: Vec<EditJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct EditJson<'a> {
+    span: SpanJson,
+    replacement: &'a str,
+}
+
+fn place<'a>(file_name: &'a str, lines: &Lines, span: Span) -> PlaceJson<'a> {
     let (line, column) = lines.line_column(span.start);
     let (end_line, end_column) = lines.line_column(span.end);
-    json!({
-        "file": file_name,
-        "line": line,
-        "column": column,
-        "end_line": end_line,
-        "end_column": end_column,
-        "span": { "start": span.start, "end": span.end },
-    })
+    PlaceJson {
+        file: file_name,
+        line,
+        column,
+        end_line,
+        end_column,
+        span: span.into(),
+    }
 }
 
 /// One diagnostic as a JSON object (`--message-format json`).
-pub fn to_json(file_name: &str, lines: &Lines, diagnostic: &Diagnostic) -> Value {
-    let mut value = span_json(file_name, lines, diagnostic.span);
-    value["severity"] = json!(diagnostic.severity().as_str());
-    value["code"] = json!(diagnostic.code.as_str());
-    value["message"] = json!(diagnostic.message);
-    value["label"] = json!(diagnostic.label);
-    value["help"] = json!(diagnostic.help);
-    value["related"] = Value::Array(
-        diagnostic
+pub fn to_json<'a>(
+    file_name: &'a str,
+    lines: &Lines,
+    diagnostic: &'a Diagnostic,
+) -> DiagnosticJson<'a> {
+    DiagnosticJson {
+        place: place(file_name, lines, diagnostic.span),
+        severity: diagnostic.severity().as_str(),
+        code: diagnostic.code.as_str(),
+        message: &diagnostic.message,
+        label: &diagnostic.label,
+        help: diagnostic.help.as_deref(),
+        related: diagnostic
             .related
             .iter()
-            .map(|label| {
-                let mut v = span_json(file_name, lines, label.span);
-                v["message"] = json!(label.message);
-                v
+            .map(|label| RelatedJson {
+                place: place(file_name, lines, label.span),
+                message: &label.message,
             })
             .collect(),
-    );
-    value["fix"] = match &diagnostic.fix {
-        None => Value::Null,
-        Some(fix) => json!({
-            "title": fix.title,
-            "edits": fix.edits.iter().map(|(span, replacement)| json!({
-                "span": { "start": span.start, "end": span.end },
-                "replacement": replacement,
-            })).collect::<Vec<_>>(),
+        fix: diagnostic.fix.as_ref().map(|fix| FixJson {
+            title: &fix.title,
+            edits: fix
+                .edits
+                .iter()
+                .map(|(span, replacement)| EditJson {
+                    span: (*span).into(),
+                    replacement,
+                })
+                .collect(),
         }),
-    };
-    value
+    }
 }
 
 /// `N errors, M warnings` for the last line of output.

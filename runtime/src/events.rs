@@ -11,6 +11,7 @@ use bpfbox_image::elf::CodeMap;
 use bpfbox_image::families::family_name;
 use bpfbox_image::{capability_name, RuleKind};
 use libbpf_rs::{ErrorKind, RingBufferBuilder};
+use serde::Serialize;
 use serde_json::{json, Value};
 use zerocopy::FromBytes;
 
@@ -154,13 +155,73 @@ impl Lookup for Names<'_> {
 
 /// The event at the start of a ring buffer record, as the JSON object
 /// --follow prints; `None` for a record too short to hold one.
-fn decode(data: &[u8], names: &mut dyn Lookup, epoch: Duration) -> Option<Value> {
+fn decode(data: &[u8], names: &mut dyn Lookup, epoch: Duration) -> Option<EventJson> {
     let (event, _) = abi::bpfbox_event::read_from_prefix(data).ok()?;
     Some(to_json(&event, names, epoch))
 }
 
+/// One event as --follow prints it: the keys in the order of the fields
+/// (serde_json's maps would sort them), the object's fields as the event's
+/// kind has them.
+#[derive(Serialize)]
+struct EventJson {
+    time: String,
+    pid: u32,
+    tid: u32,
+    ppid: u32,
+    comm: String,
+    exe: String,
+    argv0: String,
+    profile: Option<String>,
+    op: Value,
+    kind: Value,
+    access: Vec<&'static str>,
+    decision: Value,
+    scope: Value,
+    functions: Vec<String>,
+    rule: Value,
+    object: ObjectJson,
+}
+
+/// What an event was about: a file, a peer process, a family or a
+/// capability.
+#[derive(Serialize, Default)]
+struct ObjectJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capability: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exe_dev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exe_ino: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exe: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_in_fs: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ino: Option<u64>,
+}
+
+impl EventJson {
+    /// The event as a JSON value, for reading fields by name.
+    fn value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
 /// One event as the JSON object --follow prints.
-fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Value {
+fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> EventJson {
     let time = UNIX_EPOCH + epoch + Duration::from_nanos(e.ts_ns);
     let kind = RuleKind::from_code(e.kind as u8);
     let access: Vec<&str> = kind
@@ -186,80 +247,68 @@ fn to_json(e: &abi::bpfbox_event, names: &mut dyn Lookup, epoch: Duration) -> Va
         }
         (_, Some(line)) => json!({ "line": line }),
     };
-    let mut object = serde_json::Map::new();
+    let device = |dev: u64| format!("{}:{}", dev >> 20, dev & 0xfffff);
+    let mut object = ObjectJson::default();
     match kind {
         Some(RuleKind::Net) => {
-            object.insert(
-                "family".into(),
-                family_name(e.family as u16).map_or(json!(e.family), |f| json!(f)),
-            );
+            object.family =
+                Some(family_name(e.family as u16).map_or(json!(e.family), |f| json!(f)));
         }
         Some(RuleKind::Cap) => {
-            object.insert(
-                "capability".into(),
-                capability_name(e.number as u16).map_or(json!(e.number), |c| json!(c)),
-            );
+            object.capability =
+                Some(capability_name(e.number as u16).map_or(json!(e.number), |c| json!(c)));
         }
         Some(RuleKind::Sys) => {}
         None => {}
         Some(RuleKind::Signal | RuleKind::Ptrace | RuleKind::Proc) => {
-            object.insert("peer_pid".into(), json!(e.peer_pid));
+            object.peer_pid = Some(e.peer_pid);
             if matches!(kind, Some(RuleKind::Signal)) {
-                object.insert("signal".into(), json!(e.signal));
+                object.signal = Some(e.signal);
             }
-            object.insert(
-                "exe_dev".into(),
-                json!(format!("{}:{}", e.dev >> 20, e.dev & 0xfffff)),
-            );
-            object.insert("exe_ino".into(), json!(e.ino));
+            object.exe_dev = Some(device(e.dev));
+            object.exe_ino = Some(e.ino);
             if let EventPath::Absolute(exe) = &path {
-                object.insert("exe".into(), json!(exe));
+                object.exe = Some(exe.clone());
             }
         }
         _ => {
             match &path {
                 EventPath::Absolute(p) => {
-                    object.insert("path".into(), json!(p));
+                    object.path = Some(p.clone());
                     let entry = chars_to_string(&e.entry);
                     if !entry.is_empty() {
-                        let full = if p == "/" {
+                        object.entry = Some(if p == "/" {
                             format!("/{entry}")
                         } else {
                             format!("{p}/{entry}")
-                        };
-                        object.insert("entry".into(), json!(full));
+                        });
                     }
                 }
-                EventPath::InFs(p) => {
-                    object.insert("path_in_fs".into(), json!(p));
-                }
+                EventPath::InFs(p) => object.path_in_fs = Some(p.clone()),
                 EventPath::None => {}
             }
-            object.insert(
-                "dev".into(),
-                json!(format!("{}:{}", e.dev >> 20, e.dev & 0xfffff)),
-            );
-            object.insert("ino".into(), json!(e.ino));
+            object.dev = Some(device(e.dev));
+            object.ino = Some(e.ino);
         }
     }
-    json!({
-        "time": humantime::format_rfc3339_micros(time).to_string(),
-        "pid": e.pid,
-        "tid": e.tid,
-        "ppid": e.ppid,
-        "comm": chars_to_string(&e.comm),
-        "exe": chars_to_string(&e.exe),
-        "argv0": chars_to_string(&e.argv0),
-        "profile": profile.map(|(exe, _)| exe),
-        "op": name_of(vocabulary::OP_NAMES, e.op),
-        "kind": kind.map_or(json!(e.kind), |k| json!(k.name())),
-        "access": access,
-        "decision": name_of(vocabulary::DECISION_NAMES, e.decision),
-        "scope": names.scope(e.scope),
-        "functions": names.functions(e),
-        "rule": rule,
-        "object": object,
-    })
+    EventJson {
+        time: humantime::format_rfc3339_micros(time).to_string(),
+        pid: e.pid,
+        tid: e.tid,
+        ppid: e.ppid,
+        comm: chars_to_string(&e.comm),
+        exe: chars_to_string(&e.exe),
+        argv0: chars_to_string(&e.argv0),
+        profile: profile.map(|(exe, _)| exe),
+        op: name_of(vocabulary::OP_NAMES, e.op),
+        kind: kind.map_or(json!(e.kind), |k| json!(k.name())),
+        access,
+        decision: name_of(vocabulary::DECISION_NAMES, e.decision),
+        scope: names.scope(e.scope),
+        functions: names.functions(e),
+        rule,
+        object,
+    }
 }
 
 /// What an event's path field holds, once the reader has resolved it.
@@ -373,9 +422,9 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
         .add(&maps.events, |data: &[u8]| {
             if let Some(event) = decode(data, &mut *names.borrow_mut(), epoch) {
                 if json {
-                    println!("{event}");
+                    println!("{}", serde_json::to_string(&event).unwrap_or_default());
                 } else {
-                    println!("{}", to_line(&event));
+                    println!("{}", to_line(&event.value()));
                 }
             }
             0
@@ -509,7 +558,8 @@ mod tests {
             let size = std::mem::size_of::<abi::bpfbox_event>();
             match decode(&data, &mut NoNames::default(), Duration::from_secs(u64::from(epoch))) {
                 None => prop_assert!(data.len() < size),
-                Some(value) => {
+                Some(event) => {
+                    let value = event.value();
                     prop_assert!(data.len() >= size);
                     for field in FIELDS {
                         prop_assert!(value.get(field).is_some(), "{field} missing in {value}");
@@ -517,6 +567,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn printed_keys_come_in_the_documented_order() {
+        let mut e = abi::bpfbox_event {
+            op: abi::bpfbox_op::BPFBOX_OP_OPEN,
+            kind: abi::bpfbox_rule_kind::BPFBOX_RULE_FILE,
+            path_kind: abi::bpfbox_path_kind::BPFBOX_PATH_IN_FS,
+            dev: 7,
+            ..Default::default()
+        };
+        text(&mut e.path, "/etc/hosts");
+        let event = to_json(&e, &mut NoNames::default(), Duration::ZERO);
+        let line = serde_json::to_string(&event).unwrap();
+        let at: Vec<usize> = FIELDS
+            .iter()
+            .chain(&["path", "dev", "ino"])
+            .map(|key| line.find(&format!("\"{key}\":")).unwrap_or(usize::MAX))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{line}");
     }
 
     #[test]
@@ -558,7 +628,7 @@ mod tests {
             ..Default::default()
         };
         e.comm[0] = b'x' as std::os::raw::c_char;
-        let value = to_json(&e, &mut NoNames { line: Some(7) }, Duration::ZERO);
+        let value = to_json(&e, &mut NoNames { line: Some(7) }, Duration::ZERO).value();
         assert_eq!(value["op"], "capable");
         assert_eq!(value["kind"], "cap");
         assert_eq!(value["object"]["capability"], "sys_admin");
@@ -591,7 +661,7 @@ mod tests {
         text(&mut e.path, "/nginx");
         text(&mut e.entry, "body");
         text(&mut e.comm, "nginx");
-        let value = to_json(&e, &mut NoNames::default(), Duration::ZERO);
+        let value = to_json(&e, &mut NoNames::default(), Duration::ZERO).value();
         assert_eq!(value["object"]["path"], "/mnt/nginx");
         assert_eq!(value["object"]["entry"], "/mnt/nginx/body");
         assert_eq!(
@@ -599,7 +669,7 @@ mod tests {
             "00:00:00.000 complain nginx[0] create write /mnt/nginx for /mnt/nginx/body (no rule allows it)  (profile slot 0)"
         );
         e.dev = 8;
-        let value = to_json(&e, &mut NoNames::default(), Duration::ZERO);
+        let value = to_json(&e, &mut NoNames::default(), Duration::ZERO).value();
         assert_eq!(value["object"]["path_in_fs"], "/nginx");
         assert!(value["object"].get("path").is_none());
     }

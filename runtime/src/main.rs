@@ -23,7 +23,6 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::Parser;
-use serde_json::json;
 
 use failure::{exit, Failure};
 use kernel::{Maps, Outcome};
@@ -295,6 +294,17 @@ fn pruned(maps: &Maps, planned: &[plan::PlannedProfile]) -> Vec<String> {
         .collect()
 }
 
+/// A loaded profile as `--list --json` prints it, keys in this order.
+#[derive(serde::Serialize)]
+struct ListRow {
+    profile: String,
+    mode: &'static str,
+    version: u32,
+    rules: u32,
+    scopes: u32,
+    processes: usize,
+}
+
 fn list(cli: &Cli) -> Result<(), Failure> {
     checks::privileges()?;
     if !kernel::is_loaded() {
@@ -307,22 +317,24 @@ fn list(cli: &Cli) -> Result<(), Failure> {
     }
     let maps = Maps::open()?;
     let processes = kernel::processes_per_slot(&maps);
-    let rows: Vec<serde_json::Value> = maps
+    let rows: Vec<ListRow> = maps
         .registry()
         .iter()
-        .map(|(slot, entry)| {
-            json!({
-                "profile": kernel::registry_exe(entry),
-                "mode": if entry.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 { "complain" } else { "enforce" },
-                "version": entry.version,
-                "rules": entry.rules,
-                "scopes": entry.scopes,
-                "processes": processes.get(slot).copied().unwrap_or(0),
-            })
+        .map(|(slot, entry)| ListRow {
+            profile: kernel::registry_exe(entry),
+            mode: if entry.flags & bpfbox_abi::bpfbox_profile_flags::BPFBOX_PROFILE_COMPLAIN != 0 {
+                "complain"
+            } else {
+                "enforce"
+            },
+            version: entry.version,
+            rules: entry.rules,
+            scopes: entry.scopes,
+            processes: processes.get(slot).copied().unwrap_or(0),
         })
         .collect();
     if cli.json {
-        println!("{}", serde_json::Value::Array(rows));
+        println!("{}", serde_json::to_string(&rows).unwrap_or_default());
         return Ok(());
     }
     println!(
@@ -332,12 +344,7 @@ fn list(cli: &Cli) -> Result<(), Failure> {
     for row in rows {
         println!(
             "{:<40} {:<8} {:>7} {:>6} {:>6} {:>9}",
-            row["profile"].as_str().unwrap_or(""),
-            row["mode"].as_str().unwrap_or(""),
-            row["version"],
-            row["rules"],
-            row["scopes"],
-            row["processes"]
+            row.profile, row.mode, row.version, row.rules, row.scopes, row.processes
         );
     }
     Ok(())

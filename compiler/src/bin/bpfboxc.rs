@@ -290,7 +290,10 @@ fn report(cli: &Cli, name: &str, text: &str, diagnostics: &[Diagnostic]) {
             let index = render::Lines::new(text);
             let lines: String = diagnostics
                 .iter()
-                .map(|d| format!("{}\n", render::to_json(name, &index, d)))
+                .map(|d| {
+                    let json = render::to_json(name, &index, d);
+                    format!("{}\n", serde_json::to_string(&json).unwrap_or_default())
+                })
                 .collect();
             if cli.output.as_deref() == Some(Path::new("-")) || cli.fmt {
                 eprint!("{lines}");
