@@ -287,9 +287,6 @@ impl Backend {
     /// Applies a new text (unless an older version arrives late), analyses
     /// it, and returns what to publish.
     fn update(&self, uri: Uri, text: String, version: i32) -> Option<Update> {
-        // The text and its line index are kept while the analysis is
-        // transient: allocated first, they are not scattered among the
-        // analysis's pages, which would stay resident after it is freed.
         let text = Arc::new(Text::new(text));
         let analysis = guarded(|| self.analyze(&uri, &text.text)).ok()?;
         let mut state = self.state.lock().ok()?;
