@@ -73,10 +73,11 @@ pub(crate) fn parse(
         errors: Vec::new(),
         diagnostics,
         dangling: Vec::new(),
+        blocks: 0,
         args: Vec::new(),
         words: Vec::new(),
     };
-    let items = parser.items(false);
+    let items = parser.items();
     (items, parser.errors, parser.dangling)
 }
 
@@ -87,6 +88,8 @@ struct Parser<'a> {
     errors: Vec<SyntaxError>,
     diagnostics: &'a mut Vec<Diagnostic>,
     dangling: Vec<Diagnostic>,
+    /// How many blocks the parser is in: inside one, `}` ends the items.
+    blocks: usize,
     // Where a rule's arguments and an argument's words are gathered, then
     // copied out at their exact size: a tree that an editor keeps for each
     // open policy carries no spare capacity.
@@ -114,15 +117,25 @@ impl Parser<'_> {
         self.tokens.get(self.pos).map(|t| t.1)
     }
 
+    /// The tokens that can come where an item may start: what a syntax
+    /// error there names, and where the parser resumes after one.
+    fn item_starts(&self) -> &'static [Token] {
+        if self.blocks > 0 {
+            BLOCK_ITEM
+        } else {
+            ITEM
+        }
+    }
+
     /// The items up to the end of the text, or up to the `}` closing the
     /// block (left for the caller).
-    fn items(&mut self, in_block: bool) -> Vec<Item> {
+    fn items(&mut self) -> Vec<Item> {
         let mut items = Vec::new();
         let mut pending: Vec<Attr> = Vec::new();
         while let Some((_, token, _)) = self.peek() {
             let (body, span) = match token {
-                Token::RBrace if in_block => break,
-                Token::InnerAttrOpen => match self.attribute(in_block) {
+                Token::RBrace if self.blocks > 0 => break,
+                Token::InnerAttrOpen => match self.attribute() {
                     Ok(attr) => {
                         self.flush_dangling(&mut pending, &mut items);
                         items.push(Item::Inner(attr));
@@ -130,7 +143,7 @@ impl Parser<'_> {
                     }
                     Err(span) => (Body::Error(span), span),
                 },
-                Token::AttrOpen => match self.attribute(in_block) {
+                Token::AttrOpen => match self.attribute() {
                     Ok(attr) => {
                         pending.push(attr);
                         continue;
@@ -142,7 +155,7 @@ impl Parser<'_> {
                     let span = block.span;
                     (Body::Block(block), span)
                 }
-                Token::Ident => match self.rule(in_block) {
+                Token::Ident => match self.rule() {
                     Ok(rule) => {
                         let span = rule.span;
                         (Body::Rule(rule), span)
@@ -150,8 +163,7 @@ impl Parser<'_> {
                     Err(span) => (Body::Error(span), span),
                 },
                 _ => {
-                    let expected = if in_block { BLOCK_ITEM } else { ITEM };
-                    let span = self.fail(expected, None, in_block);
+                    let span = self.fail(self.item_starts(), None);
                     (Body::Error(span), span)
                 }
             };
@@ -168,7 +180,9 @@ impl Parser<'_> {
     fn block(&mut self) -> Block {
         let (start, _, open_end) = self.tokens[self.pos];
         self.pos += 1;
-        let items = self.items(true);
+        self.blocks += 1;
+        let items = self.items();
+        self.blocks -= 1;
         let end = match self.peek() {
             Some((_, Token::RBrace, end)) => {
                 self.pos += 1;
@@ -184,21 +198,21 @@ impl Parser<'_> {
     }
 
     /// `#[name]`, `#[name arg]`, `#![name arg]`.
-    fn attribute(&mut self, in_block: bool) -> Result<Attr, Span> {
+    fn attribute(&mut self) -> Result<Attr, Span> {
         let (start, _, open_end) = self.tokens[self.pos];
         self.pos += 1;
-        let name = self.ident(NAME, Some((start, open_end)), in_block)?;
+        let name = self.ident(NAME, Some((start, open_end)))?;
         let read = Some((start, name.span.end));
         let arg = match self.peek_token() {
             Some(Token::RBracket) => None,
             Some(Token::Ident) => {
-                let ident = self.ident(NAME, read, in_block)?;
+                let ident = self.ident(NAME, read)?;
                 Some(AttrArg::Ident(ident))
             }
             Some(Token::Str | Token::BarePath) => {
-                Some(AttrArg::Str(self.string(ATTR_CLOSE, read, in_block)?))
+                Some(AttrArg::Str(self.string(ATTR_CLOSE, read)?))
             }
-            _ => return Err(self.fail(ATTR_ARG_OR_CLOSE, read, in_block)),
+            _ => return Err(self.fail(ATTR_ARG_OR_CLOSE, read)),
         };
         let read_to = arg.as_ref().map_or(name.span.end, |a| a.span().end);
         match self.peek() {
@@ -210,16 +224,16 @@ impl Parser<'_> {
                     span: Span::new(start, end),
                 })
             }
-            _ => Err(self.fail(ATTR_CLOSE, Some((start, read_to)), in_block)),
+            _ => Err(self.fail(ATTR_CLOSE, Some((start, read_to)))),
         }
     }
 
     /// `name(arg, ...)`, the arguments strings or words joined by `|`.
-    fn rule(&mut self, in_block: bool) -> Result<Rule, Span> {
-        let name = self.ident(NAME, None, in_block)?;
+    fn rule(&mut self) -> Result<Rule, Span> {
+        let name = self.ident(NAME, None)?;
         let start = name.span.start;
         if self.peek_token() != Some(Token::LParen) {
-            return Err(self.fail(ARGS_OPEN, Some((start, name.span.end)), in_block));
+            return Err(self.fail(ARGS_OPEN, Some((start, name.span.end))));
         }
         let mut read_to = self.tokens[self.pos].2;
         self.pos += 1;
@@ -229,21 +243,21 @@ impl Parser<'_> {
             let arg = match self.peek_token() {
                 Some(Token::RParen) => break,
                 Some(Token::Str | Token::BarePath) => {
-                    Arg::Str(self.string(AFTER_STRING, Some((start, read_to)), in_block)?)
+                    Arg::Str(self.string(AFTER_STRING, Some((start, read_to)))?)
                 }
                 Some(Token::Ident) => {
                     self.words.clear();
-                    let first = self.ident(NAME, None, in_block)?;
+                    let first = self.ident(NAME, None)?;
                     self.words.push(first);
                     while self.peek_token() == Some(Token::Pipe) {
                         self.pos += 1;
                         let read = Some((start, self.tokens[self.pos - 1].2));
-                        let word = self.ident(NAME, read, in_block)?;
+                        let word = self.ident(NAME, read)?;
                         self.words.push(word);
                     }
                     Arg::Words(take_exact(&mut self.words))
                 }
-                _ => return Err(self.fail(ARG_OR_CLOSE, Some((start, read_to)), in_block)),
+                _ => return Err(self.fail(ARG_OR_CLOSE, Some((start, read_to)))),
             };
             read_to = arg.span().end;
             let after = match &arg {
@@ -257,7 +271,7 @@ impl Parser<'_> {
                     self.pos += 1;
                 }
                 Some(Token::RParen) => break,
-                _ => return Err(self.fail(after, Some((start, read_to)), in_block)),
+                _ => return Err(self.fail(after, Some((start, read_to)))),
             }
         }
         let (_, _, end) = self.tokens[self.pos];
@@ -270,12 +284,7 @@ impl Parser<'_> {
     }
 
     /// A name, which must be next.
-    fn ident(
-        &mut self,
-        expected: &'static [Token],
-        read: Read,
-        in_block: bool,
-    ) -> Result<Ident, Span> {
+    fn ident(&mut self, expected: &'static [Token], read: Read) -> Result<Ident, Span> {
         match self.peek() {
             Some((start, Token::Ident, end)) => {
                 self.pos += 1;
@@ -284,7 +293,7 @@ impl Parser<'_> {
                     span: Span::new(start, end),
                 })
             }
-            _ => Err(self.fail(expected, read, in_block)),
+            _ => Err(self.fail(expected, read)),
         }
     }
 
@@ -292,30 +301,24 @@ impl Parser<'_> {
     /// it. Its diagnostics (escapes, missing quotes) are reported when a
     /// token that can follow a string anywhere comes next, so a string cut
     /// off by a syntax error elsewhere on its line is not also picked at.
-    fn string(
-        &mut self,
-        then: &'static [Token],
-        read: Read,
-        in_block: bool,
-    ) -> Result<StrLit, Span> {
+    fn string(&mut self, then: &'static [Token], read: Read) -> Result<StrLit, Span> {
         let (start, token, end) = self.tokens[self.pos];
         let read = Some(read.map_or((start, end), |(s, _)| (s, end)));
         self.pos += 1;
         let next = self.peek_token();
         let span = Span::new(start, end);
         if !next.is_some_and(|t| FOLLOWS_STRING.contains(&t)) {
-            return Err(self.fail(then, read, in_block));
+            return Err(self.fail(then, read));
         }
         let literal = self.string_literal(token, span);
         if !next.is_some_and(|t| then.contains(&t)) {
-            return Err(self.fail(then, read, in_block));
+            return Err(self.fail(then, read));
         }
         Ok(literal)
     }
 
     /// The value of the string token at `span`, with its diagnostics.
     fn string_literal(&mut self, token: Token, span: Span) -> StrLit {
-        let (start, end) = (span.start, span.end);
         if token == Token::Str {
             StrLit {
                 value: unescape(self.text, span, self.diagnostics),
@@ -325,7 +328,7 @@ impl Parser<'_> {
         } else {
             self.diagnostics.push(crate::unquoted_path(self.text, span));
             StrLit {
-                value: self.text[start..end].to_string(),
+                value: self.text[span.range()].to_string(),
                 span,
                 quoted: false,
             }
@@ -337,7 +340,7 @@ impl Parser<'_> {
     /// Returns the span of the abandoned item: from the start of what it
     /// had read (else the first token skipped) to the end of the last token
     /// skipped (else of what it had read).
-    fn fail(&mut self, expected: &'static [Token], read: Read, in_block: bool) -> Span {
+    fn fail(&mut self, expected: &'static [Token], read: Read) -> Span {
         self.errors.push(match self.peek() {
             Some(found) => SyntaxError::Unexpected { found, expected },
             None => SyntaxError::Eof {
@@ -347,11 +350,7 @@ impl Parser<'_> {
         });
         let mut skipped: Option<(usize, usize)> = None;
         while let Some((start, token, end)) = self.peek() {
-            let resumes = matches!(
-                token,
-                Token::InnerAttrOpen | Token::AttrOpen | Token::LBrace | Token::Ident
-            ) || (in_block && token == Token::RBrace);
-            if resumes {
+            if self.item_starts().contains(&token) {
                 break;
             }
             skipped = Some(skipped.map_or((start, end), |(s, _)| (s, end)));
