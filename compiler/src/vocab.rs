@@ -77,27 +77,26 @@ const RULE_KINDS: [(&str, RuleShape); 7] = [
     ("sys", RuleShape::Sys),
 ];
 
-/// The file-access flags, each also a rule name: `read(PATH)`.
-fn fs_sugar() -> impl Iterator<Item = (&'static str, RuleShape)> {
-    RuleKind::File
-        .flags()
-        .iter()
-        .map(|(name, bit)| (*name, RuleShape::FsSugar(*bit)))
+/// Every rule name with its shape: the kinds, then the file-access flags,
+/// each also a rule name (`read(PATH)`).
+fn rules() -> impl Iterator<Item = (&'static str, RuleShape)> {
+    RULE_KINDS.into_iter().chain(
+        RuleKind::File
+            .flags()
+            .iter()
+            .map(|(name, bit)| (*name, RuleShape::FsSugar(*bit))),
+    )
 }
 
 /// Every rule name, with its shape.
 pub fn rule_names() -> Vec<(&'static str, RuleShape)> {
-    RULE_KINDS.into_iter().chain(fs_sugar()).collect()
+    rules().collect()
 }
 
 /// The shape of the rule named `name` (asked for every rule of a policy,
 /// so no list is built).
 pub fn rule_shape(name: &str) -> Option<RuleShape> {
-    RULE_KINDS
-        .into_iter()
-        .chain(fs_sugar())
-        .find(|(n, _)| *n == name)
-        .map(|(_, shape)| shape)
+    rules().find(|(n, _)| *n == name).map(|(_, shape)| shape)
 }
 
 /// The word that grants every access of a kind.

@@ -42,3 +42,38 @@ fn a_rule_after_a_broken_one_is_still_read() {
     assert_eq!(rule.name.name, "read");
     assert_eq!(stmt.attrs[0].name.name, "audit");
 }
+
+#[test]
+fn each_punctuation_symbol_lexes_as_its_token() {
+    // `Token::symbol` spells what messages name; the lexer's own patterns
+    // decide. The two must agree.
+    use bpfbox_grammar::lexer::{lex, Token};
+    for token in [
+        Token::InnerAttrOpen,
+        Token::AttrOpen,
+        Token::RBracket,
+        Token::LParen,
+        Token::RParen,
+        Token::LBrace,
+        Token::RBrace,
+        Token::Comma,
+        Token::Pipe,
+    ] {
+        // Opened and closed, so the lexer's balancing adds nothing.
+        let text = match token {
+            Token::RParen => "()".to_string(),
+            Token::RBrace => "{}".to_string(),
+            _ => token.symbol().to_string(),
+        };
+        let lexed = lex(&text);
+        assert!(
+            lexed
+                .tokens
+                .iter()
+                .any(|(start, t, end)| *t == token && &text[*start..*end] == token.symbol()),
+            "{token:?} is not lexed from {:?}: {:?}",
+            token.symbol(),
+            lexed.tokens
+        );
+    }
+}
