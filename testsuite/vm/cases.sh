@@ -793,6 +793,15 @@ $LOAD -q --unload $B
 kill $REGISTRY; wait $REGISTRY 2>/dev/null
 expect_status "fleet: the registry down, exit 5" 5 "cannot reach the registry 127.0.0.1:5000" $LOAD "$REF_A"
 expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secret" "$B read /srv/t/secret"
+# bpfbox's programs, as the kernel names them (bpf_prog_<tag>_<name>).
+attached() { grep -c "_task_setioprio[[:space:]]" /proc/kallsyms; }
+[ "$(attached)" -ge 1 ] && pass "unload: bpfbox's programs are attached before" || fail "unload: bpfbox's programs are attached before" "none in /proc/kallsyms"
 expect_status "unload: everything" 0 "unloaded everything" $LOAD --unload
-expect "unload: nothing is confined" "ok" /opt/t/fs/probe read /srv/t/secret
+# The kernel detaches the programs after --unload has returned (a tenth of
+# a second each): what it has not reached yet finds no profile.
+expect "unload: nothing is confined at once" "ok" /opt/t/fs/probe read /srv/t/secret
 [ -e /sys/fs/bpf/bpfbox ] && fail "unload: nothing left behind" "$(ls -R /sys/fs/bpf/bpfbox)" || pass "unload: nothing left behind"
+waited=0
+while [ "$(attached)" != 0 ] && [ $waited -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
+[ "$(attached)" = 0 ] && pass "unload: the kernel has detached every program $((waited / 10)) s later" ||
+    fail "unload: the kernel detaches every program" "$(attached) left after 30 s"

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::mem::MaybeUninit;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use bpfbox_abi as abi;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
@@ -73,6 +74,8 @@ fn programs_in_force(before: &BTreeSet<PathBuf>) -> bool {
 }
 
 fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<bool, Failure> {
+    // Where a first load's time goes, said with --verbose.
+    let started = Instant::now();
     let mut storage = MaybeUninit::uninit();
     let mut open = skel::bpfbox::BpfboxSkelBuilder::default()
         .open(&mut storage)
@@ -128,9 +131,11 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
                 .map_err(|e| bpf_failure(&format!("cannot pin map {name}"), e))?;
         }
     }
+    let opened = Instant::now();
     let loaded = open
         .load()
         .map_err(|e| load_failure("bpfbox's BPF LSM programs", e))?;
+    let verified = Instant::now();
     let object = libbpf_rs::skel::Skel::object(&loaded);
     find_rename_lock(object);
     let meta = MapHandle::from_pinned_path(maps_dir().join("meta"))
@@ -162,6 +167,13 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         link.pin(&path)
             .map_err(|e| bpf_failure(&format!("cannot pin the link of {name}"), e))?;
     }
+    libbpf_log::note(&format!(
+        "{} programs: opening the object and the kernel's BTF took {} ms; relocating, verifying and loading them {} ms; attaching and pinning them {} ms",
+        programs.len(),
+        (opened - started).as_millis(),
+        (verified - opened).as_millis(),
+        verified.elapsed().as_millis()
+    ));
     // Only now is the load complete (see programs_in_force).
     current.programs = programs.len() as u32;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)

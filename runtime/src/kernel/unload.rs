@@ -46,14 +46,32 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
 }
 
 /// Removes everything: links (which detaches the programs) and maps.
+///
+/// Every profile is taken out of force first, in one short step, so that
+/// nothing is confined from then on whatever the kernel does next. The
+/// links are then unpinned by removing their files, without holding a
+/// descriptor: the kernel drops a link's last reference from an RCU
+/// callback and detaches its program in a work item, so this returns at
+/// once. Detaching takes the kernel about a tenth of a second per program
+/// (a grace period of RCU tasks under its ftrace lock, one after another),
+/// in the background; the programs it has not reached yet find no profile
+/// and decide nothing. When the profiles cannot be taken out of force
+/// (bpfbox's maps are damaged), each link is released through a
+/// descriptor instead, which waits for its detach, so that nothing still
+/// enforces when this returns.
 pub fn unload_all() -> Result<bool, Failure> {
     if !Path::new(PIN_DIR).exists() {
         return Ok(false);
     }
+    let out_of_force = take_all_out_of_force();
     for dir in [links_dir(), scopes_dir()] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
-                unpin_link(&entry.path());
+                if out_of_force {
+                    let _ = std::fs::remove_file(entry.path());
+                } else {
+                    unpin_link(&entry.path());
+                }
             }
         }
     }
@@ -78,4 +96,19 @@ pub fn unload_all() -> Result<bool, Failure> {
         }
     }
     Ok(true)
+}
+
+/// Deletes every profile (a process whose profile is gone is not confined:
+/// get_state in bpf/bpfbox.bpf.c) and starts a new generation, so that no
+/// remembered decision is used again. True when no profile is left.
+fn take_all_out_of_force() -> bool {
+    let Ok(maps) = Maps::open() else {
+        return false;
+    };
+    for (slot, _) in entries::<u32, abi::bpfbox_profile>(&maps.profiles) {
+        if crate::switch::delete(&maps.profiles, slot.as_bytes()).is_err() {
+            return false;
+        }
+    }
+    new_generation(&maps).is_ok() && entries::<u32, abi::bpfbox_profile>(&maps.profiles).is_empty()
 }
