@@ -5,20 +5,22 @@
 //!
 //! Documents are synced in full; each change is applied (newest version
 //! wins) and analysed before the handler's first await, then diagnostics are
-//! published. Requests read a snapshot of the state (the documents are
-//! shared `Arc`s), taken under its lock and read without it, so a slow
-//! request stalls no other. Every handler runs inside `catch_unwind`: a panic answers the
-//! request with an error and leaves the server running.
+//! published. Handlers run one at a time, on the server's one thread
+//! (memory.rs says why). Requests read a snapshot of the state (the
+//! documents are shared `Arc`s), taken under its lock and read without it,
+//! so the lock is never held across a request's work. Every handler runs
+//! inside `catch_unwind`: a panic answers the request with an error and
+//! leaves the server running.
 
-/// Analysis allocates and frees many small strings per keystroke, from
-/// several threads: mimalloc does that several times faster than glibc's
-/// malloc and without its arena lock contention.
+/// Analysis allocates and frees many small strings per keystroke: mimalloc
+/// does that several times faster than glibc's malloc (and see memory.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod binaries;
 mod docs;
 mod ide;
+mod memory;
 pub mod position;
 mod settings;
 mod to_proto;
@@ -164,21 +166,12 @@ pub(crate) struct Replaced(Vec<Arc<Analysis>>);
 /// What an edit publishes, and what it replaced.
 type Update = (Uri, Vec<Diagnostic>, i32, Replaced);
 
-/// Gives what an edit freed back to the system once its diagnostics are
-/// out: an analysis and the published diagnostics of a large policy are
-/// megabytes, freed on several threads, which mimalloc would otherwise keep
-/// for later (with 20 open 5,000-line policies the server held 4 MiB per
-/// file instead of 2.5, and grew over a thousand edits).
-fn release_freed_memory() {
-    // SAFETY: mi_collect takes no pointers; it frees pages no longer used.
-    unsafe { libmimalloc_sys::mi_collect(true) }
-}
-
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
     binaries: Arc<BinaryCache>,
     paths: Arc<PathCache>,
+    release: memory::Release,
 }
 
 /// Runs `f`, turning a panic into an internal error for the client.
@@ -208,6 +201,7 @@ impl Backend {
             })),
             binaries: Arc::new(BinaryCache::default()),
             paths: Arc::new(PathCache::default()),
+            release: memory::Release::default(),
         }
     }
 
@@ -241,8 +235,7 @@ impl Backend {
     }
 
     /// Runs a request on a snapshot of the state, taken under the lock and
-    /// read without it: a slow request (a workspace walk) stalls no other,
-    /// and edits that arrive meanwhile are stored for the next request.
+    /// read without it: the lock is never held across a request's work.
     fn with_snapshot<T>(
         &self,
         uri: &Uri,
@@ -307,7 +300,7 @@ impl Backend {
                 .publish_diagnostics(uri, diagnostics, Some(version))
                 .await;
             drop(replaced);
-            release_freed_memory();
+            self.release.after_edit();
         }
         self.load_wanted_binaries();
     }
@@ -323,6 +316,7 @@ impl Backend {
         let paths = self.paths.clone();
         let state = self.state.clone();
         let client = self.client.clone();
+        let release = self.release.clone();
         tokio::spawn(async move {
             let cache = binaries.clone();
             let loaded = tokio::task::spawn_blocking(move || {
@@ -334,7 +328,7 @@ impl Backend {
             if loaded.is_err() {
                 return;
             }
-            reanalyze_open(&state, &binaries, &paths, &client).await;
+            reanalyze_open(&state, &binaries, &paths, &client, &release).await;
         });
     }
 }
@@ -346,6 +340,7 @@ async fn reanalyze_open(
     binaries: &Arc<BinaryCache>,
     paths: &Arc<PathCache>,
     client: &Client,
+    release: &memory::Release,
 ) {
     let documents: Vec<(Uri, Open)> = match state.lock() {
         Ok(state) => state
@@ -379,7 +374,7 @@ async fn reanalyze_open(
             drop(replaced);
         }
     }
-    release_freed_memory();
+    release.after_edit();
 }
 
 /// `#![include]` paths are relative to the document's file; included
@@ -492,7 +487,14 @@ impl LanguageServer for Backend {
     /// New settings: the open documents are analysed again under them.
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         if self.configure(&params.settings).await {
-            reanalyze_open(&self.state, &self.binaries, &self.paths, &self.client).await;
+            reanalyze_open(
+                &self.state,
+                &self.binaries,
+                &self.paths,
+                &self.client,
+                &self.release,
+            )
+            .await;
             self.load_wanted_binaries();
         }
     }
@@ -519,7 +521,14 @@ impl LanguageServer for Backend {
     /// A saved file may be a fragment the open documents include (read
     /// from disk): analyse them again.
     async fn did_save(&self, _: DidSaveTextDocumentParams) {
-        reanalyze_open(&self.state, &self.binaries, &self.paths, &self.client).await;
+        reanalyze_open(
+            &self.state,
+            &self.binaries,
+            &self.paths,
+            &self.client,
+            &self.release,
+        )
+        .await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
@@ -611,6 +620,8 @@ impl LanguageServer for Backend {
 pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
     LspService::new(Backend::new)
 }
+
+pub use memory::{runtime, AT_REST};
 
 /// Serves LSP on stdin/stdout until `exit`.
 pub async fn serve_stdio() {

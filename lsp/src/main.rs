@@ -1,12 +1,17 @@
 //! bpfbox-lsp: the bpfbox language server, over stdin and stdout.
 
-#[tokio::main]
-async fn main() {
+fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("--version") => println!("bpfbox-lsp {}", env!("CARGO_PKG_VERSION")),
         Some("--help" | "-h") => {
             println!("bpfbox-lsp: language server for bpfbox policies (*.policy).\n\nUsage: bpfbox-lsp [--stdio]\n\nSpeaks the Language Server Protocol on standard input and output; editors start it\n(see editors/README.md). --version prints the version.");
         }
-        _ => bpfbox_lsp::serve_stdio().await,
+        _ => match bpfbox_lsp::runtime() {
+            Ok(runtime) => runtime.block_on(bpfbox_lsp::serve_stdio()),
+            Err(e) => {
+                eprintln!("bpfbox-lsp: cannot start: {e}");
+                std::process::exit(1);
+            }
+        },
     }
 }
