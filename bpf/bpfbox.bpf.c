@@ -184,6 +184,13 @@ struct object {
 struct path_scratch {
 	const unsigned char *names[PATH_DEPTH];
 	char buf[2 * BPFBOX_PATH_LEN]; /* twice: the verifier sees each copy fit */
+	/* The walk's counters, here rather than on the stack: the verifier
+	 * knows nothing of a map value's contents, so every step of a bpf_loop
+	 * callback looks the same to it. On the stack it knew each step's exact
+	 * count, and kernels from 6.7 (which check a callback until its states
+	 * repeat) walked every step: ten times the instructions per program. */
+	__u32 n;   /* names collected */
+	__u32 pos; /* bytes written */
 };
 
 struct {
@@ -197,8 +204,6 @@ struct path_walk {
 	struct path_scratch *sc;
 	struct dentry *d;
 	struct mount *m;
-	__u32 n;   /* names collected */
-	__u32 pos; /* bytes written */
 };
 
 /* One step up: a directory, or from a mount's root to where it is mounted. */
@@ -216,10 +221,11 @@ static long path_up(__u32 index, void *data)
 		return 0;
 	}
 	struct dentry *up = BPF_CORE_READ(d, d_parent);
-	if (!up || up == d || w->n >= PATH_DEPTH)
+	struct path_scratch *sc = w->sc;
+	if (!up || up == d || sc->n >= PATH_DEPTH)
 		return 1;
-	w->sc->names[w->n & (PATH_DEPTH - 1)] = BPF_CORE_READ(d, d_name.name);
-	w->n++;
+	sc->names[sc->n & (PATH_DEPTH - 1)] = BPF_CORE_READ(d, d_name.name);
+	sc->n++;
 	w->d = up;
 	return 0;
 }
@@ -227,17 +233,17 @@ static long path_up(__u32 index, void *data)
 /* One component written, outermost first: "/name". */
 static long path_write(__u32 index, void *data)
 {
-	struct path_walk *w = data;
-	if (index >= w->n || w->pos >= BPFBOX_PATH_LEN - 1)
+	struct path_scratch *sc = ((struct path_walk *)data)->sc;
+	if (index >= sc->n || sc->pos >= BPFBOX_PATH_LEN - 1)
 		return 1;
-	__u32 i = (w->n - 1 - index) & (PATH_DEPTH - 1);
-	w->sc->buf[w->pos & (BPFBOX_PATH_LEN - 1)] = '/';
-	w->pos++;
-	long len = bpf_probe_read_kernel_str(&w->sc->buf[w->pos & (BPFBOX_PATH_LEN - 1)], BPFBOX_PATH_LEN,
-					     w->sc->names[i]);
+	__u32 i = (sc->n - 1 - index) & (PATH_DEPTH - 1);
+	sc->buf[sc->pos & (BPFBOX_PATH_LEN - 1)] = '/';
+	sc->pos++;
+	long len = bpf_probe_read_kernel_str(&sc->buf[sc->pos & (BPFBOX_PATH_LEN - 1)], BPFBOX_PATH_LEN,
+					     sc->names[i]);
 	if (len <= 0)
 		return 1;
-	w->pos += len - 1;
+	sc->pos += len - 1;
 	return 0;
 }
 
@@ -260,6 +266,8 @@ __noinline int walk_path(unsigned long dentry_address, unsigned long mount_addre
 	if (!sc)
 		return 0;
 	sc->buf[0] = 0;
+	sc->n = 0;
+	sc->pos = 0;
 	if (!dentry_address)
 		return 0;
 	struct path_walk w = {
@@ -269,9 +277,9 @@ __noinline int walk_path(unsigned long dentry_address, unsigned long mount_addre
 	};
 	bpf_loop(PATH_DEPTH + 8, path_up, &w, 0);
 	bpf_loop(PATH_DEPTH, path_write, &w, 0);
-	if (w.pos == 0)
-		sc->buf[w.pos++] = '/';
-	sc->buf[w.pos & (2 * BPFBOX_PATH_LEN - 1)] = 0;
+	if (sc->pos == 0)
+		sc->buf[sc->pos++] = '/';
+	sc->buf[sc->pos & (2 * BPFBOX_PATH_LEN - 1)] = 0;
 	sc->buf[BPFBOX_PATH_LEN - 1] = 0;
 	return 0;
 }

@@ -71,6 +71,11 @@ pub fn failed_program() -> Option<String> {
     Some(line[start..end].to_string())
 }
 
+/// Whether --verbose was given.
+pub fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A line of bpfbox-load's own among libbpf's, printed with --verbose.
 pub fn note(message: &str) {
     if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {

@@ -86,6 +86,11 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     let btf = libbpf_rs::btf::Btf::from_vmlinux().ok();
     let btf_readable = lsm_hook_args(btf.as_ref(), "file_open").is_some();
     for mut program in open.open_object_mut().progs_mut() {
+        // With --verbose, the verifier's statistics of each program (its
+        // time and the instructions it walked) are among libbpf's lines.
+        if libbpf_log::verbose() {
+            program.set_log_level(4);
+        }
         let section = program.section().to_string_lossy().into_owned();
         let hook = section.trim_start_matches("lsm/");
         if OPTIONAL_HOOKS.contains(&hook)
