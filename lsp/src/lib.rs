@@ -305,6 +305,18 @@ impl Backend {
         self.load_wanted_binaries();
     }
 
+    /// Analyses the open documents again and publishes.
+    async fn reanalyze_open(&self) {
+        reanalyze_open(
+            &self.state,
+            &self.binaries,
+            &self.paths,
+            &self.client,
+            &self.release,
+        )
+        .await;
+    }
+
     /// Reads the binaries that analysis asked for, in the background, then
     /// analyses the open documents again and publishes.
     fn load_wanted_binaries(&self) {
@@ -487,14 +499,7 @@ impl LanguageServer for Backend {
     /// New settings: the open documents are analysed again under them.
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         if self.configure(&params.settings).await {
-            reanalyze_open(
-                &self.state,
-                &self.binaries,
-                &self.paths,
-                &self.client,
-                &self.release,
-            )
-            .await;
+            self.reanalyze_open().await;
             self.load_wanted_binaries();
         }
     }
@@ -521,14 +526,7 @@ impl LanguageServer for Backend {
     /// A saved file may be a fragment the open documents include (read
     /// from disk): analyse them again.
     async fn did_save(&self, _: DidSaveTextDocumentParams) {
-        reanalyze_open(
-            &self.state,
-            &self.binaries,
-            &self.paths,
-            &self.client,
-            &self.release,
-        )
-        .await;
+        self.reanalyze_open().await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
