@@ -140,9 +140,9 @@ fi
 unload=$($B/bench time $LOAD -q --unload | tail -1 | cut -d' ' -f2)
 # --unload returns once nothing is in force; where the kernel detaches the
 # programs in the background (6.5 and later), until the last of them is
-# gone (polled every 0.1 s, so up to 0.1 billion late; 0 when --unload
-# waited for the detaches itself):
-detached=$($B/bench time /bin/sh -c 'while bpftool prog show name task_setioprio | grep -q .; do sleep 0.1; done' | tail -1 | cut -d' ' -f2)
+# gone (bpfbox's are the only LSM programs here; polled every 0.1 s, so up
+# to 0.1 billion late; about 0 when --unload waited for the detaches):
+detached=$($B/bench time /bin/sh -c 'while bpftool prog show | grep -q ": lsm "; do sleep 0.1; done' | tail -1 | cut -d' ' -f2)
 echo "RESULT load    --unload of everything             $unload instructions"
 echo "RESULT load    then until the kernel has detached every program  $detached instructions"
 # A first load again, saying where its time goes (a guest millisecond is a

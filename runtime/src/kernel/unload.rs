@@ -57,8 +57,8 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
 /// at once took as long). From 6.5 the kernel drops a link's last
 /// reference in a work item, so this returns at once and the kernel
 /// detaches in the background, where the programs it has not reached yet
-/// find no profile and decide nothing; before 6.5 removing a pin waits for
-/// its detach. When the profiles cannot be taken out of force (bpfbox's
+/// find no profile and decide nothing (a load meanwhile waits on the same
+/// hooks' locks); before 6.5 removing a pin waits for its detach. When the profiles cannot be taken out of force (bpfbox's
 /// maps are damaged), each link is released through a descriptor, which
 /// waits for its detach on every kernel, so that nothing still enforces
 /// when this returns.
