@@ -53,15 +53,15 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
 /// descriptor. Detaching an LSM program makes the kernel wait for a grace
 /// period of RCU tasks under its ftrace lock, and that RCU's thread sleeps
 /// a tenth of a second between grace periods: about 0.12 s per program,
-/// one after another (measured on 6.1: removing the pins from 66 threads
+/// one after another (measured on 6.1: removing the pins from 66 processes
 /// at once took as long). From 6.5 the kernel drops a link's last
 /// reference in a work item, so this returns at once and the kernel
 /// detaches in the background, where the programs it has not reached yet
 /// find no profile and decide nothing (a load meanwhile waits on the same
-/// hooks' locks); before 6.5 removing a pin waits for its detach. When the profiles cannot be taken out of force (bpfbox's
-/// maps are damaged), each link is released through a descriptor, which
-/// waits for its detach on every kernel, so that nothing still enforces
-/// when this returns.
+/// hooks' locks); before 6.5 removing a pin waits for its detach. When the
+/// profiles cannot be taken out of force (bpfbox's maps are damaged), each
+/// link is released through a descriptor, which waits for its detach on
+/// every kernel, so that nothing still enforces when this returns.
 pub fn unload_all() -> Result<bool, Failure> {
     if !Path::new(PIN_DIR).exists() {
         return Ok(false);
