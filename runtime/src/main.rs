@@ -108,7 +108,8 @@ struct Cli {
     #[arg(long, value_name = "N", requires = "images", value_parser = clap::value_parser!(u32).range(1..=i64::from(bpfbox_abi::bpfbox_limits::BPFBOX_MAX_PROCS)))]
     max_procs: Option<u32>,
 
-    /// Print libbpf's log (the verifier's output) as it comes.
+    /// Print libbpf's log as it comes, with the verifier's statistics for
+    /// each program and, on a first load, how long each phase took.
     #[arg(short, long)]
     verbose: bool,
 
