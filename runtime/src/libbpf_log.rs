@@ -10,7 +10,7 @@ static LOG: Mutex<String> = Mutex::new(String::new());
 static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn capture(level: PrintLevel, message: String) {
-    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+    if verbose() {
         eprint!("{message}");
     }
     if matches!(level, PrintLevel::Warn | PrintLevel::Info) {
@@ -78,7 +78,7 @@ pub fn verbose() -> bool {
 
 /// A line of bpfbox-load's own among libbpf's, printed with --verbose.
 pub fn note(message: &str) {
-    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+    if verbose() {
         eprintln!("bpfbox-load: {message}");
     }
 }

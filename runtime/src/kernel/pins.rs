@@ -46,10 +46,8 @@ pub(super) fn remove_new_pins(before: &BTreeSet<PathBuf>) {
     for path in existing_pins().difference(before) {
         if path.starts_with(maps_dir()) {
             let _ = std::fs::remove_file(path);
-        } else if let Ok(mut link) = Link::open(path) {
-            let _ = link.unpin();
         } else {
-            let _ = std::fs::remove_file(path);
+            unpin_link(path);
         }
     }
     for dir in [

@@ -68,7 +68,7 @@ pub fn unload_all() -> Result<bool, Failure> {
     }
     let out_of_force = take_all_out_of_force();
     crate::libbpf_log::note(if out_of_force {
-        "every profile is out of force; the kernel detaches the programs in the background"
+        "every profile is out of force; removing the pins (from Linux 6.5 the kernel detaches the programs in the background)"
     } else {
         "the profiles could not be taken out of force first: waiting for each program's detach"
     });
