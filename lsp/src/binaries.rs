@@ -90,28 +90,30 @@ impl BinarySource for BinaryCache {
 }
 
 /// Whether paths exist, remembered for a few seconds: a keystroke in a
-/// 5,000-line policy would otherwise stat thousands of paths.
+/// 5,000-line policy would otherwise stat thousands of paths. (Fx-hashed:
+/// thousands of lookups a keystroke, of paths the user wrote.)
 #[derive(Default)]
 pub struct PathCache {
-    entries: Mutex<HashMap<String, (bool, std::time::Instant)>>,
+    entries: Mutex<rustc_hash::FxHashMap<String, (bool, std::time::Instant)>>,
 }
 
 impl PathCache {
     const FRESH: std::time::Duration = std::time::Duration::from_secs(3);
 
-    pub fn exists(&self, path: &str) -> bool {
-        let now = std::time::Instant::now();
-        if let Ok(entries) = self.entries.lock() {
-            if let Some((exists, at)) = entries.get(path) {
-                if now.duration_since(*at) < Self::FRESH {
-                    return *exists;
-                }
+    /// Whether `path` exists, as seen at most FRESH before `now` (the
+    /// analysis's start: one clock read per analysis, not per path).
+    pub fn exists(&self, path: &std::path::Path, now: std::time::Instant) -> bool {
+        let path = path.to_string_lossy();
+        let Ok(mut entries) = self.entries.lock() else {
+            return bpfbox_compiler::path_exists_on_disk(&path);
+        };
+        if let Some((exists, at)) = entries.get(&*path) {
+            if now.saturating_duration_since(*at) < Self::FRESH {
+                return *exists;
             }
         }
-        let exists = bpfbox_compiler::path_exists_on_disk(path);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(path.to_string(), (exists, now));
-        }
+        let exists = bpfbox_compiler::path_exists_on_disk(&path);
+        entries.insert(path.into_owned(), (exists, now));
         exists
     }
 }

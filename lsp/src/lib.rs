@@ -21,6 +21,7 @@ mod binaries;
 mod docs;
 mod ide;
 mod memory;
+mod output;
 pub mod position;
 mod settings;
 mod to_proto;
@@ -36,6 +37,7 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use binaries::{BinaryCache, PathCache};
+use output::{Output, Publisher};
 use position::{Encoding, Text};
 
 /// One open document: its text and what the compiler made of it. What a
@@ -99,7 +101,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Stores a document's new text and analysis; returns its diagnostics,
+    /// Stores a document's new text and analysis; returns what to publish
     /// and what it replaced (see `keep`).
     fn store(
         &mut self,
@@ -107,15 +109,22 @@ impl State {
         text: Arc<Text>,
         version: i32,
         analysis: Analysis,
-    ) -> (Vec<Diagnostic>, Replaced) {
+    ) -> (ToPublish, Replaced) {
+        let analysis = Arc::new(analysis);
         let document = Document {
+            text: text.clone(),
+            version,
+            analysis: analysis.clone(),
+        };
+        let replaced = self.keep(uri, document);
+        let published = ToPublish {
+            uri: uri.clone(),
             text,
             version,
-            analysis: Arc::new(analysis),
+            analysis,
+            encoding: self.encoding,
         };
-        let diagnostics = to_proto::diagnostics(uri, &document, self.encoding);
-        let replaced = self.keep(uri, document);
-        (diagnostics, replaced)
+        (published, replaced)
     }
 
     /// Keeps `document` with its analysis, and forgets the analysis of the
@@ -163,11 +172,34 @@ impl State {
 #[must_use]
 pub(crate) struct Replaced(Vec<Arc<Analysis>>);
 
+/// A document's diagnostics to publish, serialized once they are sent
+/// (outside the state's lock).
+pub(crate) struct ToPublish {
+    uri: Uri,
+    text: Arc<Text>,
+    version: i32,
+    analysis: Arc<Analysis>,
+    encoding: Encoding,
+}
+
+impl ToPublish {
+    fn published(&self) -> to_proto::Published<'_> {
+        to_proto::Published {
+            uri: &self.uri,
+            text: &self.text,
+            encoding: self.encoding,
+            diagnostics: &self.analysis.diagnostics,
+            version: Some(self.version),
+        }
+    }
+}
+
 /// What an edit publishes, and what it replaced.
-type Update = (Uri, Vec<Diagnostic>, i32, Replaced);
+type Update = (ToPublish, Replaced);
 
 pub struct Backend {
     client: Client,
+    publisher: Publisher,
     state: Arc<Mutex<State>>,
     binaries: Arc<BinaryCache>,
     paths: Arc<PathCache>,
@@ -189,9 +221,15 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 }
 
 impl Backend {
+    /// A server that publishes through the protocol library's client.
     pub fn new(client: Client) -> Backend {
+        Backend::with_publisher(client.clone(), Publisher::Client(client))
+    }
+
+    fn with_publisher(client: Client, publisher: Publisher) -> Backend {
         Backend {
             client,
+            publisher,
             state: Arc::new(Mutex::new(State {
                 encoding: Encoding::Utf16,
                 documents: HashMap::new(),
@@ -290,15 +328,12 @@ impl Backend {
         {
             return None;
         }
-        let (diagnostics, replaced) = state.store(&uri, text, version, analysis);
-        Some((uri, diagnostics, version, replaced))
+        Some(state.store(&uri, text, version, analysis))
     }
 
     async fn publish(&self, update: Option<Update>) {
-        if let Some((uri, diagnostics, version, replaced)) = update {
-            self.client
-                .publish_diagnostics(uri, diagnostics, Some(version))
-                .await;
+        if let Some((published, replaced)) = update {
+            self.publisher.publish(&published.published()).await;
             drop(replaced);
             self.release.after_edit();
         }
@@ -311,7 +346,7 @@ impl Backend {
             &self.state,
             &self.binaries,
             &self.paths,
-            &self.client,
+            &self.publisher,
             &self.release,
         )
         .await;
@@ -327,7 +362,7 @@ impl Backend {
         let binaries = self.binaries.clone();
         let paths = self.paths.clone();
         let state = self.state.clone();
-        let client = self.client.clone();
+        let publisher = self.publisher.clone();
         let release = self.release.clone();
         tokio::spawn(async move {
             let cache = binaries.clone();
@@ -340,7 +375,7 @@ impl Backend {
             if loaded.is_err() {
                 return;
             }
-            reanalyze_open(&state, &binaries, &paths, &client, &release).await;
+            reanalyze_open(&state, &binaries, &paths, &publisher, &release).await;
         });
     }
 }
@@ -351,7 +386,7 @@ async fn reanalyze_open(
     state: &Arc<Mutex<State>>,
     binaries: &Arc<BinaryCache>,
     paths: &Arc<PathCache>,
-    client: &Client,
+    publisher: &Publisher,
     release: &memory::Release,
 ) {
     let documents: Vec<(Uri, Open)> = match state.lock() {
@@ -379,10 +414,8 @@ async fn reanalyze_open(
                 .is_some_and(|current| current.version == document.version);
             unchanged.then(|| state.store(&uri, document.text.clone(), document.version, analysis))
         };
-        if let Some((diagnostics, replaced)) = published {
-            client
-                .publish_diagnostics(uri, diagnostics, Some(document.version))
-                .await;
+        if let Some((published, replaced)) = published {
+            publisher.publish(&published.published()).await;
             drop(replaced);
         }
     }
@@ -398,7 +431,8 @@ fn analyze_with(
     paths: &PathCache,
     settings: &settings::PathSettings,
 ) -> Analysis {
-    let exists = |path: &str| paths.exists(&settings.on_target(path).to_string_lossy());
+    let now = std::time::Instant::now();
+    let exists = |path: &str| paths.exists(&settings.on_target(path), now);
     let source = uri.to_file_path().map(|p| p.into_owned());
     let options = Options {
         binaries,
@@ -533,9 +567,14 @@ impl LanguageServer for Backend {
         if let Ok(mut state) = self.state.lock() {
             state.close(&params.text_document.uri);
         }
-        self.client
-            .publish_diagnostics(params.text_document.uri, Vec::new(), None)
-            .await;
+        let nothing = to_proto::Published {
+            uri: &params.text_document.uri,
+            text: &Text::new(String::new()),
+            encoding: Encoding::Utf16,
+            diagnostics: &[],
+            version: None,
+        };
+        self.publisher.publish(&nothing).await;
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
@@ -621,10 +660,15 @@ pub fn service() -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
 
 pub use memory::{runtime, AT_REST};
 
-/// Serves LSP on stdin/stdout until `exit`.
+/// Serves LSP on stdin/stdout until `exit`, publishing diagnostics
+/// straight to stdout (output.rs says why).
 pub async fn serve_stdio() {
-    let (service, socket) = service();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+    output::widen_stdout_pipe();
+    let stdout = Output::new(std::io::stdout());
+    let publisher = Publisher::Stdout(stdout.clone());
+    let (service, socket) =
+        LspService::new(move |client| Backend::with_publisher(client, publisher.clone()));
+    Server::new(tokio::io::stdin(), stdout, socket)
         .serve(service)
         .await;
 }

@@ -9,7 +9,8 @@
 //! VS Code sends them as `{"bpfbox": {...}}` (its configuration section);
 //! both shapes are read.
 
-use std::path::PathBuf;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -61,9 +62,13 @@ impl PathSettings {
         Ok(settings)
     }
 
-    /// Where `path`, absolute on the target, is on this machine.
-    pub fn on_target(&self, path: &str) -> PathBuf {
-        bpfbox_compiler::on_root(&self.root, path)
+    /// Where `path`, absolute on the target, is on this machine: itself
+    /// when the target is this machine (no copy of each path a keystroke).
+    pub fn on_target<'a>(&self, path: &'a str) -> Cow<'a, Path> {
+        if path.starts_with('/') && self.root == Path::new("/") {
+            return Cow::Borrowed(Path::new(path));
+        }
+        Cow::Owned(bpfbox_compiler::on_root(&self.root, path))
     }
 }
 

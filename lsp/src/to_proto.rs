@@ -5,45 +5,149 @@
 use std::collections::HashMap;
 
 use bpfbox_compiler::{Diagnostic as BDiagnostic, Severity, Span};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
 use tower_lsp_server::ls_types::*;
 
 use crate::ide::{self, Completion, CompletionKind, Definition, Highlight, HoverInfo, Insert};
 use crate::position::{Encoding, Text};
 use crate::{Document, State};
 
-pub fn diagnostic(uri: &Uri, text: &Text, encoding: Encoding, d: &BDiagnostic) -> Diagnostic {
-    let message = match &d.help {
-        Some(help) => format!("{}\nhelp: {help}", d.message),
-        None => d.message.to_string(),
-    };
-    let related: Vec<DiagnosticRelatedInformation> = d
-        .related
-        .iter()
-        .map(|label| DiagnosticRelatedInformation {
-            location: Location::new(uri.clone(), text.range(label.span, encoding)),
-            message: label.message.to_string(),
-        })
-        .collect();
-    Diagnostic {
-        range: text.range(d.span, encoding),
-        severity: Some(match d.severity() {
-            Severity::Error => DiagnosticSeverity::ERROR,
-            Severity::Warning => DiagnosticSeverity::WARNING,
-        }),
-        code: Some(NumberOrString::String(d.code.as_str().to_string())),
-        source: Some("bpfbox".into()),
-        message,
-        related_information: (!related.is_empty()).then_some(related),
-        ..Diagnostic::default()
+/// A compiler diagnostic as LSP's `Diagnostic`, serialized straight from it:
+/// a publish writes thousands of these, and building an LSP value for each
+/// first cost more than writing them (output.rs). `diagnostic` reads the
+/// same serialization back where an LSP value is needed, so the mapping is
+/// written once, here.
+#[derive(Clone, Copy)]
+struct DiagnosticJson<'a> {
+    uri: &'a Uri,
+    text: &'a Text,
+    encoding: Encoding,
+    d: &'a BDiagnostic,
+}
+
+impl Serialize for DiagnosticJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The message, and the help after it on a line of its own.
+        struct Message<'a>(&'a BDiagnostic);
+        impl Serialize for Message<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match &self.0.help {
+                    Some(help) => {
+                        serializer.collect_str(&format_args!("{}\nhelp: {help}", self.0.message))
+                    }
+                    None => serializer.serialize_str(&self.0.message),
+                }
+            }
+        }
+        /// The diagnostic's labels, each at its place in the document.
+        struct Related<'a>(&'a DiagnosticJson<'a>);
+        impl Serialize for Related<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                #[derive(Serialize)]
+                struct Label<'a> {
+                    location: Place<'a>,
+                    message: &'a str,
+                }
+                #[derive(Serialize)]
+                struct Place<'a> {
+                    uri: &'a Uri,
+                    range: Range,
+                }
+                let DiagnosticJson {
+                    uri,
+                    text,
+                    encoding,
+                    d,
+                } = *self.0;
+                serializer.collect_seq(d.related.iter().map(|label| Label {
+                    location: Place {
+                        uri,
+                        range: text.range(label.span, encoding),
+                    },
+                    message: &label.message,
+                }))
+            }
+        }
+        let d = self.d;
+        let mut map = serializer.serialize_struct("Diagnostic", 6)?;
+        map.serialize_field("range", &self.text.range(d.span, self.encoding))?;
+        map.serialize_field(
+            "severity",
+            &match d.severity() {
+                Severity::Error => DiagnosticSeverity::ERROR,
+                Severity::Warning => DiagnosticSeverity::WARNING,
+            },
+        )?;
+        map.serialize_field("code", d.code.as_str())?;
+        map.serialize_field("source", "bpfbox")?;
+        map.serialize_field("message", &Message(d))?;
+        if !d.related.is_empty() {
+            map.serialize_field("relatedInformation", &Related(self))?;
+        }
+        map.end()
     }
 }
 
-pub fn diagnostics(uri: &Uri, doc: &Document, encoding: Encoding) -> Vec<Diagnostic> {
-    doc.analysis
-        .diagnostics
-        .iter()
-        .map(|d| diagnostic(uri, &doc.text, encoding, d))
-        .collect()
+pub fn diagnostic(uri: &Uri, text: &Text, encoding: Encoding, d: &BDiagnostic) -> Diagnostic {
+    let json = DiagnosticJson {
+        uri,
+        text,
+        encoding,
+        d,
+    };
+    serde_json::to_value(json)
+        .and_then(serde_json::from_value)
+        .expect("an LSP diagnostic reads back")
+}
+
+/// A document's diagnostics as `PublishDiagnosticsParams`, serialized
+/// straight from the compiler's.
+pub struct Published<'a> {
+    pub uri: &'a Uri,
+    pub text: &'a Text,
+    pub encoding: Encoding,
+    pub diagnostics: &'a [BDiagnostic],
+    pub version: Option<i32>,
+}
+
+impl Serialize for Published<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_struct("PublishDiagnosticsParams", 3)?;
+        map.serialize_field("uri", self.uri)?;
+        map.serialize_field(
+            "diagnostics",
+            &Seq(self.diagnostics.iter().map(|d| DiagnosticJson {
+                uri: self.uri,
+                text: self.text,
+                encoding: self.encoding,
+                d,
+            })),
+        )?;
+        if let Some(version) = self.version {
+            map.serialize_field("version", &version)?;
+        }
+        map.end()
+    }
+}
+
+/// A sequence serialized from an iterator (serde wants `Serialize`, which
+/// an iterator is not).
+struct Seq<I>(I);
+
+impl<I: Iterator<Item = T> + Clone, T: Serialize> Serialize for Seq<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
+    }
+}
+
+impl Published<'_> {
+    /// As the LSP type, for the protocol library's client.
+    pub fn to_params(&self) -> PublishDiagnosticsParams {
+        serde_json::to_value(self)
+            .and_then(serde_json::from_value)
+            .expect("LSP diagnostics read back")
+    }
 }
 
 /// The fixes of the diagnostics that touch `range`, as quick fixes.
