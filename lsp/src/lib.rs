@@ -1,5 +1,6 @@
 //! `bpfbox-lsp`: the language server for bpfbox policies. It speaks LSP
-//! (over stdio, with tower-lsp-server) and nothing else: parsing, checking,
+//! (over stdio, with tower-lsp-server; diagnostics it writes itself, see
+//! output.rs) and nothing else: parsing, checking,
 //! `#[func]` resolution and formatting are bpfbox-compiler's, the same code
 //! that bpfboxc runs, so the editor shows exactly what the compiler says.
 //!
@@ -42,6 +43,7 @@ use position::{Encoding, Text};
 
 /// One open document: its text and what the compiler made of it. What a
 /// request reads.
+#[derive(Clone)]
 pub(crate) struct Document {
     pub text: Arc<Text>,
     pub version: i32,
@@ -110,21 +112,17 @@ impl State {
         version: i32,
         analysis: Analysis,
     ) -> (ToPublish, Replaced) {
-        let analysis = Arc::new(analysis);
         let document = Document {
-            text: text.clone(),
-            version,
-            analysis: analysis.clone(),
-        };
-        let replaced = self.keep(uri, document);
-        let published = ToPublish {
-            uri: uri.clone(),
             text,
             version,
-            analysis,
+            analysis: Arc::new(analysis),
+        };
+        let published = ToPublish {
+            uri: uri.clone(),
+            document: document.clone(),
             encoding: self.encoding,
         };
-        (published, replaced)
+        (published, self.keep(uri, document))
     }
 
     /// Keeps `document` with its analysis, and forgets the analysis of the
@@ -176,9 +174,7 @@ pub(crate) struct Replaced(Vec<Arc<Analysis>>);
 /// (outside the state's lock).
 pub(crate) struct ToPublish {
     uri: Uri,
-    text: Arc<Text>,
-    version: i32,
-    analysis: Arc<Analysis>,
+    document: Document,
     encoding: Encoding,
 }
 
@@ -186,10 +182,10 @@ impl ToPublish {
     fn published(&self) -> to_proto::Published<'_> {
         to_proto::Published {
             uri: &self.uri,
-            text: &self.text,
+            text: &self.document.text,
             encoding: self.encoding,
-            diagnostics: &self.analysis.diagnostics,
-            version: Some(self.version),
+            diagnostics: &self.document.analysis.diagnostics,
+            version: Some(self.document.version),
         }
     }
 }
