@@ -112,15 +112,24 @@ impl<W: Write> tokio::io::AsyncWrite for Output<W> {
 /// Lets a publish of a large policy's diagnostics (2 MB for 7,000) into
 /// the pipe to the editor in a few writes rather than one per 64 KiB the
 /// editor reads: up to the system's limit for a pipe (1 MiB by default).
-/// Nothing changes when stdout is not a pipe or the limit is lower.
+/// Only ever grows it: nothing changes when stdout is not a pipe, the
+/// limit cannot be read, or the pipe is that large already.
 pub fn widen_stdout_pipe() {
-    let limit = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+    let Some(limit) = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
         .ok()
         .and_then(|s| s.trim().parse::<libc::c_int>().ok())
-        .unwrap_or(0)
-        .min(1 << 20);
-    // SAFETY: fcntl on our own stdout; failure (not a pipe) changes nothing.
-    unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, limit) };
+    else {
+        return;
+    };
+    let wanted = limit.min(1 << 20);
+    // SAFETY: fcntl on our own stdout; F_GETPIPE_SZ fails (-1) on anything
+    // but a pipe, and F_SETPIPE_SZ changes only the pipe's capacity.
+    unsafe {
+        let now = libc::fcntl(libc::STDOUT_FILENO, libc::F_GETPIPE_SZ);
+        if now > 0 && wanted > now {
+            libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, wanted);
+        }
+    }
 }
 
 /// Where a document's diagnostics are published.

@@ -1,6 +1,6 @@
 //! The server binary over its stdin and stdout, as editors run it: the
 //! diagnostics it writes itself (output.rs) are what the protocol
-//! library's client publishes in process, frame by frame.
+//! library's client publishes in process.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -83,8 +83,19 @@ fn over_stdio() -> Vec<Value> {
     next_publish(&mut output, &mut published);
     send(json!({ "jsonrpc": "2.0", "id": 2, "method": "shutdown" }));
     send(json!({ "jsonrpc": "2.0", "method": "exit" }));
-    // It exits on `exit`, with its input still open.
-    assert!(server.wait().unwrap().success());
+    // It exits on `exit`, with its input still open (10 s at most).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            server.kill().unwrap();
+            panic!("bpfbox-lsp did not exit on `exit`");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert!(status.success());
     published
 }
 
