@@ -4,6 +4,8 @@
 //! `\r`, as the protocol says; the line break is not part of the line's
 //! text. (The line-index crate knows only `\n`, hence this small index.)
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use tower_lsp_server::ls_types::{Position, Range};
 
 use bpfbox_grammar::Span;
@@ -18,6 +20,11 @@ pub enum Encoding {
 pub struct Text {
     pub text: String,
     line_starts: Vec<usize>,
+    /// The line of the last offset asked about: diagnostics come in the
+    /// order of the text, so the next one is usually on it or the next
+    /// line, found without a binary search over thousands of lines. Only
+    /// ever a hint.
+    recent_line: AtomicUsize,
 }
 
 impl Text {
@@ -33,7 +40,30 @@ impl Text {
                 line_starts.push(i + 1);
             }
         }
-        Text { text, line_starts }
+        Text {
+            text,
+            line_starts,
+            recent_line: AtomicUsize::new(0),
+        }
+    }
+
+    /// The line `offset` is on.
+    fn line_of(&self, offset: usize) -> usize {
+        let starts = &self.line_starts;
+        let on = |line: usize| {
+            starts.get(line).is_some_and(|&start| start <= offset)
+                && starts.get(line + 1).is_none_or(|&next| offset < next)
+        };
+        let recent = self.recent_line.load(Ordering::Relaxed);
+        let line = if on(recent) {
+            recent
+        } else if on(recent + 1) {
+            recent + 1
+        } else {
+            starts.partition_point(|start| *start <= offset) - 1
+        };
+        self.recent_line.store(line, Ordering::Relaxed);
+        line
     }
 
     fn floor_boundary(&self, mut offset: usize) -> usize {
@@ -61,7 +91,7 @@ impl Text {
 
     pub fn position(&self, offset: usize, encoding: Encoding) -> Position {
         let offset = self.floor_boundary(offset);
-        let line = self.line_starts.partition_point(|start| *start <= offset) - 1;
+        let line = self.line_of(offset);
         let (start, content) = self.line(line).unwrap_or((0, ""));
         // An offset inside the line break counts as the end of the line.
         let before = &content[..(offset - start).min(content.len())];
@@ -113,6 +143,45 @@ impl Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The recent line is only a hint: offsets asked about in the text's
+    /// order, backwards or jumping about get the lines counted from the
+    /// start.
+    #[test]
+    fn positions_in_any_order() {
+        let text = "a\r\nbé\n\n\rcd\nlast".to_string();
+        let counted = |offset: usize| {
+            let before = &text[..offset];
+            let line = before.matches("\r\n").count()
+                + before.replace("\r\n", "").matches(['\n', '\r']).count();
+            line as u32
+        };
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        let index = Text::new(text.clone());
+        let mut order = boundaries.clone();
+        order.extend(boundaries.iter().rev());
+        order.extend(
+            boundaries
+                .iter()
+                .step_by(3)
+                .chain(boundaries.iter().step_by(2)),
+        );
+        for offset in order {
+            // Inside a CRLF, the offset counts as the end of the line.
+            let expected = if text[..offset].ends_with('\r') && text[offset..].starts_with('\n') {
+                counted(offset - 1)
+            } else {
+                counted(offset)
+            };
+            assert_eq!(
+                index.position(offset, Encoding::Utf8).line,
+                expected,
+                "offset {offset}"
+            );
+        }
+    }
 
     #[test]
     fn multibyte_and_crlf() {
