@@ -6,9 +6,10 @@
 //! measured, building it took 8 ms, writing it out 3.5 ms and freeing it
 //! 4 ms, where writing the same diagnostics straight to text took 0.9 ms.
 //! So the stdio server writes `textDocument/publishDiagnostics` itself, as
-//! one frame serialized from the LSP types, on the same standard output as
-//! the library's frames; everything else still goes through the library.
-//! The in-process service (tests, embedding) publishes through the library.
+//! one frame serialized straight from the compiler's diagnostics
+//! (`to_proto::Published`), on the same standard output as the library's
+//! frames; everything else still goes through the library. The in-process
+//! service (tests, embedding) publishes through the library.
 
 use std::io::Write;
 use std::pin::Pin;
