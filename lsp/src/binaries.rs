@@ -39,7 +39,9 @@ impl BinaryCache {
     /// Where the profiled executable `exe` is on this machine.
     fn locate(&self, exe: &str) -> PathBuf {
         match self.root.lock() {
-            Ok(root) if !root.as_os_str().is_empty() => bpfbox_compiler::on_root(&root, exe),
+            Ok(root) if !root.as_os_str().is_empty() => {
+                bpfbox_compiler::on_root(&root, exe).into_owned()
+            }
             _ => PathBuf::from(exe),
         }
     }

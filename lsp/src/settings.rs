@@ -62,13 +62,9 @@ impl PathSettings {
         Ok(settings)
     }
 
-    /// Where `path`, absolute on the target, is on this machine: itself
-    /// when the target is this machine (no copy of each path a keystroke).
+    /// Where `path`, absolute on the target, is on this machine.
     pub fn on_target<'a>(&self, path: &'a str) -> Cow<'a, Path> {
-        if path.starts_with('/') && self.root == Path::new("/") {
-            return Cow::Borrowed(Path::new(path));
-        }
-        Cow::Owned(bpfbox_compiler::on_root(&self.root, path))
+        bpfbox_compiler::on_root(&self.root, path)
     }
 }
 

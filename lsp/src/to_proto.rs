@@ -89,16 +89,21 @@ impl Serialize for DiagnosticJson<'_> {
     }
 }
 
+/// The LSP value a serialization of ours stands for. It always reads back:
+/// what it writes is LSP's own shape.
+fn read_back<T: serde::de::DeserializeOwned>(json: impl Serialize) -> T {
+    serde_json::to_value(json)
+        .and_then(serde_json::from_value)
+        .expect("LSP JSON reads back as its LSP type")
+}
+
 pub fn diagnostic(uri: &Uri, text: &Text, encoding: Encoding, d: &BDiagnostic) -> Diagnostic {
-    let json = DiagnosticJson {
+    read_back(DiagnosticJson {
         uri,
         text,
         encoding,
         d,
-    };
-    serde_json::to_value(json)
-        .and_then(serde_json::from_value)
-        .expect("an LSP diagnostic reads back")
+    })
 }
 
 /// A document's diagnostics as `PublishDiagnosticsParams`, serialized
@@ -144,9 +149,7 @@ impl<I: Iterator<Item = T> + Clone, T: Serialize> Serialize for Seq<I> {
 impl Published<'_> {
     /// As the LSP type, for the protocol library's client.
     pub fn to_params(&self) -> PublishDiagnosticsParams {
-        serde_json::to_value(self)
-            .and_then(serde_json::from_value)
-            .expect("LSP diagnostics read back")
+        read_back(self)
     }
 }
 

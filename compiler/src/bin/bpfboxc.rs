@@ -489,7 +489,7 @@ impl BinarySource for CliBinaries {
             .by_exe
             .get(exe)
             .or(self.default.as_ref())
-            .map_or_else(|| on_root(&self.root, exe), Clone::clone);
+            .map_or_else(|| on_root(&self.root, exe).into_owned(), Clone::clone);
         Some(ElfInfo::load(&path).map(Arc::new))
     }
 
