@@ -11,10 +11,12 @@
  * with one bit of the confined bitmap (an array lookup the verifier
  * inlines), and returns at once for a process that is not confined. The file
  * hooks on the hot path (open, read and write, mmap, stat) then try the
- * rules remembered on the file's inode (file_memo): one local-storage
- * lookup. A full decision looks the process up, then its rules in the
- * global functions rule_masks and emit_event, which the verifier checks
- * once per program rather than at every call under every state.
+ * last file rule remembered on this CPU (recent: an array lookup and a few
+ * comparisons), then the rules remembered on the file's inode (file_memo:
+ * one local-storage lookup). A full decision looks the process up, then
+ * its rules in the global functions rule_masks and emit_event, which the
+ * verifier checks once per program rather than at every call under every
+ * state.
  */
 #include "scopes.h"
 #include "maps.h"
@@ -614,18 +616,25 @@ static __always_inline __u64 read_once_ordered(__u64 *p)
 #endif
 }
 
-/* What a memo must match: the calling process, the rules, the names. */
+/* What a memo must match: the calling process, the rules, the names; and
+ * what a recent entry must match: the calling thread (task, thread_start)
+ * where a memo names its process. */
 struct recall {
 	__u32 generation;
 	__u32 tgid;
 	__u64 start_time;
 	__u64 exec_id;
+	__u64 task;
+	__u64 thread_start;
 };
 
-/* The calling thread's tag; 0 when nothing may be recalled for it (it is
- * inside a function scope). Read before the process's state and rules, so
- * that a tag is never newer than what is remembered under it. */
-static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
+/* The calling thread's tag, what a recent entry must match; 0 when
+ * nothing may be recalled for it (it is inside a function scope). Read
+ * before the process's state and rules, so that a tag is never newer than
+ * what is remembered under it. Every load through a kernel pointer costs
+ * about eight instructions here (the JIT guards it), so the process's part
+ * waits for recall_process. */
+static __always_inline int recall_thread(struct recall *r, __u32 tid)
 {
 	if (in_scope(tid))
 		return 0;
@@ -635,13 +644,94 @@ static __always_inline int recall_tag(struct recall *r, __u32 tgid, __u32 tid)
 		return 0;
 	r->generation = m->generation;
 	struct task_struct *task = bpf_get_current_task_btf();
+	r->exec_id = task->self_exec_id;
+	r->task = (unsigned long)task;
+	r->thread_start = task->start_time;
+	return 1;
+}
+
+/* The rest of the tag, what a memo must match: the process. */
+static __always_inline int recall_process(struct recall *r, __u32 tgid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
 		return 0;
 	r->tgid = tgid;
 	r->start_time = leader->start_time;
-	r->exec_id = task->self_exec_id;
 	return 1;
+}
+
+/* forgotten's count; read before a memo is, so that a link, unlink or
+ * rename after it makes a copy of the memo stale. */
+static __always_inline __u32 forgotten_count(void)
+{
+	__u32 zero = 0;
+	__u32 *n = bpf_map_lookup_elem(&forgotten, &zero);
+	return n ? *n : 0;
+}
+
+/* 1 when this CPU's recent entry is for this thread and file under the
+ * current rules and grants `access` with no event; 0 when file_memo (or a
+ * full decision) must answer. */
+static __always_inline int recent_allows(struct recall *r, struct inode *inode, struct path *path, __u32 op,
+					 __u32 access)
+{
+	__u32 zero = 0;
+	struct recent *c = bpf_map_lookup_elem(&recent, &zero);
+	if (!c)
+		return 0;
+	__u64 before = read_once_ordered(&c->seq);
+	if (before & 1)
+		return 0;
+	int hit = c->task == r->task && c->start_time == r->thread_start && c->exec_id == r->exec_id &&
+		  c->generation == r->generation && c->inode == (unsigned long)inode && c->ino == inode->i_ino &&
+		  c->sb == (unsigned long)inode->i_sb;
+	__u32 granted = op == BPFBOX_OP_PERMISSION ? c->granted[1] : c->granted[0];
+	__u32 subtrees = c->subtrees, rename_seq = c->rename_seq, forgot = c->forgotten;
+	__u64 place = c->dentry;
+	if (read_once_ordered(&c->seq) != before || !hit)
+		return 0;
+	if (subtrees) {
+		__u32 now;
+		if (place != (unsigned long)path->dentry || forgotten_count() != forgot || !rename_sequence(&now) ||
+		    now != rename_seq)
+			return 0;
+	}
+	return !(access & ~granted);
+}
+
+/* This CPU's recent entry: a copy of what was just remembered on (or
+ * recalled from) `inode`'s memo. `forgot`: forgotten's count read before
+ * the memo was. */
+static __always_inline void note_recent(struct recall *r, struct inode *inode, struct dentry *dentry,
+					struct bpfbox_masks *m, __u32 subtrees, __u32 rename_seq, __u32 forgot)
+{
+	__u32 zero = 0;
+	struct recent *c = bpf_map_lookup_elem(&recent, &zero);
+	if (!c)
+		return;
+	/* Another writer on this CPU (a preempted one) is at it: it wins. */
+	__u64 seq = c->seq;
+	if ((seq & 1) || __sync_val_compare_and_swap(&c->seq, seq, seq + 1) != seq)
+		return;
+	c->task = r->task;
+	c->start_time = r->thread_start;
+	c->exec_id = r->exec_id;
+	c->generation = r->generation;
+	c->inode = (unsigned long)inode;
+	c->ino = inode->i_ino;
+	c->sb = (unsigned long)inode->i_sb;
+	c->subtrees = subtrees;
+	c->dentry = (unsigned long)dentry;
+	c->rename_seq = rename_seq;
+	c->forgotten = forgot;
+	__u32 unheard = ~(m->deny | m->audit);
+	c->granted[0] = m->allow & unheard;
+	c->granted[1] = (m->allow | m->taint) & unheard;
+	/* Only this CPU reads it: a compiler barrier orders the stores. */
+	asm volatile("" ::: "memory");
+	c->seq = seq + 2;
 }
 
 /* Files whose rules do not depend on the name they are reached by. */
@@ -664,6 +754,7 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 {
 	if (!memorable(inode))
 		return 0;
+	__u32 forgot = forgotten_count();
 	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
 	if (!e)
 		return 0;
@@ -686,7 +777,10 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 	__u32 allowed = m.allow;
 	if (op == BPFBOX_OP_PERMISSION)
 		allowed |= m.taint;
-	return !(access & ~allowed) && !(access & (m.deny | m.audit));
+	if (access & ~allowed || access & (m.deny | m.audit))
+		return 0;
+	note_recent(r, inode, dentry, &m, subtrees, rename_seq, forgot);
+	return 1;
 }
 
 /* Where a decision about to be made will be remembered, taken before it is
@@ -1092,39 +1186,56 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	/* Remembered for a tainted process (its taint is final), and not on
 	 * bpffs (its writes are refused above, whatever the rules). */
 	struct memo_slot slot = {};
-	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
+	__u32 forgot = 0;
+	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC)) {
+		forgot = forgotten_count();
 		memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
+	}
 	struct bpfbox_masks acc;
 	file_masks(s, &o, dentry, &acc);
-	if (r)
+	if (r && slot.e) {
 		remember(&slot, r, dentry, &acc);
+		note_recent(r, inode, dentry, &acc, slot.subtrees, slot.rename_seq, forgot);
+	}
 	return decide(s, &acc, access, &o);
+}
+
+/* Opened by exec (the executable, its interpreter): mediated as exec by
+ * bprm_check_security, not as a read. */
+static __always_inline int opened_for_exec(unsigned int flags, unsigned int mode)
+{
+	return (flags & __FMODE_EXEC) || (mode & FMODE_EXEC);
 }
 
 /* A file access on the hot path (open, read and write, mmap, stat): from
  * the remembered rules when they answer, else decided in full (and the
  * rules found remembered). */
-static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inode, struct dentry *dentry,
-					  struct path *path, struct path *walk, __u32 access)
+static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inode, struct path *file_path,
+					  int d_path_allowed, __u32 access, struct file *file)
 {
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	if (!access || !inode)
 		return 0;
 	struct recall r;
-	int tagged = recall_tag(&r, tgid, tid);
+	int tagged = recall_thread(&r, tid);
+	if (tagged && recent_allows(&r, inode, file_path, op, access))
+		return 0;
+	/* Asked after the recent entry: its answer is an allow without an
+	 * event, as for a file opened by exec. */
+	if (file && opened_for_exec(file->f_flags, file->f_mode))
+		return 0;
+	struct dentry *dentry = file_path->dentry;
+	tagged = tagged && recall_process(&r, tgid);
 	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
 	struct state s;
 	if (!get_state(&s))
 		return 0;
+	/* The event's path from bpf_d_path where the hook allows it, else
+	 * built by walking. */
+	struct path *path = d_path_allowed ? file_path : 0;
+	struct path *walk = d_path_allowed ? 0 : file_path;
 	return check_file(&s, tagged ? &r : 0, op, inode, dentry, path, walk, 0, access);
-}
-
-/* Opened by exec (the executable, its interpreter): mediated as exec by
- * bprm_check_security, not as a read. */
-static __always_inline int opened_for_exec(struct file *file)
-{
-	return (file->f_flags & __FMODE_EXEC) || (file->f_mode & FMODE_EXEC);
 }
 
 /* The kernel mapping an executable and its interpreter during exec. */
@@ -1134,9 +1245,9 @@ static __always_inline int in_exec(void)
 	return BPF_CORE_READ_BITFIELD(task, in_execve);
 }
 
-static __always_inline __u32 file_write_access(struct file *file)
+static __always_inline __u32 file_write_access(unsigned int flags)
 {
-	return (file->f_flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
+	return (flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
 }
 
 SEC("lsm/file_open")
@@ -1145,15 +1256,15 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	if (ret)
 		return prior(ret);
 	__u64 id = maybe_confined_caller();
-	if (!id || opened_for_exec(file))
+	if (!id)
 		return 0;
 	unsigned int mode = file->f_mode;
 	__u32 access = 0;
 	if (mode & FMODE_READ)
 		access |= BPFBOX_FS_READ;
 	if (mode & FMODE_WRITE)
-		access |= file_write_access(file);
-	return check_hot_file(id, BPFBOX_OP_OPEN, file->f_inode, file->f_path.dentry, &file->f_path, 0, access);
+		access |= file_write_access(file->f_flags);
+	return check_hot_file(id, BPFBOX_OP_OPEN, file->f_inode, &file->f_path, 1, access, file);
 }
 
 SEC("lsm/file_permission")
@@ -1162,15 +1273,15 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 	if (ret)
 		return prior(ret);
 	__u64 id = maybe_confined_caller();
-	if (!id || opened_for_exec(file))
+	if (!id)
 		return 0;
 	__u32 access = 0;
 	if (mask & MAY_READ)
 		access |= BPFBOX_FS_READ;
 	if (mask & (MAY_WRITE | MAY_APPEND))
-		access |= file_write_access(file);
+		access |= file_write_access(file->f_flags);
 	/* Denied writes to an inherited stdout must say which file: a path. */
-	return check_hot_file(id, BPFBOX_OP_PERMISSION, file->f_inode, file->f_path.dentry, 0, &file->f_path, access);
+	return check_hot_file(id, BPFBOX_OP_PERMISSION, file->f_inode, &file->f_path, 0, access, file);
 }
 
 SEC("lsm/bprm_check_security")
@@ -1217,7 +1328,7 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	__u32 access = mmap_access(prot, flags & MAP_SHARED);
 	if (own_executable(file->f_inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_hot_file(id, BPFBOX_OP_MMAP, file->f_inode, file->f_path.dentry, &file->f_path, 0, access);
+	return check_hot_file(id, BPFBOX_OP_MMAP, file->f_inode, &file->f_path, 1, access, 0);
 }
 
 /* mprotect is checked for the access it adds: what the mapping allows
@@ -1413,6 +1524,10 @@ static __always_inline void forget_file(struct dentry *dentry)
 	struct inode *inode = dentry ? dentry->d_inode : 0;
 	if (inode)
 		bpf_inode_storage_delete(&file_memo, inode);
+	__u32 zero = 0;
+	__u32 *n = bpf_map_lookup_elem(&forgotten, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 SEC("lsm/inode_unlink")
@@ -1511,7 +1626,7 @@ int BPF_PROG(inode_getattr, const struct path *path, int ret)
 	struct dentry *dentry = path->dentry;
 	if (!id || !dentry)
 		return 0;
-	return check_hot_file(id, BPFBOX_OP_GETATTR, dentry->d_inode, dentry, 0, (struct path *)path, BPFBOX_FS_GETATTR);
+	return check_hot_file(id, BPFBOX_OP_GETATTR, dentry->d_inode, (struct path *)path, 0, BPFBOX_FS_GETATTR, 0);
 }
 
 SEC("lsm/inode_getxattr")

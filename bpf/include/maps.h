@@ -172,4 +172,54 @@ struct {
 	__type(value, struct memo);
 } file_memo SEC(".maps");
 
+/*
+ * The last file rule remembered on this CPU, in front of file_memo: the
+ * read after an open, or the open of the file last opened, answered by a
+ * per-CPU array lookup and a few comparisons, without the local-storage
+ * helper. It holds a copy of a memo and is used under the same tag, made
+ * per thread (the task, its start time and exec): the thread, not the
+ * process, since the key is the task's address. The file is told by its
+ * inode's address, number and file system, so that an inode freed and
+ * its memory given to another file does not match. For a profile with
+ * "**" rules, its place as in the memo (dentry, rename_lock sequence) and
+ * the count of links, unlinks and renames since (forgotten: the memo it
+ * copies would have been deleted by forget_file). Written only where a
+ * memo is, read and written by one CPU, preemptible: a seqlock whose
+ * writer claims it with a compare-and-swap.
+ */
+struct recent {
+	__u64 seq; /* odd while a writer is at it */
+	__u64 task;
+	__u64 start_time; /* the thread's */
+	__u64 exec_id;
+	__u64 inode;
+	__u64 ino;
+	__u64 sb;
+	__u32 generation;
+	__u32 subtrees;
+	/* For a profile with "**" rules (subtrees): where in the tree. */
+	__u64 dentry;
+	__u32 rename_seq;
+	__u32 forgotten;
+	/* What may be done without an event: [0] as an open, mmap or stat,
+	 * [1] as a read or write of a file already open (taint rules too). */
+	__u32 granted[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct recent);
+} recent SEC(".maps");
+
+/* The links, unlinks and renames of any file (forget_file), for struct
+ * recent: wraps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} forgotten SEC(".maps");
+
 #endif
