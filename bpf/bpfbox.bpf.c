@@ -671,14 +671,14 @@ static __always_inline __u32 forgotten_count(void)
 	return n ? *n : 0;
 }
 
-/* 1 when this CPU's recent entry is for this thread and file under the
- * current rules and grants `access` with no event; 0 when file_memo (or a
- * full decision) must answer. */
+/* 1 when this CPU's recent entry for the inode's slot is for this thread
+ * and file under the current rules and grants `access` with no event; 0
+ * when file_memo (or a full decision) must answer. */
 static __always_inline int recent_allows(struct recall *r, struct inode *inode, struct path *path, __u32 op,
 					 __u32 access)
 {
-	__u32 zero = 0;
-	struct recent *c = bpf_map_lookup_elem(&recent, &zero);
+	__u32 slot = recent_slot(inode);
+	struct recent *c = bpf_map_lookup_elem(&recent, &slot);
 	if (!c)
 		return 0;
 	__u64 before = read_once_ordered(&c->seq);
@@ -701,14 +701,14 @@ static __always_inline int recent_allows(struct recall *r, struct inode *inode, 
 	return !(access & ~granted);
 }
 
-/* This CPU's recent entry: a copy of what was just remembered on (or
- * recalled from) `inode`'s memo. `forgot`: forgotten's count read before
- * the memo was. */
+/* This CPU's recent entry for the inode's slot: a copy of what was just
+ * remembered on (or recalled from) `inode`'s memo. `forgot`: forgotten's
+ * count read before the memo was. */
 static __always_inline void note_recent(struct recall *r, struct inode *inode, struct dentry *dentry,
 					struct bpfbox_masks *m, __u32 subtrees, __u32 rename_seq, __u32 forgot)
 {
-	__u32 zero = 0;
-	struct recent *c = bpf_map_lookup_elem(&recent, &zero);
+	__u32 slot = recent_slot(inode);
+	struct recent *c = bpf_map_lookup_elem(&recent, &slot);
 	if (!c)
 		return;
 	/* Another writer on this CPU (a preempted one) is at it: it wins. */

@@ -173,10 +173,12 @@ struct {
 } file_memo SEC(".maps");
 
 /*
- * The last file rule remembered on this CPU, in front of file_memo: the
- * read after an open, or the open of the file last opened, answered by a
+ * The last file rules remembered on this CPU, in front of file_memo, one
+ * per slot (a file's slot is a hash of its inode's address): the read
+ * after an open, or the open of a file opened before, answered by a
  * per-CPU array lookup and a few comparisons, without the local-storage
- * helper. It holds a copy of a memo and is used under the same tag, made
+ * helper. Sixteen slots, so that a server's few files (its page, its log)
+ * do not push each other out. It holds a copy of a memo and is used under the same tag, made
  * per thread (the task, its start time and exec): the thread, not the
  * process, since the key is the task's address. The file is told by its
  * inode's address, number and file system, so that an inode freed and
@@ -206,12 +208,22 @@ struct recent {
 	__u32 granted[2];
 };
 
+#define RECENT_SLOTS 16
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, RECENT_SLOTS);
 	__type(key, __u32);
 	__type(value, struct recent);
 } recent SEC(".maps");
+
+/* The slot of an inode: its address's bits above the size of the smallest
+ * inode, folded. */
+static __always_inline __u32 recent_slot(void *inode)
+{
+	unsigned long a = (unsigned long)inode;
+	return ((a >> 6) ^ (a >> 10) ^ (a >> 14)) & (RECENT_SLOTS - 1);
+}
 
 /* The links, unlinks and renames of any file (forget_file), for struct
  * recent: wraps. */
