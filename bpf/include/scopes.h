@@ -129,10 +129,12 @@ static __always_inline void count_scope_dropped(void)
 		__sync_fetch_and_add(&st->scopes_dropped, 1);
 }
 
+/* A direct load through the task's BTF pointer: a probe read would cost a
+ * helper call and a fault-safe copy. */
 static __always_inline __u64 current_start_time(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(task, start_time);
+	struct task_struct *task = bpf_get_current_task_btf();
+	return task->start_time;
 }
 
 /* The calling thread's scope state, created (or reset, if it belonged to an
@@ -161,11 +163,16 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
-	if (!proc)
-		return; /* not confined: nothing to scope */
-	if (slot != ANY_SLOT && proc->slot != slot)
+	/* Not confined: nothing to scope. The bitmap's inlined lookup, not a
+	 * lookup in procs: it is exact but for a moment at exec and exit, and
+	 * a scope recorded for a thread that is not confined is never read. */
+	if (!maybe_confined(tgid))
 		return;
+	if (slot != ANY_SLOT) {
+		struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
+		if (!proc || proc->slot != slot)
+			return;
+	}
 	struct bpfbox_thread *t = thread_state(tid, 1);
 	if (!t)
 		return;
@@ -201,6 +208,11 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 static __always_inline void scope_exit(__u32 scope)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	/* In no scope (its bit is set before a scope is recorded): nothing to
+	 * end, and no dropped entry either, which is only counted in a full
+	 * set of scopes. */
+	if (!in_scope(tid))
+		return;
 	struct bpfbox_thread *t = thread_state(tid, 0);
 	if (!t)
 		return;
