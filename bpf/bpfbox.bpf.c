@@ -1906,7 +1906,9 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 {
 	__u32 ptgid = parent->tgid;
 	__u32 ctgid = child->tgid;
-	if (ctgid == ptgid)
+	/* A thread, or a parent not confined (most forks): the bitmap's
+	 * inlined lookup says so without a lookup in procs. */
+	if (ctgid == ptgid || !maybe_confined(ptgid))
 		return 0;
 	struct bpfbox_proc *p = bpf_map_lookup_elem(&procs, &ptgid);
 	if (!p)
@@ -1938,7 +1940,8 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	bpf_map_delete_elem(&threads, &tid);
 	mark_scoped(tid, 0);
 	struct signal_struct *signal = task->signal;
-	if (signal && signal->live.counter == 0)
+	/* A clear bit: no entry in procs to remove (most processes). */
+	if (signal && signal->live.counter == 0 && maybe_confined(tgid))
 		remove_proc(tgid);
 	return 0;
 }
