@@ -616,6 +616,18 @@ static __always_inline __u64 read_once_ordered(__u64 *p)
 #endif
 }
 
+/* A seqlock's writer: *seq made odd, if no other writer is at it (else it
+ * wins, and this one writes nothing); 1 when claimed, the even count it
+ * found in *was. Atomics are full barriers. */
+static __always_inline int seq_claim(__u64 *seq, __u64 *was)
+{
+	__u64 found = *seq;
+	if ((found & 1) || __sync_val_compare_and_swap(seq, found, found + 1) != found)
+		return 0;
+	*was = found;
+	return 1;
+}
+
 /* What a memo must match: the calling process, the rules, the names; and
  * what a recent entry must match: the calling thread (task, thread_start)
  * where a memo names its process. */
@@ -711,9 +723,9 @@ static __always_inline void note_recent(struct recall *r, struct inode *inode, s
 	struct recent *c = bpf_map_lookup_elem(&recent, &slot);
 	if (!c)
 		return;
-	/* Another writer on this CPU (a preempted one) is at it: it wins. */
-	__u64 seq = c->seq;
-	if ((seq & 1) || __sync_val_compare_and_swap(&c->seq, seq, seq + 1) != seq)
+	/* Another writer on this CPU (a preempted one) may be at it. */
+	__u64 seq;
+	if (!seq_claim(&c->seq, &seq))
 		return;
 	c->task = r->task;
 	c->start_time = r->thread_start;
@@ -820,10 +832,9 @@ static __always_inline void remember(struct memo_slot *slot, struct recall *r, s
 	struct memo *e = slot->e;
 	if (!e)
 		return;
-	/* The seqlock's writer: one at a time (another one at it wins), the
-	 * count odd while writing. Atomics are full barriers. */
-	__u64 seq = e->seq;
-	if ((seq & 1) || __sync_val_compare_and_swap(&e->seq, seq, seq + 1) != seq)
+	/* The seqlock's writer: one at a time, the count odd while writing. */
+	__u64 seq;
+	if (!seq_claim(&e->seq, &seq))
 		return;
 	e->generation = r->generation;
 	e->tgid = r->tgid;
