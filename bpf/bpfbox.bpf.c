@@ -1527,9 +1527,11 @@ int BPF_PROG(inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode
 	return ret ? prior(ret) : check_dir_write(BPFBOX_OP_CREATE, dentry);
 }
 
-/* What was remembered on a file about to get or lose a name: deleted, for
- * every process (the name may change under a confined one's feet), before
- * the change. See memo_slot. */
+/* What was remembered on a file about to get or lose a name (a link, an
+ * unlink, a rename, a directory removed): deleted, for every process (the
+ * name may change under a confined one's feet), before the change, and
+ * counted in `forgotten`, which makes the copies in recent entries stale.
+ * See memo_slot. */
 static __always_inline void forget_file(struct dentry *dentry)
 {
 	struct inode *inode = dentry ? dentry->d_inode : 0;
@@ -1551,6 +1553,9 @@ int BPF_PROG(inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 SEC("lsm/inode_rmdir")
 int BPF_PROG(inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
 {
+	/* A removed directory's inode number may be given to a new file, and
+	 * its memory to the new file's inode: recent entries for it go stale. */
+	forget_file(dentry);
 	return ret ? prior(ret) : check_remove(BPFBOX_OP_UNLINK, dentry);
 }
 

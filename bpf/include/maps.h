@@ -173,21 +173,22 @@ struct {
 } file_memo SEC(".maps");
 
 /*
- * The last file rules remembered on this CPU, in front of file_memo, one
- * per slot (a file's slot is a hash of its inode's address): the read
- * after an open, or the open of a file opened before, answered by a
- * per-CPU array lookup and a few comparisons, without the local-storage
- * helper. Sixteen slots, so that a server's few files (its page, its log)
- * do not push each other out. It holds a copy of a memo and is used under the same tag, made
- * per thread (the task, its start time and exec): the thread, not the
- * process, since the key is the task's address. The file is told by its
- * inode's address, number and file system, so that an inode freed and
- * its memory given to another file does not match. For a profile with
- * "**" rules, its place as in the memo (dentry, rename_lock sequence) and
- * the count of links, unlinks and renames since (forgotten: the memo it
- * copies would have been deleted by forget_file). Written only where a
- * memo is, read and written by one CPU, preemptible: a seqlock whose
- * writer claims it with a compare-and-swap.
+ * The last file rules remembered on this CPU, in front of file_memo,
+ * one per slot (a file's slot is a hash of its inode's address): the
+ * read after an open, or the open of a file opened before, answered by
+ * a per-CPU array lookup and a few comparisons, without the
+ * local-storage helper. Sixteen slots, so that a server's few files
+ * (its page, its log) do not push each other out. It holds a copy of a
+ * memo and is used under the same tag, made per thread (the task, its
+ * start time and exec): the thread, not the process, since the key is
+ * the task's address. The file is told by its inode's address, number
+ * and file system, so that an inode freed and its memory given to
+ * another file does not match. For a profile with "**" rules, its place
+ * as in the memo (dentry, rename_lock sequence) and the count of links,
+ * unlinks, renames and rmdirs since (forgotten: the memo it copies
+ * would have been deleted by forget_file). Written only where a memo
+ * is, read and written by one CPU, preemptible: a seqlock whose writer
+ * claims it with a compare-and-swap.
  */
 struct recent {
 	__u64 seq; /* odd while a writer is at it */
@@ -217,16 +218,17 @@ struct {
 	__type(value, struct recent);
 } recent SEC(".maps");
 
-/* The slot of an inode: its address's bits above the size of the smallest
- * inode, folded. */
+/* The slot of an inode: its address's low 32 bits above the size of the
+ * smallest inode, folded. Truncated first: the verifier refuses a shift
+ * of a pointer, not of a number made from one. */
 static __always_inline __u32 recent_slot(void *inode)
 {
-	unsigned long a = (unsigned long)inode;
+	__u32 a = (__u32)(unsigned long)inode;
 	return ((a >> 6) ^ (a >> 10) ^ (a >> 14)) & (RECENT_SLOTS - 1);
 }
 
-/* The links, unlinks and renames of any file (forget_file), for struct
- * recent: wraps. */
+/* The links, unlinks, renames and rmdirs of any file (forget_file), for
+ * struct recent: wraps. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
