@@ -338,6 +338,11 @@ expect "taint: a new process starts untainted" "ok" /opt/t/taint/probe read /srv
 expect "taint: exec of its own binary keeps the taint" "okdenied
  ok" /opt/t/taint/probe read /srv/t/trigger , exec /opt/t/taint/probe read /srv/t/secret
 
+# Cases about what a CPU remembers (the per-CPU recent entries in front of
+# file_memo) run their probes on CPU 0, so that a second read finds the
+# entry the first left there, the first place a decision is looked for.
+ONE_CPU="taskset -c 0"
+
 # ---- #[func] scopes --------------------------------------------------------
 L=/opt/t/login/login
 expect "func: inside check_password" "check_password: ok" $L check
@@ -360,7 +365,7 @@ check_password: ok
 main after: denied (Operation not permitted)" $L around
 expect "func: a scope's #[deny] wins over what was allowed (and remembered) outside it" "main before: ok
 check_password: denied (Operation not permitted)
-main after: ok" taskset -c 0 /opt/t/scopedeny/login around
+main after: ok" $ONE_CPU /opt/t/scopedeny/login around
 
 # ---- #[kfunc] scopes ---------------------------------------------------------
 expect "kfunc: open inside do_filp_open, read(2) outside it" "ok denied" /opt/t/kf/probe openonly /srv/t/kf , readfd /srv/t/kf
@@ -379,22 +384,20 @@ expect "process: exec of an unprofiled binary keeps the profile (allows)" "ok
 ok" $A exec /opt/t/sw/plain read /srv/t/a-only
 
 expect "process: rules remembered before an exec in place do not outlive it" "ok denied" \
-    taskset -c 0 $A read /srv/t/a-only , execin /opt/t/sw/b read /srv/t/a-only
+    $ONE_CPU $A read /srv/t/a-only , execin /opt/t/sw/b read /srv/t/a-only
 expect "process: ... the control: the exec'd program's own rules" "ok ok" \
-    taskset -c 0 $A read /srv/t/a-only , execin /opt/t/sw/b read /srv/t/b-only
+    $ONE_CPU $A read /srv/t/a-only , execin /opt/t/sw/b read /srv/t/b-only
 # One CPU, two processes one after the other: what the first was allowed
 # and left in the CPU's recent entry is not the second's.
 expect "process: a file read by one profile's process, then by another's on the same CPU: denied to the second" \
     "ok ok
-denied" sh -c "taskset -c 0 $A read /srv/t/a-only , read /srv/t/a-only; taskset -c 0 /opt/t/sw/b read /srv/t/a-only"
+denied" sh -c "$ONE_CPU $A read /srv/t/a-only , read /srv/t/a-only; $ONE_CPU /opt/t/sw/b read /srv/t/a-only"
 
 # ---- rules remembered on files (recent, file_memo) ---------------------------
 # One process reads, the test changes what the decision depends on, the same
-# process reads again: it sees the change, never what was remembered. The
-# probes run on CPU 0 (ONE_CPU), so that their second read finds the entry
-# their first left in that CPU's recent entry, the first place a decision
-# is looked for (the changes come from unconfined processes, which leave it).
-ONE_CPU="taskset -c 0"
+# process reads again: it sees the change, never what was remembered, on
+# one CPU (ONE_CPU; the changes come from unconfined processes, which leave
+# the CPU's recent entries alone).
 M="$ONE_CPU /opt/t/memo/probe"
 expect "memo: the control: nothing changed, the open file and the path still read" "ok ok ok ok ok ok" \
     across true $M hold /srv/t/mv/in/keep/f , readheld , read /srv/t/mv/in/keep/f , waitfor /tmp/go , readheld , read /srv/t/mv/in/keep/f
@@ -704,7 +707,7 @@ expect "reload: the new rules are in force" "ok ok" $P read /srv/t/b-only , read
 expect "reload: a process that read a file under the old rules is denied it under the new (open file, path)" \
     "ok ok ok ok denied denied" \
     across "$LOAD -q $IMG/reload-v1.bbx" \
-    taskset -c 0 $P hold /srv/t/b-only , readheld , read /srv/t/b-only , waitfor /tmp/go , readheld , read /srv/t/b-only
+    $ONE_CPU $P hold /srv/t/b-only , readheld , read /srv/t/b-only , waitfor /tmp/go , readheld , read /srv/t/b-only
 $LOAD -q $IMG/reload-v2.bbx
 # A switch that fails half-way (exe_profiles filled up by hand) is undone:
 # the reload probe, switched first, goes back to v2; the new profile is not
