@@ -674,13 +674,14 @@ static __always_inline int recall_process(struct recall *r, __u32 tgid)
 	return 1;
 }
 
-/* forgotten's count; read before a memo is, so that a link, unlink or
- * rename after it makes a copy of the memo stale. */
+/* forgotten's count (its low 32 bits); read before a memo is, and ordered
+ * before it on any CPU, so that a link, unlink, rename or rmdir after it
+ * makes a copy of the memo stale. */
 static __always_inline __u32 forgotten_count(void)
 {
 	__u32 zero = 0;
-	__u32 *n = bpf_map_lookup_elem(&forgotten, &zero);
-	return n ? *n : 0;
+	__u64 *n = bpf_map_lookup_elem(&forgotten, &zero);
+	return n ? (__u32)read_once_ordered(n) : 0;
 }
 
 /* 1 when this CPU's recent entry for the inode's slot is for this thread
@@ -1538,7 +1539,7 @@ static __always_inline void forget_file(struct dentry *dentry)
 	if (inode)
 		bpf_inode_storage_delete(&file_memo, inode);
 	__u32 zero = 0;
-	__u32 *n = bpf_map_lookup_elem(&forgotten, &zero);
+	__u64 *n = bpf_map_lookup_elem(&forgotten, &zero);
 	if (n)
 		__sync_fetch_and_add(n, 1);
 }

@@ -233,7 +233,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64); /* 64 bits for read_once_ordered */
 } forgotten SEC(".maps");
 
 #endif
