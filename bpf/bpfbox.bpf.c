@@ -674,6 +674,17 @@ static __always_inline int recall_process(struct recall *r, __u32 tgid)
 	return 1;
 }
 
+/* What remembered masks let `op` do with no event, as decide() would for a
+ * tainted process: allowed (reading or writing an open file, the taint
+ * rules too), not denied, not audited. */
+static __always_inline __u32 granted_by(struct bpfbox_masks *m, __u32 op)
+{
+	__u32 allowed = m->allow;
+	if (op == BPFBOX_OP_PERMISSION)
+		allowed |= m->taint;
+	return allowed & ~(m->deny | m->audit);
+}
+
 /* forgotten's count (its low 32 bits); read before a memo is, and ordered
  * before it on any CPU, so that a link, unlink, rename or rmdir after it
  * makes a copy of the memo stale. */
@@ -739,9 +750,8 @@ static __always_inline void note_recent(struct recall *r, struct inode *inode, s
 	c->dentry = (unsigned long)dentry;
 	c->rename_seq = rename_seq;
 	c->forgotten = forgot;
-	__u32 unheard = ~(m->deny | m->audit);
-	c->granted[0] = m->allow & unheard;
-	c->granted[1] = (m->allow | m->taint) & unheard;
+	c->granted[0] = granted_by(m, BPFBOX_OP_OPEN);
+	c->granted[1] = granted_by(m, BPFBOX_OP_PERMISSION);
 	/* Only this CPU reads it: a compiler barrier orders the stores. */
 	asm volatile("" ::: "memory");
 	c->seq = seq + 2;
@@ -787,10 +797,7 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 		if (place != (unsigned long)dentry || !rename_sequence(&now) || now != rename_seq)
 			return 0;
 	}
-	__u32 allowed = m.allow;
-	if (op == BPFBOX_OP_PERMISSION)
-		allowed |= m.taint;
-	if (access & ~allowed || access & (m.deny | m.audit))
+	if (access & ~granted_by(&m, op))
 		return 0;
 	note_recent(r, inode, dentry, &m, subtrees, rename_seq, forgot);
 	return 1;
