@@ -628,25 +628,40 @@ static __always_inline int seq_claim(__u64 *seq, __u64 *was)
 	return 1;
 }
 
-/* What a memo must match: the calling process, the rules, the names; and
- * what a recent entry must match: the calling thread (task, thread_start)
- * where a memo names its process. */
+/* What a recent entry must match: the calling thread's task address and
+ * recent_epoch; and what a memo must match: the calling process, the
+ * rules. */
 struct recall {
+	__u64 epoch;
+	__u64 task;
 	__u32 generation;
 	__u32 tgid;
 	__u64 start_time;
 	__u64 exec_id;
-	__u64 task;
-	__u64 thread_start;
 };
 
-/* The calling thread's tag, what a recent entry must match; 0 when
- * nothing may be recalled for it (it is inside a function scope). Read
- * before the process's state and rules, so that a tag is never newer than
- * what is remembered under it. Every load through a kernel pointer costs
- * about eight instructions here (the JIT guards it), so the process's part
- * waits for recall_process. */
-static __always_inline int recall_thread(struct recall *r, __u32 tid)
+/* The calling thread's tag, what a recent entry must match. The epoch is
+ * read first, before anything it guards (the memo, the process's state,
+ * the rules), so that a tag is never newer than what is remembered under
+ * it. Every load through a kernel pointer costs about eight instructions
+ * here (the JIT guards it): the tag has none. */
+static __always_inline int recall_thread(struct recall *r)
+{
+	__u32 zero = 0;
+	__u64 *epoch = bpf_map_lookup_elem(&recent_epoch, &zero);
+	if (!epoch)
+		return 0;
+	r->epoch = read_once_ordered(epoch);
+	r->task = (unsigned long)bpf_get_current_task_btf();
+	return 1;
+}
+
+/* The rest of the tag, what a memo must match: the process, its exec and
+ * the rules' generation; 0 when nothing may be recalled or remembered for
+ * the thread (it is inside a function scope). The generation is read
+ * after the epoch (the loader bumps them in the other order) and before
+ * the process's state and rules. */
+static __always_inline int recall_process(struct recall *r, __u32 tgid, __u32 tid)
 {
 	if (in_scope(tid))
 		return 0;
@@ -656,19 +671,10 @@ static __always_inline int recall_thread(struct recall *r, __u32 tid)
 		return 0;
 	r->generation = m->generation;
 	struct task_struct *task = bpf_get_current_task_btf();
-	r->exec_id = task->self_exec_id;
-	r->task = (unsigned long)task;
-	r->thread_start = task->start_time;
-	return 1;
-}
-
-/* The rest of the tag, what a memo must match: the process. */
-static __always_inline int recall_process(struct recall *r, __u32 tgid)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
 		return 0;
+	r->exec_id = task->self_exec_id;
 	r->tgid = tgid;
 	r->start_time = leader->start_time;
 	return 1;
@@ -685,16 +691,6 @@ static __always_inline __u32 granted_by(struct bpfbox_masks *m, __u32 op)
 	return allowed & ~(m->deny | m->audit);
 }
 
-/* forgotten's count (its low 32 bits); read before a memo is, and ordered
- * before it on any CPU, so that a link, unlink, rename or rmdir after it
- * makes a copy of the memo stale. */
-static __always_inline __u32 forgotten_count(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&forgotten, &zero);
-	return n ? (__u32)read_once_ordered(n) : 0;
-}
-
 /* 1 when this CPU's recent entry for the inode's slot is for this thread
  * and file under the current rules and grants `access` with no event; 0
  * when file_memo (or a full decision) must answer. */
@@ -708,28 +704,26 @@ static __always_inline int recent_allows(struct recall *r, struct inode *inode, 
 	__u64 before = read_once_ordered(&c->seq);
 	if (before & 1)
 		return 0;
-	int hit = c->task == r->task && c->start_time == r->thread_start && c->exec_id == r->exec_id &&
-		  c->generation == r->generation && c->inode == (unsigned long)inode && c->ino == inode->i_ino &&
-		  c->sb == (unsigned long)inode->i_sb;
+	int hit = c->task == r->task && c->epoch == r->epoch && c->inode == (unsigned long)inode &&
+		  c->ino == inode->i_ino && c->sb == (unsigned long)inode->i_sb;
 	__u32 granted = op == BPFBOX_OP_PERMISSION ? c->granted[1] : c->granted[0];
-	__u32 subtrees = c->subtrees, rename_seq = c->rename_seq, forgot = c->forgotten;
+	__u32 subtrees = c->subtrees, rename_seq = c->rename_seq;
 	__u64 place = c->dentry;
 	if (read_once_ordered(&c->seq) != before || !hit)
 		return 0;
 	if (subtrees) {
 		__u32 now;
-		if (place != (unsigned long)path->dentry || forgotten_count() != forgot || !rename_sequence(&now) ||
-		    now != rename_seq)
+		if (place != (unsigned long)path->dentry || !rename_sequence(&now) || now != rename_seq)
 			return 0;
 	}
 	return !(access & ~granted);
 }
 
 /* This CPU's recent entry for the inode's slot: a copy of what was just
- * remembered on (or recalled from) `inode`'s memo. `forgot`: forgotten's
- * count read before the memo was. */
+ * remembered on (or recalled from) `inode`'s memo, under the epoch read
+ * before the memo was. */
 static __always_inline void note_recent(struct recall *r, struct inode *inode, struct dentry *dentry,
-					struct bpfbox_masks *m, __u32 subtrees, __u32 rename_seq, __u32 forgot)
+					struct bpfbox_masks *m, __u32 subtrees, __u32 rename_seq)
 {
 	__u32 slot = recent_slot(inode);
 	struct recent *c = bpf_map_lookup_elem(&recent, &slot);
@@ -740,16 +734,13 @@ static __always_inline void note_recent(struct recall *r, struct inode *inode, s
 	if (!seq_claim(&c->seq, &seq))
 		return;
 	c->task = r->task;
-	c->start_time = r->thread_start;
-	c->exec_id = r->exec_id;
-	c->generation = r->generation;
+	c->epoch = r->epoch;
 	c->inode = (unsigned long)inode;
 	c->ino = inode->i_ino;
 	c->sb = (unsigned long)inode->i_sb;
 	c->subtrees = subtrees;
 	c->dentry = (unsigned long)dentry;
 	c->rename_seq = rename_seq;
-	c->forgotten = forgot;
 	c->granted[0] = granted_by(m, BPFBOX_OP_OPEN);
 	c->granted[1] = granted_by(m, BPFBOX_OP_PERMISSION);
 	/* Only this CPU reads it: a compiler barrier orders the stores. */
@@ -777,7 +768,6 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 {
 	if (!memorable(inode))
 		return 0;
-	__u32 forgot = forgotten_count();
 	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
 	if (!e)
 		return 0;
@@ -799,7 +789,7 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 	}
 	if (access & ~granted_by(&m, op))
 		return 0;
-	note_recent(r, inode, dentry, &m, subtrees, rename_seq, forgot);
+	note_recent(r, inode, dentry, &m, subtrees, rename_seq);
 	return 1;
 }
 
@@ -1205,16 +1195,13 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	/* Remembered for a tainted process (its taint is final), and not on
 	 * bpffs (its writes are refused above, whatever the rules). */
 	struct memo_slot slot = {};
-	__u32 forgot = 0;
-	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC)) {
-		forgot = forgotten_count();
+	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
 		memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
-	}
 	struct bpfbox_masks acc;
 	file_masks(s, &o, dentry, &acc);
 	if (r && slot.e) {
 		remember(&slot, r, dentry, &acc);
-		note_recent(r, inode, dentry, &acc, slot.subtrees, slot.rename_seq, forgot);
+		note_recent(r, inode, dentry, &acc, slot.subtrees, slot.rename_seq);
 	}
 	return decide(s, &acc, access, &o);
 }
@@ -1236,7 +1223,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	if (!access || !inode)
 		return 0;
 	struct recall r;
-	int tagged = recall_thread(&r, tid);
+	int tagged = recall_thread(&r);
 	if (tagged && recent_allows(&r, inode, file_path, op, access))
 		return 0;
 	/* Asked after the recent entry: its answer is an allow without an
@@ -1244,7 +1231,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
 	struct dentry *dentry = file_path->dentry;
-	tagged = tagged && recall_process(&r, tgid);
+	tagged = tagged && recall_process(&r, tgid, tid);
 	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
 	struct state s;
@@ -1538,17 +1525,14 @@ int BPF_PROG(inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode
 /* What was remembered on a file about to get or lose a name (a link, an
  * unlink, a rename, a directory removed): deleted, for every process (the
  * name may change under a confined one's feet), before the change, and
- * counted in `forgotten`, which makes the copies in recent entries stale.
+ * followed by a new recent_epoch, which makes the copies in recent entries stale.
  * See memo_slot. */
 static __always_inline void forget_file(struct dentry *dentry)
 {
 	struct inode *inode = dentry ? dentry->d_inode : 0;
 	if (inode)
 		bpf_inode_storage_delete(&file_memo, inode);
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&forgotten, &zero);
-	if (n)
-		__sync_fetch_and_add(n, 1);
+	new_recent_epoch();
 }
 
 SEC("lsm/inode_unlink")
@@ -1883,6 +1867,9 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	/* Its profile may change: the recent entries it wrote go stale (the
+	 * other threads are gone; it runs no hook meanwhile). */
+	new_recent_epoch();
 	bpf_map_delete_elem(&threads, &tid);
 	mark_scoped(tid, 0);
 	struct file *file = bprm->file;
@@ -2003,6 +1990,9 @@ int BPF_PROG(task_free, struct task_struct *task)
 	__u64 key = (__u64)task;
 	if (bpf_map_delete_elem(&forking, &key) == 0)
 		release_proc_claim();
+	/* Its address may be the next task's: what recent entries say for
+	 * it goes stale before the memory is freed. */
+	new_recent_epoch();
 	return 0;
 }
 

@@ -179,31 +179,28 @@ struct {
  * a per-CPU array lookup and a few comparisons, without the
  * local-storage helper. Sixteen slots, so that a server's few files
  * (its page, its log) do not push each other out. It holds a copy of a
- * memo and is used under the same tag, made per thread (the task, its
- * start time and exec): the thread, not the process, since the key is
- * the task's address. The file is told by its inode's address, number
- * and file system, so that an inode freed and its memory given to
- * another file does not match. For a profile with "**" rules, its place
- * as in the memo (dentry, rename_lock sequence) and the count of links,
- * unlinks, renames and rmdirs since (forgotten: the memo it copies
- * would have been deleted by forget_file). Written only where a memo
- * is, read and written by one CPU, preemptible: a seqlock whose writer
- * claims it with a compare-and-swap.
+ * memo, made for one thread: tagged by the thread's task address and
+ * recent_epoch (bpf/include/scopes.h), which every change that could
+ * make the copy wrong bumps (the rules, a task freed or exec'd, a scope
+ * entered, a file linked, unlinked or renamed), so that a hit loads no
+ * kernel field for the thread. The file is told by its inode's address,
+ * number and file system, so that an inode freed and its memory given
+ * to another file does not match. For a profile with "**" rules, its
+ * place as in the memo (dentry, rename_lock sequence). Written only
+ * where a memo is, read and written by one CPU, preemptible: a seqlock
+ * whose writer claims it with a compare-and-swap.
  */
 struct recent {
 	__u64 seq; /* odd while a writer is at it */
 	__u64 task;
-	__u64 start_time; /* the thread's */
-	__u64 exec_id;
+	__u64 epoch;
 	__u64 inode;
 	__u64 ino;
 	__u64 sb;
-	__u32 generation;
-	__u32 subtrees;
 	/* For a profile with "**" rules (subtrees): where in the tree. */
 	__u64 dentry;
 	__u32 rename_seq;
-	__u32 forgotten;
+	__u32 subtrees;
 	/* What may be done without an event: [0] as an open, mmap or stat,
 	 * [1] as a read or write of a file already open (taint rules too). */
 	__u32 granted[2];
@@ -226,14 +223,5 @@ static __always_inline __u32 recent_slot(void *inode)
 	__u32 a = (__u32)(unsigned long)inode;
 	return ((a >> 6) ^ (a >> 10) ^ (a >> 14)) & (RECENT_SLOTS - 1);
 }
-
-/* The links, unlinks, renames and rmdirs of any file (forget_file), for
- * struct recent: wraps. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64); /* 64 bits for read_once_ordered */
-} forgotten SEC(".maps");
 
 #endif

@@ -56,6 +56,44 @@ struct {
 	__type(value, __u64);
 } scoped SEC(".maps");
 
+/*
+ * The epoch of the per-CPU `recent` entries (bpf/include/maps.h): a count
+ * bumped by whatever could make an entry answer other than the rules would
+ * now, so that an entry is used only in the epoch it was written in. The
+ * entry's tag is then the thread's task address and the epoch, with no
+ * kernel field to load:
+ *  - the rules change: the loader bumps it after the generation (from user
+ *    space, through the map's memory: BPF_F_MMAPABLE);
+ *  - a task is freed (its address may be handed to a new task), or execs
+ *    (its profile may change): task_free, bprm_committed_creds;
+ *  - a thread enters a function scope: scope_enter (an entry is written
+ *    only outside scopes, so the thread's own entries are all older);
+ *  - a file is linked, unlinked, renamed or a directory removed
+ *    (forget_file): the memo an entry copies would have been deleted.
+ * 64 bits: a confined process can bump it at will (by calling a scoped
+ * function), and must not be able to wrap it back onto an old entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} recent_epoch SEC(".maps");
+
+/* A new epoch. A fetching atomic, a full barrier on every architecture
+ * (the plain add is none on arm64): what changed before it is seen by
+ * whoever reads the new epoch. */
+static __always_inline void new_recent_epoch(void)
+{
+	__u32 zero = 0;
+	__u64 *epoch = bpf_map_lookup_elem(&recent_epoch, &zero);
+	if (!epoch)
+		return;
+	__u64 was = __sync_fetch_and_add(epoch, 1);
+	barrier_var(was);
+}
+
 static __always_inline int in_scope(__u32 tid)
 {
 	__u32 word = tid >> 6;
@@ -177,6 +215,8 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 	if (!t)
 		return;
 	mark_scoped(tid, 1);
+	/* The thread's recent entries, all written before this, go stale. */
+	new_recent_epoch();
 	__u32 count = t->count;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
 		if (i >= count)

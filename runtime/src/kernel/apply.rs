@@ -345,14 +345,19 @@ fn reap(maps: &Maps, prepared: &[Prepared]) {
     }
 }
 
-/// Makes the file rules the BPF side remembered stale (file_memo in
-/// bpf/bpfbox.bpf.c is tagged with this generation): after every change of
-/// the rules or profiles in force.
+/// Makes the file rules the BPF side remembered stale: after every change
+/// of the rules or profiles in force. The memos (file_memo in
+/// bpf/bpfbox.bpf.c) are tagged with meta's generation, the per-CPU copies
+/// in front of them with recent_epoch, which the BPF side bumps too and
+/// reads first: so it is bumped second, with an atomic add.
 pub(super) fn new_generation(maps: &Maps) -> Result<(), libbpf_rs::Error> {
     let mut meta = maps.meta();
     meta.generation = meta.generation.wrapping_add(1);
     maps.meta
-        .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)
+        .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)?;
+    super::epoch::bump(&maps.recent_epoch).map_err(|e| {
+        libbpf_rs::Error::from(std::io::Error::other(format!("map recent_epoch: {e}")))
+    })
 }
 
 /// Returns once every bpfbox program that was running has finished: an

@@ -23,6 +23,7 @@ pub struct Maps {
     pub events: MapHandle,
     pub registry: MapHandle,
     pub meta: MapHandle,
+    pub recent_epoch: MapHandle,
     pub scope_names: MapHandle,
     pub stats: MapHandle,
 }
@@ -50,6 +51,7 @@ impl Maps {
             events: open("events")?,
             registry: open("registry")?,
             meta: open("meta")?,
+            recent_epoch: open("recent_epoch")?,
             scope_names: open("scope_names")?,
             stats: open("stats")?,
         })

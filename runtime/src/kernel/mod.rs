@@ -16,9 +16,11 @@
 //!
 //! One module a concern: pins (where the state lives), maps (opening and
 //! reading them), programs (loading and attaching once), scopes (the probes
-//! of function scopes), apply (write, switch, reap) and unload.
+//! of function scopes), apply (write, switch, reap), epoch (the one count
+//! user space bumps with an atomic) and unload.
 
 mod apply;
+mod epoch;
 mod maps;
 mod pins;
 mod programs;
