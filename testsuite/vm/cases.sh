@@ -393,6 +393,17 @@ expect "process: a file read by one profile's process, then by another's on the 
     "ok ok
 denied" sh -c "$ONE_CPU $A read /srv/t/a-only , read /srv/t/a-only; $ONE_CPU /opt/t/sw/b read /srv/t/a-only"
 
+# A freed task's memory goes to the next task forked on the same CPU (the
+# slab's freelist): what the CPU remembered for the dead task is not its
+# successor's (task_free starts a new recent_epoch). Between the first
+# process's reads and the child's, only shell builtins run: no exec, no
+# exit, no rename, which would start a new epoch too.
+expect "process: a task freed and its memory given to a forked child of another profile: the child is denied" \
+    "ok ok
+ok denied" $ONE_CPU sh -c 'rm -f /tmp/freed; /opt/t/sw/b waitfor /tmp/freed , fork read /srv/t/a-only 2>/dev/null &
+        sleep 1; '"$A"' read /srv/t/a-only , read /srv/t/a-only
+        i=0; while [ $i -lt 2000 ]; do i=$((i + 1)); done; : > /tmp/freed; wait'
+
 # ---- rules remembered on files (recent, file_memo) ---------------------------
 # One process reads, the test changes what the decision depends on, the same
 # process reads again: it sees the change, never what was remembered, on
