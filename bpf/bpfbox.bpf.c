@@ -70,6 +70,7 @@ struct query {
 	__u32 version, flags; /* the profile's */
 	__u32 scopes[NSCOPES]; /* 0 (always) and the thread's active scopes */
 	__u32 count;           /* of scopes in use */
+	__u32 lost;            /* inside a scope that could not be recorded */
 	__u64 dentry; /* the question's dentry (0: no "**" walk) */
 	struct bpfbox_masks acc; /* the answer */
 };
@@ -91,21 +92,34 @@ static __always_inline __u64 maybe_confined_caller(void)
 
 /* The calling thread's function scopes into q: scopes[0] = 0 (rules that
  * hold everywhere), then those it is inside, in the order it entered
- * them; q->count is how many of q->scopes are in use. A global function,
- * verified once per program. */
+ * them; q->count is how many of q->scopes are in use. q->lost when the
+ * thread is inside a scope that could not be recorded (a ninth one at
+ * once, or no room in threads): its rules are unknown, a #[deny] among
+ * them perhaps, so everything it does is denied (rule_masks) until it
+ * returns from that scope. A global function, verified once per program. */
 __noinline int thread_scopes(struct query *q, __u32 tid)
 {
 	if (!q)
 		return 0;
 	q->count = 1;
+	q->lost = 0;
 	for (int i = 0; i < NSCOPES; i++)
 		q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
 	if (!in_scope(tid))
 		return 0;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct task_struct *task = bpf_get_current_task_btf();
-	if (!t || t->start_time != task->start_time)
-		return 0; /* none, or an earlier thread's with this tid */
+	/* Marked inside a scope with no entry (scope_enter or the fork that
+	 * copies one found threads full), or with scopes it could not
+	 * record. An entry of an earlier thread with this tid means a bit
+	 * left over (a thread that exec'd inside a scope took its leader's
+	 * tid, and its own was never cleared): no scope. */
+	if (!t || t->dropped) {
+		q->lost = 1;
+		return 0;
+	}
+	if (t->start_time != task->start_time)
+		return 0;
 	__u32 count = t->count;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++)
 		if (i < count && t->active[i].depth)
@@ -963,6 +977,12 @@ __noinline int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u
 		struct bpfbox_net_key *net = (void *)&key;
 		net->family = a;
 	}
+	}
+	if (q->lost) {
+		/* Fail closed: a scope whose rules are unknown denies all. */
+		q->acc.deny = ~0u;
+		q->acc.logged = ~0u;
+		return 0;
 	}
 	if (table != TABLE_FILE || b) {
 		struct scope_lookups l = {.q = q, .table = table, .key = key};
@@ -1932,12 +1952,22 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	__u64 key = (__u64)child;
 	if (bpf_map_delete_elem(&forking, &key) == 0 || claim_proc())
 		add_proc(ctgid, &c);
+	/* The child is inside what its parent is inside, as thread_scopes
+	 * sees it: recorded scopes, or scopes that could not be (no entry,
+	 * or dropped ones), which the child, marked with no entry or with
+	 * the copy, is denied everything inside too. */
 	__u32 ptid = parent->pid, ctid = child->pid;
+	if (!in_scope(ptid))
+		return 0;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
-	if (t && t->count) {
+	if (t && t->start_time != parent->start_time)
+		return 0; /* a bit left over: no scope */
+	if (t && !t->count && !t->dropped)
+		return 0;
+	mark_scoped(ctid, 1);
+	if (t) {
 		struct bpfbox_thread copy = *t;
 		copy.start_time = start;
-		mark_scoped(ctid, 1);
 		bpf_map_update_elem(&threads, &ctid, &copy, BPF_ANY);
 	}
 	return 0;

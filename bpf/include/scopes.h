@@ -212,11 +212,16 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 			return;
 	}
 	struct bpfbox_thread *t = thread_state(tid, 1);
-	if (!t)
-		return;
 	mark_scoped(tid, 1);
 	/* The thread's recent entries, all written before this, go stale. */
 	new_recent_epoch();
+	if (!t) {
+		/* No room in threads: marked inside a scope it has no entry
+		 * for, the thread is denied everything (thread_scopes) until
+		 * it exits or execs. Fail closed: the scope may be a #[deny]. */
+		count_scope_dropped();
+		return;
+	}
 	__u32 count = t->count;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++) {
 		if (i >= count)
@@ -227,7 +232,9 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 		}
 	}
 	if (count >= BPFBOX_MAX_ACTIVE_SCOPES) {
-		/* Fail closed: the scope's extra permissions are not granted. */
+		/* Fail closed: while a dropped scope is active, its rules are
+		 * unknown (a #[deny] perhaps), and the thread is denied
+		 * everything (thread_scopes). */
 		t->dropped++;
 		count_scope_dropped();
 		return;
@@ -276,8 +283,13 @@ static __always_inline void scope_exit(__u32 scope)
 			t->active[j].depth = 0;
 		}
 		t->count = last;
-		if (last == 0)
+		if (last == 0) {
+			/* Scopes entered after the first eight are inside
+			 * them and have returned too, unless a longjmp skipped
+			 * their returns: no scope is active now. */
+			t->dropped = 0;
 			mark_scoped(tid, 0);
+		}
 		return;
 	}
 	/* An exit without its entry (the scope was dropped, or the probe was

@@ -366,6 +366,10 @@ main after: denied (Operation not permitted)" $L around
 expect "func: a scope's #[deny] wins over what was allowed (and remembered) outside it" "main before: ok
 check_password: denied (Operation not permitted)
 main after: ok" $ONE_CPU /opt/t/scopedeny/login around
+expect "func: eight different scoped functions active at once: recorded, the innermost allowed" "level8: ok
+main after: ok" /opt/t/scopedeny/login deep 8
+expect "func: a ninth, which cannot be recorded, with a #[deny]: denied inside it, allowed after it returns" "level9: denied (Operation not permitted)
+main after: ok" /opt/t/scopedeny/login deep 9
 
 # ---- #[kfunc] scopes ---------------------------------------------------------
 expect "kfunc: open inside do_filp_open, read(2) outside it" "ok denied" /opt/t/kf/probe openonly /srv/t/kf , readfd /srv/t/kf
