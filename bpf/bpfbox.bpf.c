@@ -114,12 +114,12 @@ __noinline int thread_scopes(struct query *q, __u32 tid)
 	 * record. An entry of an earlier thread with this tid means a bit
 	 * left over (a thread that exec'd inside a scope took its leader's
 	 * tid, and its own was never cleared): no scope. */
+	if (t && t->start_time != task->start_time)
+		return 0;
 	if (!t || t->dropped) {
 		q->lost = 1;
 		return 0;
 	}
-	if (t->start_time != task->start_time)
-		return 0;
 	__u32 count = t->count;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++)
 		if (i < count && t->active[i].depth)

@@ -140,6 +140,18 @@ for image in fs escape taint login login-pie switch task audit kfunc rootesc cap
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
 
+# State pinned by another version of bpfbox (meta's ABI version, from
+# bpf/include/bpfbox.h, one less): refused before anything is opened or
+# loaded, with the fix, and left as it was.
+ABI=$(cat /t/abi)
+links_before=$(ls /sys/fs/bpf/bpfbox/links | wc -l)
+expect "another version's state: made" "ok" /opt/t/free/probe setabi $((ABI - 1))
+expect_status "another version's state: refused, naming its version" 3 "is of another version (ABI $((ABI - 1)))" $LOAD $IMG/fs.bbx
+expect_status "another version's state: the hint says to unload" 3 "bpfbox-load --unload" $LOAD $IMG/fs.bbx
+expect "another version's state: nothing attached or removed" "$links_before" sh -c 'ls /sys/fs/bpf/bpfbox/links | wc -l'
+expect "another version's state: put back" "ok" /opt/t/free/probe setabi $ABI
+expect_status "another version's state: put back, loads again" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
+
 # One loader at a time: a second bpfbox-load waits while another holds the
 # lock (here a probe holds it), says so, and goes on when it is free.
 rm -f /tmp/go

@@ -224,6 +224,29 @@ static int run_one(char **argv, int argc, const char **result)
 		}
 		used = 1;
 	}
+	else if (!strcmp(op, "setabi")) {
+		/* meta's abi_version (its first field) set to A: the state as
+		 * another version of bpfbox would have pinned it */
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof attr);
+		attr.pathname = (unsigned long)"/sys/fs/bpf/bpfbox/maps/meta";
+		int fd = syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof attr);
+		__u32 key = 0, value[16] = {0};
+		rc = -1;
+		if (fd >= 0) {
+			memset(&attr, 0, sizeof attr);
+			attr.map_fd = fd;
+			attr.key = (unsigned long)&key;
+			attr.value = (unsigned long)value;
+			if (syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, &attr, sizeof attr) == 0) {
+				value[0] = atoi(a);
+				attr.flags = BPF_ANY;
+				rc = syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof attr);
+			}
+			close(fd);
+		}
+		used = 2;
+	}
 	else if (!strcmp(op, "unlink"))
 		rc = unlink(a);
 	else if (!strcmp(op, "mkdir"))

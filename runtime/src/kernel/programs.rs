@@ -73,7 +73,31 @@ fn programs_in_force(before: &BTreeSet<PathBuf>) -> bool {
         && links == meta.programs as usize
 }
 
+/// Pinned state of another ABI version is refused before the object is
+/// opened: its maps would not be reused (libbpf would fail on the first
+/// whose layout changed, with a message about that map), or worse, be
+/// misread. abi_version is the first field of meta in every version.
+fn refuse_other_abi() -> Result<(), Failure> {
+    let Ok(meta) = MapHandle::from_pinned_path(maps_dir().join("meta")) else {
+        return Ok(());
+    };
+    let found = meta
+        .lookup(0u32.as_bytes(), MapFlags::ANY)
+        .ok()
+        .flatten()
+        .and_then(|bytes| Some(u32::from_ne_bytes(bytes.get(..4)?.try_into().ok()?)))
+        .unwrap_or(0);
+    if found == 0 || found == abi::BPFBOX_ABI_VERSION {
+        return Ok(());
+    }
+    Err(Failure::kernel(
+        format!("the bpfbox state in {PIN_DIR} is of another version (ABI {found})"),
+        "unload it with `bpfbox-load --unload`, then load again",
+    ))
+}
+
 fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<bool, Failure> {
+    refuse_other_abi()?;
     // Where a first load's time goes, said with --verbose.
     let started = Instant::now();
     let mut storage = MaybeUninit::uninit();
@@ -146,15 +170,6 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     let meta = MapHandle::from_pinned_path(maps_dir().join("meta"))
         .map_err(|e| bpf_failure("cannot open the meta map", e))?;
     let mut current: abi::bpfbox_meta = lookup(&meta, &0u32).unwrap_or_default();
-    if current.abi_version != 0 && current.abi_version != abi::BPFBOX_ABI_VERSION {
-        return Err(Failure::kernel(
-            format!(
-                "the bpfbox state in {PIN_DIR} is of another version (ABI {})",
-                current.abi_version
-            ),
-            "unload it with `bpfbox-load --unload`, then load again",
-        ));
-    }
     current.abi_version = abi::BPFBOX_ABI_VERSION;
     current.programs = 0;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
