@@ -1965,11 +1965,16 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	if (t && !t->count && !t->dropped)
 		return 0;
 	mark_scoped(ctid, 1);
+	struct bpfbox_thread copy = {};
 	if (t) {
-		struct bpfbox_thread copy = *t;
+		copy = *t;
 		copy.start_time = start;
-		bpf_map_update_elem(&threads, &ctid, &copy, BPF_ANY);
 	}
+	/* No entry for the child when its parent had none, or when there is
+	 * no room: not even an earlier thread's, which would read as "no
+	 * scope". */
+	if (!t || bpf_map_update_elem(&threads, &ctid, &copy, BPF_ANY))
+		bpf_map_delete_elem(&threads, &ctid);
 	return 0;
 }
 

@@ -211,14 +211,19 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 		if (!proc || proc->slot != slot)
 			return;
 	}
-	struct bpfbox_thread *t = thread_state(tid, 1);
+	struct bpfbox_thread *t = thread_state(tid, 0);
+	/* Marked inside a scope with no entry at all (there was no room when
+	 * it entered one, or its parent forked it from such a scope), the
+	 * thread stays denied everything (thread_scopes) until it exits or
+	 * execs: a fresh entry would hold this scope only and forget the one
+	 * that could not be recorded, a #[deny] perhaps. An entry of an
+	 * earlier thread with this tid is reset. */
+	if (!t && !(in_scope(tid) && !bpf_map_lookup_elem(&threads, &tid)))
+		t = thread_state(tid, 1);
 	mark_scoped(tid, 1);
 	/* The thread's recent entries, all written before this, go stale. */
 	new_recent_epoch();
 	if (!t) {
-		/* No room in threads: marked inside a scope it has no entry
-		 * for, the thread is denied everything (thread_scopes) until
-		 * it exits or execs. Fail closed: the scope may be a #[deny]. */
 		count_scope_dropped();
 		return;
 	}
