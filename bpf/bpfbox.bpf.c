@@ -105,21 +105,16 @@ __noinline int thread_scopes(struct query *q, __u32 tid)
 	q->lost = 0;
 	for (int i = 0; i < NSCOPES; i++)
 		q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
-	if (!in_scope(tid))
-		return 0;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct task_struct *task = bpf_get_current_task_btf();
-	/* Marked inside a scope with no entry (scope_enter or the fork that
-	 * copies one found threads full), or with scopes it could not
-	 * record. An entry of an earlier thread with this tid means a bit
-	 * left over (a thread that exec'd inside a scope took its leader's
-	 * tid, and its own was never cleared): no scope. */
-	if (t && t->start_time != task->start_time)
-		return 0;
-	if (!t || t->dropped) {
+	/* A bit with an earlier thread's entry is left over (a thread that
+	 * exec'd inside a scope took its leader's tid, and its own was never
+	 * cleared): no scope. */
+	int standing = scope_standing(tid, t, task->start_time);
+	if (standing == IN_LOST)
 		q->lost = 1;
+	if (standing != IN_RECORDED || !t)
 		return 0;
-	}
 	__u32 count = t->count;
 	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++)
 		if (i < count && t->active[i].depth)
@@ -1957,12 +1952,9 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	 * or dropped ones), which the child, marked with no entry or with
 	 * the copy, is denied everything inside too. */
 	__u32 ptid = parent->pid, ctid = child->pid;
-	if (!in_scope(ptid))
-		return 0;
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
-	if (t && t->start_time != parent->start_time)
-		return 0; /* a bit left over: no scope */
-	if (t && !t->count && !t->dropped)
+	int standing = scope_standing(ptid, t, parent->start_time);
+	if (standing == IN_NO_SCOPE || (standing == IN_RECORDED && t && !t->count))
 		return 0;
 	mark_scoped(ctid, 1);
 	struct bpfbox_thread copy = {};

@@ -175,15 +175,40 @@ static __always_inline __u64 current_start_time(void)
 	return task->start_time;
 }
 
+/* What a thread is inside, told by its scoped bit and its threads entry
+ * `t` (the one under its tid, `start` its start time): one rule for the
+ * decisions (thread_scopes) and for a forked child, which inherits it. */
+enum scope_standing {
+	IN_NO_SCOPE,  /* bit clear, or set by an earlier thread with this tid */
+	IN_RECORDED,  /* the scopes in t */
+	IN_LOST,      /* in a scope that could not be recorded: deny all */
+};
+
+static __always_inline int scope_standing(__u32 tid, struct bpfbox_thread *t, __u64 start)
+{
+	if (!in_scope(tid) || (t && t->start_time != start))
+		return IN_NO_SCOPE;
+	/* No entry (scope_enter or the fork that copies one found threads
+	 * full), or scopes it could not record. */
+	if (!t || t->dropped)
+		return IN_LOST;
+	return IN_RECORDED;
+}
+
 /* The calling thread's scope state, created (or reset, if it belonged to an
- * earlier thread with the same tid) when asked. */
+ * earlier thread with the same tid) when asked. Never created for a thread
+ * marked inside a scope with no entry at all (there was no room when it
+ * entered one, or its parent forked it from such a scope): it stays lost
+ * (thread_scopes) until it exits or execs, since a fresh entry would hold
+ * the next scope only and forget the one that could not be recorded, a
+ * #[deny] perhaps. */
 static __always_inline struct bpfbox_thread *thread_state(__u32 tid, int create)
 {
 	__u64 start = current_start_time();
 	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->start_time == start)
 		return t;
-	if (!create)
+	if (!create || (!t && in_scope(tid)))
 		return 0;
 	struct bpfbox_thread fresh = {.start_time = start};
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY))
@@ -211,15 +236,7 @@ static __always_inline void scope_enter(__u32 scope, __u32 slot)
 		if (!proc || proc->slot != slot)
 			return;
 	}
-	struct bpfbox_thread *t = thread_state(tid, 0);
-	/* Marked inside a scope with no entry at all (there was no room when
-	 * it entered one, or its parent forked it from such a scope), the
-	 * thread stays denied everything (thread_scopes) until it exits or
-	 * execs: a fresh entry would hold this scope only and forget the one
-	 * that could not be recorded, a #[deny] perhaps. An entry of an
-	 * earlier thread with this tid is reset. */
-	if (!t && !(in_scope(tid) && !bpf_map_lookup_elem(&threads, &tid)))
-		t = thread_state(tid, 1);
+	struct bpfbox_thread *t = thread_state(tid, 1);
 	mark_scoped(tid, 1);
 	/* The thread's recent entries, all written before this, go stale. */
 	new_recent_epoch();

@@ -423,8 +423,10 @@ ok denied" $ONE_CPU sh -c 'rm -f /tmp/freed; /opt/t/sw/b waitfor /tmp/freed , fo
 # ---- rules remembered on files (recent, file_memo) ---------------------------
 # One process reads, the test changes what the decision depends on, the same
 # process reads again: it sees the change, never what was remembered, on
-# one CPU (ONE_CPU; the changes come from unconfined processes, which leave
-# the CPU's recent entries alone).
+# one CPU (ONE_CPU). The change's own commands (their exec and exit, a
+# rename, a link) start a new recent_epoch, so these cases test the memo's
+# tag behind the CPU's entry; the entry's own are tested above (exec in
+# place, a task freed, a scope's #[deny]).
 M="$ONE_CPU /opt/t/memo/probe"
 expect "memo: the control: nothing changed, the open file and the path still read" "ok ok ok ok ok ok" \
     across true $M hold /srv/t/mv/in/keep/f , readheld , read /srv/t/mv/in/keep/f , waitfor /tmp/go , readheld , read /srv/t/mv/in/keep/f
