@@ -14,7 +14,7 @@ use bpfbox_abi as abi;
 use bpfbox_image::RuleKind;
 
 use crate::kernel::{lookup, Maps};
-use crate::plan::kernel_dev;
+use crate::resolve::kernel_dev;
 
 /// The map values an event's decision read, nearest first.
 pub trait RuleSource {

@@ -139,7 +139,7 @@ impl Lookup for Names<'_> {
         const MAX_PROGRAM: u64 = 1 << 30;
         if !meta.is_file()
             || meta.len() > MAX_PROGRAM
-            || crate::plan::kernel_dev(meta.dev()) != e.exe_dev
+            || crate::resolve::kernel_dev(meta.dev()) != e.exe_dev
             || meta.ino() != e.exe_ino
         {
             return Vec::new();

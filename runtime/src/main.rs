@@ -14,6 +14,7 @@ mod map_scan;
 mod mountns;
 mod mounts;
 mod plan;
+mod resolve;
 mod signals;
 mod skel;
 mod sources;

@@ -62,6 +62,16 @@ impl Mounts {
     pub fn knows(&self, dev: u64) -> bool {
         self.mounts.iter().any(|m| m.dev == dev)
     }
+
+    /// Whether something is mounted on a name directly in `dir` (an
+    /// absolute path without symlinks).
+    pub fn has_mount_in(&self, dir: &str) -> bool {
+        self.mounts.iter().any(|m| match m.point.rsplit_once('/') {
+            Some((_, "")) | None => false,
+            Some(("", _)) => dir == "/",
+            Some((parent, _)) => parent == dir,
+        })
+    }
 }
 
 /// `path` below directory `dir` ("" for `dir` itself), by whole components.
@@ -162,5 +172,16 @@ garbage
         assert_eq!(mounts.absolute(dev(0, 41), "/other"), None);
         assert_eq!(mounts.absolute(dev(9, 9), "/a"), None);
         assert!(!mounts.knows(dev(9, 9)));
+    }
+
+    #[test]
+    fn a_mount_is_in_the_directory_it_is_a_name_of() {
+        let mounts = Mounts::parse(MOUNTINFO);
+        for dir in ["/", "/var", "/run"] {
+            assert!(mounts.has_mount_in(dir), "{dir}");
+        }
+        for dir in ["/var/www", "/srv", "/run/my dir", "/va"] {
+            assert!(!mounts.has_mount_in(dir), "{dir}");
+        }
     }
 }

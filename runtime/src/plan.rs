@@ -3,22 +3,13 @@
 //! identity the compiler recorded. Pure userspace: `--dry-run` shows it.
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
 
 use bpfbox_abi as abi;
 use bpfbox_image::{identity_of_elf, Image, Profile, RuleKind, ScopeKind, Target};
 use twox_hash::XxHash3_128;
 
 use crate::failure::{io_message, Failure};
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Inode {
-    /// Kernel dev_t encoding (MAJOR << 20 | MINOR), as in inode->i_sb->s_dev.
-    pub dev: u64,
-    pub ino: u64,
-}
+use crate::resolve::{inode_of, Inode, Resolver};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Masks {
@@ -126,77 +117,6 @@ impl PlannedProfile {
     }
 }
 
-pub fn kernel_dev(st_dev: u64) -> u64 {
-    let (major, minor) = (libc::major(st_dev) as u64, libc::minor(st_dev) as u64);
-    (major << 20) | minor
-}
-
-/// Resolves paths to inodes with fstatat relative to their directory, opened
-/// once: a policy's paths share few directories, and each stat then walks
-/// one component instead of the whole path.
-#[derive(Default)]
-struct Resolver {
-    dirs: rustc_hash::FxHashMap<String, Option<OwnedFd>>,
-    /// The last name asked about, NUL-terminated: one buffer, not an
-    /// allocation per path.
-    name: Vec<u8>,
-}
-
-impl Resolver {
-    /// The inode a path names (following symlinks, as exec and open do).
-    fn inode(&mut self, path: &str) -> std::io::Result<Inode> {
-        let (dir, name) = match path.rsplit_once('/') {
-            Some((_, "")) | None => return inode_of(path).map(|(inode, _)| inode),
-            Some(("", name)) => ("/", name),
-            Some(split) => split,
-        };
-        // Looked up by &str first: a String key made per call was a tenth
-        // of a 10,000-rule reload.
-        if !self.dirs.contains_key(dir) {
-            let fd = CString::new(dir).ok().and_then(|c| {
-                // SAFETY: a valid C string; the result is checked.
-                let fd = unsafe {
-                    libc::open(
-                        c.as_ptr(),
-                        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                    )
-                };
-                // SAFETY: fd is a fresh descriptor we own.
-                (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
-            });
-            self.dirs.insert(dir.to_string(), fd);
-        }
-        let Some(fd) = &self.dirs[dir] else {
-            return inode_of(path).map(|(inode, _)| inode);
-        };
-        self.name.clear();
-        self.name.extend_from_slice(name.as_bytes());
-        self.name.push(0);
-        let name = std::ffi::CStr::from_bytes_with_nul(&self.name)
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        // SAFETY: fstatat fills the zeroed struct; fd and name are valid.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstatat(fd.as_raw_fd(), name.as_ptr(), &mut st, 0) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(Inode {
-            dev: kernel_dev(st.st_dev),
-            ino: st.st_ino,
-        })
-    }
-}
-
-fn inode_of(path: &str) -> std::io::Result<(Inode, std::fs::Metadata)> {
-    let meta = std::fs::metadata(path)?;
-    Ok((
-        Inode {
-            dev: kernel_dev(meta.dev()),
-            ino: meta.ino(),
-        },
-        meta,
-    ))
-}
-
 /// A scope's id: derived from what it is, so an unchanged function keeps its
 /// id (and its attached probes) across reloads.
 pub fn scope_id(exe: &str, scope: &bpfbox_image::Scope) -> u32 {
@@ -288,7 +208,20 @@ fn plan_profile(profile: &Profile, source: &str) -> Result<PlannedProfile, Failu
         scopes,
         ..PlannedProfile::empty(exe, source, exe_inode, profile.flags())
     };
-    let mut resolver = Resolver::default();
+    let mut resolver =
+        Resolver::new(
+            profile
+                .rules
+                .iter()
+                .filter_map(|rule| match (&rule.kind, &rule.target) {
+                    (RuleKind::File | RuleKind::Subtree, Target::Path(path)) => Some(path.as_str()),
+                    (
+                        RuleKind::Proc | RuleKind::Signal | RuleKind::Ptrace,
+                        Target::Exe(Some(path)),
+                    ) => Some(path.as_str()),
+                    _ => None,
+                }),
+        );
     for rule in &profile.rules {
         let scope = match rule.scope {
             0 => 0,

@@ -776,6 +776,25 @@ if [ "$before" = "$after" ] && [ "$killed" -gt 0 ]; then
 else
     fail "loaders killed during a reload leave no rule entries behind" "$killed killed; file_rules had $before entries, now $after"
 fi
+# The loader lists a directory whose many files a profile names, instead
+# of a stat per name (runtime/src/resolve.rs): each rule still names its
+# file, and a file mounted over a name is the one named (a directory with
+# a mount point in it is not listed).
+expect_status "10,000 files of one directory named: one of them is readable" 0 "^openread " \
+    /opt/t/bench/bench-10k openread 1 /srv/t/bench/f5000
+expect_status "... a file of that directory the profile does not name is denied" 1 "Operation not permitted" \
+    /opt/t/bench/bench-10k openread 1 /srv/t/bench/f9997
+expect_status "... which is readable without the profile" 0 "^openread " \
+    /opt/t/bench/bench openread 1 /srv/t/bench/f9997
+echo over > /srv/t/over-f4000
+mount -o bind /srv/t/over-f4000 /srv/t/bench/f4000
+$LOAD -q $IMG/bench-10k.bbx
+expect_status "... a file mounted over a named file is the one its rule allows" 0 "^openread " \
+    /opt/t/bench/bench-10k openread 1 /srv/t/bench/f4000
+umount /srv/t/bench/f4000
+expect_status "... and the file it hid is not (the rule was bound to the mounted one)" 1 "Operation not permitted" \
+    /opt/t/bench/bench-10k openread 1 /srv/t/bench/f4000
+rm -f /srv/t/over-f4000
 $LOAD -q --unload /opt/t/bench/bench-10k
 rm -f /srv/t/bench/f*
 expect_status "list: profiles in force" 0 "/opt/t/reload/probe *enforce" $LOAD --list

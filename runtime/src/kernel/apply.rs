@@ -35,7 +35,7 @@ struct Prepared<'a> {
     pins: Vec<PathBuf>,
 }
 
-fn file_key(version: u32, scope: u32, inode: crate::plan::Inode) -> abi::bpfbox_file_key {
+fn file_key(version: u32, scope: u32, inode: crate::resolve::Inode) -> abi::bpfbox_file_key {
     abi::bpfbox_file_key {
         version,
         scope,
@@ -73,7 +73,7 @@ fn write_entries(
         }
         Ok(())
     }
-    let file = |m: &BTreeMap<(u32, crate::plan::Inode), crate::plan::Masks>| {
+    let file = |m: &BTreeMap<(u32, crate::resolve::Inode), crate::plan::Masks>| {
         m.iter()
             .map(|((scope, inode), masks)| (file_key(version, *scope, *inode), masks.to_abi()))
             .collect()
