@@ -119,15 +119,22 @@ struct Cli {
     quiet: bool,
 }
 
-fn main() -> ExitCode {
-    // No transparent huge pages: mimalloc reserves its arenas 2 MiB-aligned,
-    // so with THP on (Debian's default is `always`) the first allocation
-    // makes the kernel zero a whole huge page, more work than a reload's
-    // reading of a 10,000-rule image. A short-lived loader gains nothing
-    // from them.
+/// No transparent huge pages: mimalloc reserves its arenas 2 MiB-aligned,
+/// so with THP on (Debian's default is `always`) the first allocation makes
+/// the kernel zero a whole huge page, more work than a reload's reading of
+/// a 10,000-rule image. A short-lived loader gains nothing from them. Run
+/// from .init_array, before the Rust runtime's first allocation (which
+/// comes before main).
+extern "C" fn no_transparent_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag
     // on this process.
     unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+#[used]
+#[link_section = ".init_array"]
+static NO_TRANSPARENT_HUGE_PAGES: extern "C" fn() = no_transparent_huge_pages;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     libbpf_log::install(cli.verbose);
     match run(&cli) {

@@ -78,7 +78,12 @@ struct Dir {
 pub struct Resolver {
     /// None for a directory that cannot be opened: its paths are stat'ed
     /// whole, for the error.
-    dirs: FxHashMap<String, Option<Dir>>,
+    dirs: Vec<Option<Dir>>,
+    /// Directory -> its index in `dirs`.
+    index: FxHashMap<String, usize>,
+    /// The directory of the last path, and its index: a profile's paths
+    /// come sorted, so most share the one before's.
+    last: Option<(String, usize)>,
     /// How many names each directory is asked for.
     wanted: FxHashMap<String, usize>,
     /// Read when a directory is first worth listing.
@@ -93,7 +98,9 @@ pub struct Resolver {
 /// `path` split into its directory and last component; None for a path
 /// without both ("/", "", "name", "dir/").
 fn split(path: &str) -> Option<(&str, &str)> {
-    match path.rsplit_once('/')? {
+    // '/' is ASCII: the byte index is a char boundary.
+    let at = path.bytes().rposition(|b| b == b'/')?;
+    match (&path[..at], &path[at + 1..]) {
         (_, "") => None,
         ("", name) => Some(("/", name)),
         split => Some(split),
@@ -104,16 +111,25 @@ impl Resolver {
     /// A resolver for `paths`, the paths it will be asked about.
     pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Resolver {
         let mut wanted: FxHashMap<String, usize> = FxHashMap::default();
+        // Counted a run of paths in one directory at a time.
+        let mut run: Option<(&str, usize)> = None;
         for (dir, _) in paths.into_iter().filter_map(split) {
-            match wanted.get_mut(dir) {
-                Some(count) => *count += 1,
-                None => {
-                    wanted.insert(dir.to_string(), 1);
+            match &mut run {
+                Some((current, count)) if *current == dir => *count += 1,
+                _ => {
+                    if let Some((current, count)) = run.replace((dir, 1)) {
+                        *wanted.entry(current.to_string()).or_default() += count;
+                    }
                 }
             }
         }
+        if let Some((current, count)) = run {
+            *wanted.entry(current.to_string()).or_default() += count;
+        }
         Resolver {
-            dirs: FxHashMap::default(),
+            dirs: Vec::new(),
+            index: FxHashMap::default(),
+            last: None,
             wanted,
             mounts: None,
             name: Vec::new(),
@@ -126,13 +142,25 @@ impl Resolver {
         let Some((dir, name)) = split(path) else {
             return inode_of(path).map(|(inode, _)| inode);
         };
-        // Looked up by &str first: a String key made per call was a tenth
-        // of a 10,000-rule reload.
-        if !self.dirs.contains_key(dir) {
-            let opened = self.open_dir(dir);
-            self.dirs.insert(dir.to_string(), opened);
-        }
-        let Some(d) = &self.dirs[dir] else {
+        let at = match &self.last {
+            Some((last, at)) if last == dir => *at,
+            _ => {
+                // Looked up by &str first: a String key made per call was
+                // a tenth of a 10,000-rule reload.
+                let at = match self.index.get(dir) {
+                    Some(&at) => at,
+                    None => {
+                        let opened = self.open_dir(dir);
+                        self.dirs.push(opened);
+                        self.index.insert(dir.to_string(), self.dirs.len() - 1);
+                        self.dirs.len() - 1
+                    }
+                };
+                self.last = Some((dir.to_string(), at));
+                at
+            }
+        };
+        let Some(d) = &self.dirs[at] else {
             return inode_of(path).map(|(inode, _)| inode);
         };
         if let Some(&ino) = d.listed.as_ref().and_then(|l| l.get(name.as_bytes())) {

@@ -776,6 +776,16 @@ if [ "$before" = "$after" ] && [ "$killed" -gt 0 ]; then
 else
     fail "loaders killed during a reload leave no rule entries behind" "$killed killed; file_rules had $before entries, now $after"
 fi
+# The keys each version wrote are recorded beside the maps (versions/, see
+# runtime/src/kernel/written.rs), so that a version is deleted without
+# reading the maps: one record per version in force, none left of those
+# replaced or unloaded.
+records_match() {
+    want=$($LOAD --list | awk 'NR > 1 { print $3 }' | sort -n | tr '\n' ' ')
+    got=$(ls /sys/fs/bpf/bpfbox/versions 2>/dev/null | sort -n | tr '\n' ' ')
+    if [ -n "$want" ] && [ "$want" = "$got" ]; then pass "$1"; else fail "$1" "versions in force [$want], records [$got]"; fi
+}
+records_match "after those reloads, one key record per version in force, none of those replaced"
 # The loader lists a directory whose many files a profile names, instead
 # of a stat per name (runtime/src/resolve.rs): each rule still names its
 # file, and a file mounted over a name is the one named (a directory with
@@ -796,6 +806,7 @@ expect_status "... and the file it hid is not (the rule was bound to the mounted
     /opt/t/bench/bench-10k openread 1 /srv/t/bench/f4000
 rm -f /srv/t/over-f4000
 $LOAD -q --unload /opt/t/bench/bench-10k
+records_match "an unloaded profile's key record goes with it"
 rm -f /srv/t/bench/f*
 expect_status "list: profiles in force" 0 "/opt/t/reload/probe *enforce" $LOAD --list
 expect_status "unload: one profile" 0 "^unloaded /opt/t/reload/probe" $LOAD --unload /opt/t/reload/probe

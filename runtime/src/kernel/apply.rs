@@ -2,7 +2,7 @@
 //! switch every profile with one update each, then reap the old entries
 //! once no running program can read them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use zerocopy::IntoBytes;
 use super::maps::{c_chars, entries, registry_exe, Maps};
 use super::pins::unpin_link;
 use super::scopes::{attach_scopes, remove_scopes};
+use super::written::{self, RULE_MAPS};
 use crate::failure::Failure;
 use crate::plan::PlannedProfile;
 
@@ -44,131 +45,150 @@ fn file_key(version: u32, scope: u32, inode: crate::resolve::Inode) -> abi::bpfb
     }
 }
 
-/// Writes every map entry of `profile` under `version`, in batches.
-fn write_entries(
-    maps: &Maps,
-    profile: &PlannedProfile,
-    version: u32,
-) -> Result<(), libbpf_rs::Error> {
-    fn batch<K: IntoBytes + zerocopy::Immutable>(
-        map: &MapHandle,
-        items: Vec<(K, abi::bpfbox_masks)>,
-    ) -> Result<(), libbpf_rs::Error> {
-        for chunk in items.chunks(4096) {
-            let keys: Vec<u8> = chunk
-                .iter()
-                .flat_map(|(k, _)| k.as_bytes().to_vec())
-                .collect();
-            let values: Vec<u8> = chunk
-                .iter()
-                .flat_map(|(_, v)| v.as_bytes().to_vec())
-                .collect();
-            map.update_batch(
-                &keys,
-                &values,
-                chunk.len() as u32,
-                MapFlags::ANY,
-                MapFlags::ANY,
-            )?;
-        }
-        Ok(())
-    }
-    let file = |m: &BTreeMap<(u32, crate::resolve::Inode), crate::plan::Masks>| {
-        m.iter()
-            .map(|((scope, inode), masks)| (file_key(version, *scope, *inode), masks.to_abi()))
-            .collect()
-    };
-    batch(&maps.file_rules, file(&profile.file))?;
-    batch(&maps.tree_rules, file(&profile.tree))?;
-    batch(
-        &maps.task_rules,
-        profile
-            .task
-            .iter()
-            .map(|((scope, kind, inode), masks)| {
-                (
-                    abi::bpfbox_task_key {
-                        version,
-                        scope: *scope,
-                        kind: *kind,
-                        pad: 0,
-                        dev: inode.dev,
-                        ino: inode.ino,
-                    },
-                    masks.to_abi(),
-                )
-            })
-            .collect(),
-    )?;
-    batch(
-        &maps.net_rules,
-        profile
-            .net
-            .iter()
-            .map(|((scope, family), masks)| {
-                (
-                    abi::bpfbox_net_key {
-                        version,
-                        scope: *scope,
-                        family: *family,
-                        pad: 0,
-                    },
-                    masks.to_abi(),
-                )
-            })
-            .collect(),
-    )?;
-    batch(
-        &maps.priv_rules,
-        profile
-            .privileged
-            .iter()
-            .map(|((scope, kind, number), masks)| {
-                (
-                    abi::bpfbox_priv_key {
-                        version,
-                        scope: *scope,
-                        kind: *kind,
-                        number: *number,
-                    },
-                    masks.to_abi(),
-                )
-            })
-            .collect(),
-    )?;
-    Ok(())
-}
-
-/// Deletes every rule entry of `version` (keys start with the version).
-pub(super) fn delete_version(maps: &Maps, version: u32) {
-    for map in [
+/// The rule maps, in the order of a version's record (written.rs).
+fn rule_maps(maps: &Maps) -> [&MapHandle; RULE_MAPS] {
+    [
         &maps.file_rules,
         &maps.tree_rules,
         &maps.task_rules,
         &maps.net_rules,
         &maps.priv_rules,
-    ] {
-        let size = map.key_size() as usize;
-        let all = crate::map_scan::entries(map)
-            .map(|(keys, _)| keys)
-            .unwrap_or_else(|_| map.keys().collect::<Vec<_>>().concat());
-        let flat: Vec<u8> = all
-            .chunks_exact(size)
-            .filter(|key| key.len() >= 4 && key[..4] == version.to_le_bytes())
-            .flatten()
-            .copied()
-            .collect();
-        if flat.is_empty() {
-            continue;
-        }
-        let count = (flat.len() / size) as u32;
-        if map
-            .delete_batch(&flat, count, MapFlags::ANY, MapFlags::ANY)
-            .is_err()
+    ]
+}
+
+fn key_sizes(maps: &Maps) -> [u32; RULE_MAPS] {
+    rule_maps(maps).map(MapHandle::key_size)
+}
+
+/// One rule map's entries: keys and values, each concatenated.
+#[derive(Default)]
+struct Entries {
+    keys: Vec<u8>,
+    values: Vec<u8>,
+}
+
+impl Entries {
+    fn push<K: IntoBytes + zerocopy::Immutable>(&mut self, key: K, masks: &crate::plan::Masks) {
+        self.keys.extend_from_slice(key.as_bytes());
+        self.values.extend_from_slice(masks.to_abi().as_bytes());
+    }
+}
+
+/// Entries a batch: the kernel copies them in one syscall.
+const BATCH: usize = 4096;
+
+/// Writes every map entry of `profile` under `version`, in batches, and
+/// records their keys (written.rs) for deleting them later.
+fn write_entries(
+    maps: &Maps,
+    profile: &PlannedProfile,
+    version: u32,
+) -> Result<(), libbpf_rs::Error> {
+    let mut tables: [Entries; RULE_MAPS] = Default::default();
+    for ((scope, inode), masks) in &profile.file {
+        tables[0].push(file_key(version, *scope, *inode), masks);
+    }
+    for ((scope, inode), masks) in &profile.tree {
+        tables[1].push(file_key(version, *scope, *inode), masks);
+    }
+    for ((scope, kind, inode), masks) in &profile.task {
+        let key = abi::bpfbox_task_key {
+            version,
+            scope: *scope,
+            kind: *kind,
+            pad: 0,
+            dev: inode.dev,
+            ino: inode.ino,
+        };
+        tables[2].push(key, masks);
+    }
+    for ((scope, family), masks) in &profile.net {
+        let key = abi::bpfbox_net_key {
+            version,
+            scope: *scope,
+            family: *family,
+            pad: 0,
+        };
+        tables[3].push(key, masks);
+    }
+    for ((scope, kind, number), masks) in &profile.privileged {
+        let key = abi::bpfbox_priv_key {
+            version,
+            scope: *scope,
+            kind: *kind,
+            number: *number,
+        };
+        tables[4].push(key, masks);
+    }
+    // Recorded first: a write that fails half-way is undone from it too.
+    written::record(
+        version,
+        key_sizes(maps),
+        tables.each_ref().map(|t| t.keys.as_slice()),
+    );
+    for (map, table) in rule_maps(maps).into_iter().zip(&tables) {
+        let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
+        for (keys, values) in table
+            .keys
+            .chunks(key_size * BATCH)
+            .zip(table.values.chunks(value_size * BATCH))
         {
-            for key in flat.chunks_exact(size) {
-                let _ = map.delete(key);
-            }
+            let count = (keys.len() / key_size) as u32;
+            map.update_batch(keys, values, count, MapFlags::ANY, MapFlags::ANY)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every rule entry of `version`: the keys its record names, and
+/// in a map where that does not account for them all, every key that
+/// starts with the version (found by reading the whole map).
+pub(super) fn delete_version(maps: &Maps, version: u32) {
+    let recorded = written::recorded(version, key_sizes(maps));
+    for (i, map) in rule_maps(maps).into_iter().enumerate() {
+        let deleted = recorded
+            .as_ref()
+            .is_some_and(|keys| delete_keys(map, &keys[i]));
+        if !deleted {
+            delete_found(map, version);
+        }
+    }
+    written::forget(version);
+}
+
+/// Deletes `keys` (concatenated); false when one of them was not there (a
+/// batch ends at the first).
+fn delete_keys(map: &MapHandle, keys: &[u8]) -> bool {
+    let size = map.key_size() as usize;
+    keys.chunks(size * BATCH).all(|chunk| {
+        let count = (chunk.len() / size) as u32;
+        map.delete_batch(chunk, count, MapFlags::ANY, MapFlags::ANY)
+            .is_ok()
+    })
+}
+
+/// Deletes every key of `map` that starts with `version`.
+fn delete_found(map: &MapHandle, version: u32) {
+    let size = map.key_size() as usize;
+    let all = crate::map_scan::entries(map)
+        .map(|(keys, _)| keys)
+        .unwrap_or_else(|_| map.keys().collect::<Vec<_>>().concat());
+    let flat: Vec<u8> = all
+        .chunks_exact(size)
+        .filter(|key| key.len() >= 4 && key[..4] == version.to_le_bytes())
+        .flatten()
+        .copied()
+        .collect();
+    if flat.is_empty() {
+        return;
+    }
+    let count = (flat.len() / size) as u32;
+    if map
+        .delete_batch(&flat, count, MapFlags::ANY, MapFlags::ANY)
+        .is_err()
+    {
+        for key in flat.chunks_exact(size) {
+            let _ = map.delete(key);
         }
     }
 }

@@ -7,6 +7,7 @@
 //!                          after bpfbox-load exits)
 //!   scopes/<id>-entry      uprobe/fentry link of a function scope
 //!   scopes/<id>-return     uretprobe/fexit link
+//!   versions/<version>     the keys a rule version wrote (written.rs)
 //!
 //! A profile lives in a slot. Its rules are map entries keyed by a version
 //! number; `profiles[slot]` names the version in force. A reload writes the
@@ -17,7 +18,8 @@
 //! One module a concern: pins (where the state lives), maps (opening and
 //! reading them), programs (loading and attaching once), scopes (the probes
 //! of function scopes), apply (write, switch, reap), epoch (the one count
-//! user space bumps with an atomic) and unload.
+//! user space bumps with an atomic), written (the keys of each version) and
+//! unload.
 
 mod apply;
 mod epoch;
@@ -26,6 +28,7 @@ mod pins;
 mod programs;
 mod scopes;
 mod unload;
+mod written;
 
 pub use apply::{apply, Outcome};
 pub use maps::{

@@ -18,6 +18,9 @@ pub(super) fn links_dir() -> PathBuf {
 pub(super) fn scopes_dir() -> PathBuf {
     Path::new(PIN_DIR).join("scopes")
 }
+pub(super) fn versions_dir() -> PathBuf {
+    Path::new(PIN_DIR).join("versions")
+}
 
 /// Makes a directory for pins (libbpf creates a pin's file, not its
 /// directories).
@@ -33,7 +36,7 @@ pub(super) fn create_pin_dir(dir: &Path) -> Result<(), Failure> {
 /// Pins under PIN_DIR, to undo exactly what a failed run added.
 pub(super) fn existing_pins() -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
-    for dir in [maps_dir(), links_dir(), scopes_dir()] {
+    for dir in [maps_dir(), links_dir(), scopes_dir(), versions_dir()] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             out.extend(entries.flatten().map(|e| e.path()));
         }
@@ -44,7 +47,7 @@ pub(super) fn existing_pins() -> BTreeSet<PathBuf> {
 /// Detaches and removes pins that were not there before.
 pub(super) fn remove_new_pins(before: &BTreeSet<PathBuf>) {
     for path in existing_pins().difference(before) {
-        if path.starts_with(maps_dir()) {
+        if path.starts_with(maps_dir()) || path.starts_with(versions_dir()) {
             let _ = std::fs::remove_file(path);
         } else {
             unpin_link(path);
@@ -54,6 +57,7 @@ pub(super) fn remove_new_pins(before: &BTreeSet<PathBuf>) {
         maps_dir(),
         links_dir(),
         scopes_dir(),
+        versions_dir(),
         PathBuf::from(PIN_DIR),
     ] {
         let _ = std::fs::remove_dir(dir);

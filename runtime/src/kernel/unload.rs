@@ -8,7 +8,7 @@ use zerocopy::IntoBytes;
 
 use super::apply::{delete_version, new_generation, wait_for_running_programs};
 use super::maps::{entries, registry_exe, Maps};
-use super::pins::{links_dir, maps_dir, scopes_dir, unpin_link, PIN_DIR};
+use super::pins::{links_dir, maps_dir, scopes_dir, unpin_link, versions_dir, PIN_DIR};
 use super::scopes::remove_scopes;
 use crate::failure::{io_message, Failure};
 
@@ -83,15 +83,18 @@ pub fn unload_all() -> Result<bool, Failure> {
             }
         }
     }
-    if let Ok(entries) = std::fs::read_dir(maps_dir()) {
-        for entry in entries.flatten() {
-            let _ = std::fs::remove_file(entry.path());
+    for dir in [maps_dir(), versions_dir()] {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
     for dir in [
         links_dir(),
         scopes_dir(),
         maps_dir(),
+        versions_dir(),
         PathBuf::from(PIN_DIR),
     ] {
         if dir.exists() {

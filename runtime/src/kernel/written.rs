@@ -1,0 +1,201 @@
+//! The keys each rule version wrote, pinned at versions/<version>, so that
+//! deleting a version deletes exactly those keys instead of reading every
+//! rule map to find them. Reading a rule map walks all of its 262,144
+//! buckets, empty or not: five maps, 60 M instructions of a 10,000-rule
+//! reload in the benchmark VM.
+//!
+//! A record is a BPF_F_MMAPABLE array of 8-byte words, written and read
+//! through its memory: a header (magic, version, and for each rule map its
+//! key size and how many keys), then the keys, map after map. It is never
+//! trusted beyond what it can do: every key must carry the version it is
+//! for, and a record that does not hold up is ignored (the maps are then
+//! read as before).
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
+
+use libbpf_rs::libbpf_sys;
+use libbpf_rs::{MapCore, MapHandle, MapType};
+
+use super::pins::versions_dir;
+
+/// How many rule maps a record covers: `rule_maps` in apply.rs, in order.
+pub(super) const RULE_MAPS: usize = 5;
+const MAGIC: u32 = u32::from_le_bytes(*b"BBXW");
+const HEADER_BYTES: usize = 8 + 8 * RULE_MAPS;
+
+fn pin(version: u32) -> PathBuf {
+    versions_dir().join(version.to_string())
+}
+
+/// Pins the keys `version` wrote, `keys[i]` the concatenated keys of rule
+/// map `i` of key size `key_sizes[i]`. Without it (the record cannot be
+/// made), deleting the version reads the maps: nothing else changes.
+pub(super) fn record(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) {
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + keys.iter().map(|k| k.len()).sum::<usize>());
+    bytes.extend_from_slice(&MAGIC.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
+    for (size, keys) in key_sizes.iter().zip(keys) {
+        bytes.extend_from_slice(&size.to_le_bytes());
+        bytes.extend_from_slice(&((keys.len() / *size as usize) as u32).to_le_bytes());
+    }
+    for keys in keys {
+        bytes.extend_from_slice(keys);
+    }
+    let words = bytes.len().div_ceil(8);
+    let opts = libbpf_sys::bpf_map_create_opts {
+        sz: size_of::<libbpf_sys::bpf_map_create_opts>() as _,
+        map_flags: libbpf_sys::BPF_F_MMAPABLE,
+        ..Default::default()
+    };
+    let Ok(map) = MapHandle::create(
+        MapType::Array,
+        Some("bpfbox_written"),
+        4,
+        8,
+        words as u32,
+        &opts,
+    ) else {
+        return;
+    };
+    let written = with_memory(&map, words * 8, true, |memory| {
+        memory[..bytes.len()].copy_from_slice(&bytes);
+    });
+    if written.is_some() && super::pins::create_pin_dir(&versions_dir()).is_ok() {
+        let mut map = map;
+        let _ = map.pin(pin(version));
+    }
+}
+
+/// The keys `version` wrote, for each rule map, when its record holds up:
+/// the key sizes are `key_sizes`, and every key starts with `version`.
+pub(super) fn recorded(version: u32, key_sizes: [u32; RULE_MAPS]) -> Option<[Vec<u8>; RULE_MAPS]> {
+    let map = MapHandle::from_pinned_path(pin(version)).ok()?;
+    if map.map_type() != MapType::Array || map.value_size() != 8 {
+        return None;
+    }
+    let len = map.max_entries() as usize * 8;
+    let bytes = with_memory(&map, len, false, |memory| memory.to_vec())?;
+    parse(&bytes, version, key_sizes)
+}
+
+fn parse(bytes: &[u8], version: u32, key_sizes: [u32; RULE_MAPS]) -> Option<[Vec<u8>; RULE_MAPS]> {
+    let word = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    if word(0)? != MAGIC || word(4)? != version {
+        return None;
+    }
+    let mut out: [Vec<u8>; RULE_MAPS] = Default::default();
+    let mut at = HEADER_BYTES;
+    for (i, keys) in out.iter_mut().enumerate() {
+        let size = word(8 + 8 * i)?;
+        let count = word(12 + 8 * i)? as usize;
+        if size != key_sizes[i] || size < 4 {
+            return None;
+        }
+        let len = count.checked_mul(size as usize)?;
+        let these = bytes.get(at..at.checked_add(len)?)?;
+        if !these
+            .chunks_exact(size as usize)
+            .all(|key| key[..4] == version.to_le_bytes())
+        {
+            return None;
+        }
+        *keys = these.to_vec();
+        at += len;
+    }
+    Some(out)
+}
+
+/// Removes `version`'s record.
+pub(super) fn forget(version: u32) {
+    let _ = std::fs::remove_file(pin(version));
+}
+
+/// Runs `f` on the map's memory, `len` bytes of it, mapped shared (writable
+/// when `write`); None when it cannot be mapped.
+fn with_memory<T>(
+    map: &MapHandle,
+    len: usize,
+    write: bool,
+    f: impl FnOnce(&mut [u8]) -> T,
+) -> Option<T> {
+    if len == 0 {
+        return None;
+    }
+    let prot = if write {
+        libc::PROT_READ | libc::PROT_WRITE
+    } else {
+        libc::PROT_READ
+    };
+    // SAFETY: a shared mapping of the map's values (max_entries 8-byte
+    // words, at least `len` bytes: the kernel refuses a longer mapping),
+    // used only inside this function and unmapped before it returns.
+    unsafe {
+        let memory = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_SHARED,
+            map.as_fd().as_raw_fd(),
+            0,
+        );
+        if memory == libc::MAP_FAILED {
+            return None;
+        }
+        let out = f(std::slice::from_raw_parts_mut(memory.cast::<u8>(), len));
+        libc::munmap(memory, len);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record_bytes(version: u32, sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        for (size, keys) in sizes.iter().zip(keys) {
+            bytes.extend_from_slice(&size.to_le_bytes());
+            bytes.extend_from_slice(&((keys.len() / *size as usize) as u32).to_le_bytes());
+        }
+        for keys in keys {
+            bytes.extend_from_slice(keys);
+        }
+        bytes.resize(bytes.len().div_ceil(8) * 8, 0);
+        bytes
+    }
+
+    const SIZES: [u32; RULE_MAPS] = [8, 8, 4, 4, 4];
+
+    #[test]
+    fn a_record_gives_back_its_keys() {
+        let file = [7u8, 0, 0, 0, 1, 2, 3, 4, 7, 0, 0, 0, 5, 6, 7, 8];
+        let net = [7u8, 0, 0, 0];
+        let bytes = record_bytes(7, SIZES, [&file, &[], &[], &net, &[]]);
+        let keys = parse(&bytes, 7, SIZES).unwrap();
+        assert_eq!(keys[0], file);
+        assert!(keys[1].is_empty() && keys[2].is_empty() && keys[4].is_empty());
+        assert_eq!(keys[3], net);
+    }
+
+    /// Never a key of another version, never past the end, never keys of
+    /// another size: such a record is not used.
+    #[test]
+    fn a_record_that_does_not_hold_up_is_ignored() {
+        let other_version = [8u8, 0, 0, 0, 1, 2, 3, 4];
+        let bytes = record_bytes(7, SIZES, [&other_version, &[], &[], &[], &[]]);
+        assert!(parse(&bytes, 7, SIZES).is_none());
+        let good = record_bytes(7, SIZES, [&[7u8, 0, 0, 0, 1, 2, 3, 4], &[], &[], &[], &[]]);
+        assert!(parse(&good, 8, SIZES).is_none(), "another version's record");
+        assert!(
+            parse(&good, 7, [4, 8, 4, 4, 4]).is_none(),
+            "other key sizes"
+        );
+        let mut long = good.clone();
+        long[12..16].copy_from_slice(&1000u32.to_le_bytes());
+        assert!(parse(&long, 7, SIZES).is_none(), "more keys than it holds");
+        assert!(parse(&good[..20], 7, SIZES).is_none(), "cut short");
+        assert!(parse(&[], 7, SIZES).is_none());
+    }
+}
