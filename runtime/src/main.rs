@@ -128,7 +128,15 @@ struct Cli {
 extern "C" fn no_transparent_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag
     // on this process.
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
 }
 #[used]
 #[link_section = ".init_array"]

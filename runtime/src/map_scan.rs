@@ -20,9 +20,9 @@ const BATCH: u32 = 4096;
 /// profiles were 5 M instructions of a reload in the benchmark VM.
 const BATCH_BYTES: usize = 256 * 1024;
 
-/// Entries per batch for entries of `entry_size` bytes: never fewer than 64,
-/// so that a hash bucket's entries fit in one (the kernel refuses a batch
-/// smaller than a bucket).
+/// Entries per batch for entries of `entry_size` bytes: at least 64. A
+/// hash bucket must fit in one batch: the kernel refuses a smaller one
+/// with ENOSPC, and the batch is then doubled.
 fn batch_len(entry_size: usize) -> u32 {
     (BATCH_BYTES / entry_size.max(1)).clamp(64, BATCH as usize) as u32
 }
@@ -33,7 +33,7 @@ pub fn entries(map: &MapHandle) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     let key_size = map.key_size() as usize;
     let value_size = map.value_size() as usize;
     let (mut out_keys, mut out_values) = (Vec::new(), Vec::new());
-    let batch = batch_len(key_size + value_size);
+    let mut batch = batch_len(key_size + value_size);
     let mut keys = vec![0u8; key_size * batch as usize];
     let mut values = vec![0u8; value_size * batch as usize];
     // The kernel's cursor: `next` is written by each call, and passed back
@@ -68,6 +68,12 @@ pub fn entries(map: &MapHandle) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
             // ENOENT: the last batch (count says how many it has).
             None | Some(libc::ENOENT) => {}
             Some(libc::EINTR) => continue,
+            Some(libc::ENOSPC) if batch < u32::MAX / 2 => {
+                batch *= 2;
+                keys.resize(key_size * batch as usize, 0);
+                values.resize(value_size * batch as usize, 0);
+                continue;
+            }
             Some(_) => return Err(error.unwrap_or_else(std::io::Error::last_os_error)),
         }
         out_keys.extend_from_slice(&keys[..key_size * count as usize]);

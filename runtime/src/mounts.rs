@@ -9,6 +9,8 @@
 /// that is mounted, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Mount {
+    /// The mount's id (statx's stx_mnt_id).
+    id: u64,
     /// Kernel dev_t: MAJOR << 20 | MINOR, as events carry it.
     dev: u64,
     root: String,
@@ -23,7 +25,13 @@ pub struct Mounts {
 impl Mounts {
     /// This process's mounts; none when /proc is not there.
     pub fn read() -> Mounts {
-        Mounts::parse(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default())
+        Mounts::try_read().unwrap_or_default()
+    }
+
+    /// This process's mounts; None when they cannot be read.
+    pub fn try_read() -> Option<Mounts> {
+        let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        Some(Mounts::parse(&text))
     }
 
     /// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw`:
@@ -32,12 +40,19 @@ impl Mounts {
         let mounts = text
             .lines()
             .filter_map(|line| {
-                let mut fields = line.split(' ').skip(2);
+                let mut fields = line.split(' ');
+                let id = fields.next()?.parse().ok()?;
+                let mut fields = fields.skip(1);
                 let (major, minor) = fields.next()?.split_once(':')?;
                 let dev = (major.parse::<u64>().ok()? << 20) | minor.parse::<u64>().ok()?;
                 let root = unescape(fields.next()?);
                 let point = unescape(fields.next()?);
-                Some(Mount { dev, root, point })
+                Some(Mount {
+                    id,
+                    dev,
+                    root,
+                    point,
+                })
             })
             .collect();
         Mounts { mounts }
@@ -63,9 +78,14 @@ impl Mounts {
         self.mounts.iter().any(|m| m.dev == dev)
     }
 
-    /// Whether something is mounted on a name directly in `dir` (an
-    /// absolute path without symlinks).
-    pub fn has_mount_in(&self, dir: &str) -> bool {
+    /// Whether something may be mounted on a name directly in `dir`, the
+    /// absolute path (symlinks resolved) of a directory on mount
+    /// `mount_id`. True when that mount is not among these: one of another
+    /// mount namespace, whose paths these do not tell.
+    pub fn may_have_mount_in(&self, mount_id: u64, dir: &str) -> bool {
+        if !self.mounts.iter().any(|m| m.id == mount_id) {
+            return true;
+        }
         self.mounts.iter().any(|m| match m.point.rsplit_once('/') {
             Some((_, "")) | None => false,
             Some(("", _)) => dir == "/",
@@ -178,10 +198,12 @@ garbage
     fn a_mount_is_in_the_directory_it_is_a_name_of() {
         let mounts = Mounts::parse(MOUNTINFO);
         for dir in ["/", "/var", "/run"] {
-            assert!(mounts.has_mount_in(dir), "{dir}");
+            assert!(mounts.may_have_mount_in(22, dir), "{dir}");
         }
         for dir in ["/var/www", "/srv", "/run/my dir", "/va"] {
-            assert!(!mounts.has_mount_in(dir), "{dir}");
+            assert!(!mounts.may_have_mount_in(22, dir), "{dir}");
         }
+        // A mount of another namespace: its paths are not these.
+        assert!(mounts.may_have_mount_in(99, "/srv"));
     }
 }

@@ -14,7 +14,9 @@
 //! - on ext2/3/4, XFS, tmpfs or ramfs, whose entries carry the inode's own
 //!   number (overlayfs, FUSE or network file systems may not);
 //! - in a directory with no mount point in it (a file mounted over a name
-//!   is listed with the number of the file it hides).
+//!   is listed with the number of the file it hides), as this process's
+//!   mountinfo shows: a directory on a mount it does not list (of another
+//!   mount namespace, reached through /proc/PID/root) is not listed.
 //!
 //! A name the listing lacks is stat'ed, so a file created since, or a name
 //! that differs in case on a case-folding directory, resolves as before.
@@ -86,8 +88,9 @@ pub struct Resolver {
     last: Option<(String, usize)>,
     /// How many names each directory is asked for.
     wanted: FxHashMap<String, usize>,
-    /// Read when a directory is first worth listing.
-    mounts: Option<Mounts>,
+    /// Read when a directory is first worth listing; None inside when they
+    /// cannot be read (then no directory is listed).
+    mounts: Option<Option<Mounts>>,
     /// The last name stat'ed, NUL-terminated: one buffer, not an allocation
     /// per path.
     name: Vec<u8>,
@@ -208,8 +211,13 @@ impl Resolver {
         })
     }
 
-    /// Whether something is mounted on a name in the directory `fd` is.
+    /// Whether something may be mounted on a name in the directory `fd`
+    /// is: true unless this process's mounts show its mount, and nothing
+    /// on a name in it.
     fn has_mount_in(&mut self, fd: &OwnedFd) -> bool {
+        let Some(mount_id) = mount_id(fd) else {
+            return true;
+        };
         // Its path as mountinfo writes it: with symlinks resolved.
         let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
             return true;
@@ -217,10 +225,27 @@ impl Resolver {
         let Some(real) = real.to_str() else {
             return true;
         };
-        self.mounts
-            .get_or_insert_with(Mounts::read)
-            .has_mount_in(real)
+        match self.mounts.get_or_insert_with(Mounts::try_read) {
+            Some(mounts) => mounts.may_have_mount_in(mount_id, real),
+            None => true,
+        }
     }
+}
+
+/// The id of the mount `fd` is on (statx's STATX_MNT_ID, Linux 5.8).
+fn mount_id(fd: &OwnedFd) -> Option<u64> {
+    // SAFETY: statx fills the zeroed struct; fd and the empty path are valid.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let ok = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    } == 0;
+    (ok && stx.stx_mask & libc::STATX_MNT_ID != 0).then_some(stx.stx_mnt_id)
 }
 
 fn stat_at(dir: &OwnedFd, name: &CStr, flags: libc::c_int) -> std::io::Result<libc::stat> {

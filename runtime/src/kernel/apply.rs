@@ -175,7 +175,7 @@ fn delete_found(map: &MapHandle, version: u32) {
         .unwrap_or_else(|_| map.keys().collect::<Vec<_>>().concat());
     let flat: Vec<u8> = all
         .chunks_exact(size)
-        .filter(|key| key.len() >= 4 && key[..4] == version.to_le_bytes())
+        .filter(|key| key.len() >= 4 && key[..4] == version.to_ne_bytes())
         .flatten()
         .copied()
         .collect();
@@ -198,11 +198,11 @@ fn delete_found(map: &MapHandle, version: u32) {
 /// force stay as they were. Three phases: prepare (write the new versions
 /// and attach their scopes), commit (switch to them), reap (delete the old).
 pub fn apply(maps: &Maps, planned: &[PlannedProfile]) -> Result<Vec<Outcome>, Failure> {
-    let (prepared, outcomes, meta) = prepare(maps, planned)?;
+    let (prepared, outcomes) = prepare(maps, planned)?;
     if prepared.is_empty() {
         return Ok(outcomes);
     }
-    commit(maps, &prepared, &meta)?;
+    commit(maps, &prepared)?;
     reap(maps, &prepared);
     Ok(outcomes)
 }
@@ -218,13 +218,31 @@ fn rollback(maps: &Maps, prepared: &[Prepared]) {
 }
 
 /// Writes each changed profile's entries under a new version and attaches
-/// its scopes; nothing points at them yet. Returns them, what the load
-/// does to each profile, and the meta map's new last version.
+/// its scopes; nothing points at them yet. Returns them, and what the load
+/// does to each profile.
 fn prepare<'a>(
     maps: &Maps,
     planned: &'a [PlannedProfile],
-) -> Result<(Vec<Prepared<'a>>, Vec<Outcome>, abi::bpfbox_meta), Failure> {
+) -> Result<(Vec<Prepared<'a>>, Vec<Outcome>), Failure> {
     let registry = maps.registry();
+    // Versions a killed load wrote (SIGKILL: other signals wait for the
+    // load to finish) and nothing points at, neither the registry nor a
+    // profile (a load killed during the switch can leave the two apart):
+    // deleted, by their records.
+    let in_use: BTreeSet<u32> = registry
+        .values()
+        .map(|entry| entry.version)
+        .chain(
+            entries::<u32, abi::bpfbox_profile>(&maps.profiles)
+                .into_iter()
+                .map(|(_, p)| p.version),
+        )
+        .collect();
+    for version in written::versions() {
+        if !in_use.contains(&version) {
+            delete_version(maps, version);
+        }
+    }
     let mut meta = maps.meta();
     let mut used_slots: BTreeSet<u32> = registry.keys().copied().collect();
     let mut outcomes = Vec::new();
@@ -262,6 +280,18 @@ fn prepare<'a>(
         used_slots.insert(slot);
         meta.last_version = meta.last_version.wrapping_add(1).max(1);
         let version = meta.last_version;
+        // Issued before anything is written under it: a load killed after
+        // this does not leave entries for the next load's same version.
+        if let Err(e) = maps
+            .meta
+            .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)
+        {
+            rollback(maps, &prepared);
+            return Err(Failure::kernel(
+                format!("cannot record the new rule versions in the meta map: {e}"),
+                "nothing was changed; run with --verbose for libbpf's log",
+            ));
+        }
         let mut entry = Prepared {
             profile,
             slot,
@@ -300,24 +330,12 @@ fn prepare<'a>(
             None => Outcome::Added { version },
         });
     }
-    Ok((prepared, outcomes, meta))
+    Ok((prepared, outcomes))
 }
 
 /// Puts the prepared versions in force; on a failure, everything goes back
 /// to what it was and the prepared versions are removed.
-fn commit(maps: &Maps, prepared: &[Prepared], meta: &abi::bpfbox_meta) -> Result<(), Failure> {
-    // Issue the versions before anything points at them.
-    if let Err(e) = maps
-        .meta
-        .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)
-    {
-        rollback(maps, prepared);
-        return Err(Failure::kernel(
-            format!("cannot record the new rule versions in the meta map: {e}"),
-            "nothing was changed; run with --verbose for libbpf's log",
-        ));
-    }
-
+fn commit(maps: &Maps, prepared: &[Prepared]) -> Result<(), Failure> {
     // The switch: one map update per profile makes its new version current.
     // Every update is checked; on a failure everything switched so far goes
     // back to what it was, and the new versions are removed.

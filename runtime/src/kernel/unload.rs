@@ -1,6 +1,9 @@
 //! Taking one profile, or everything, out of force.
 
 use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use bpfbox_abi as abi;
@@ -48,34 +51,36 @@ pub fn unload_profile(maps: &Maps, exe: &str) -> Result<bool, Failure> {
 /// Removes everything: links (which detaches the programs) and maps.
 ///
 /// Every profile is taken out of force first, in one short step, so that
-/// nothing is confined from then on whatever the kernel does next. The
-/// links are then unpinned by removing their files, without holding a
-/// descriptor. Detaching an LSM program makes the kernel wait for a grace
-/// period of RCU tasks under its ftrace lock, and that RCU's thread sleeps
-/// a tenth of a second between grace periods: about 0.12 s per program,
-/// one after another (measured on 6.1: removing the pins from 66 processes
-/// at once took as long). From 6.5 the kernel drops a link's last
-/// reference in a work item, so this returns at once and the kernel
-/// detaches in the background, where the programs it has not reached yet
-/// find no profile and decide nothing (a load meanwhile waits on the same
-/// hooks' locks); before 6.5 removing a pin waits for its detach. When the
-/// profiles cannot be taken out of force (bpfbox's maps are damaged), each
-/// link is released through a descriptor, which waits for its detach on
-/// every kernel, so that nothing still enforces when this returns.
+/// nothing is confined from then on whatever the kernel does next. Then the
+/// links are detached in the background: a child process holds a
+/// descriptor of each while every pin is removed, and exits, which drops
+/// them. Detaching an LSM program makes the kernel wait for a grace period
+/// of RCU tasks under its ftrace lock, and that RCU's thread sleeps a tenth
+/// of a second between grace periods: about 0.12 s per program, one after
+/// another, in whatever drops the link's last reference. From 6.5 the
+/// kernel does that in a work item anyway; before, removing a pin waited
+/// for its detach, 8 billion instructions for all of them on 6.1. The
+/// programs not detached yet find no profile and decide nothing; a load
+/// meanwhile waits on the same hooks' locks. When the profiles cannot be
+/// taken out of force (bpfbox's maps are damaged), each link is released
+/// here, which waits for its detach, so that nothing still enforces when
+/// this returns.
 pub fn unload_all() -> Result<bool, Failure> {
     if !Path::new(PIN_DIR).exists() {
         return Ok(false);
     }
     let out_of_force = take_all_out_of_force();
     crate::libbpf_log::note(if out_of_force {
-        "every profile is out of force; removing the pins (from Linux 6.5 the kernel detaches the programs in the background)"
+        "every profile is out of force; removing the pins (the programs are detached in the background)"
     } else {
         "the profiles could not be taken out of force first: waiting for each program's detach"
     });
+    let mut held = Vec::new();
     for dir in [links_dir(), scopes_dir()] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
                 if out_of_force {
+                    held.extend(link_descriptor(&entry.path()));
                     let _ = std::fs::remove_file(entry.path());
                 } else {
                     unpin_link(&entry.path());
@@ -90,23 +95,66 @@ pub fn unload_all() -> Result<bool, Failure> {
             }
         }
     }
-    for dir in [
+    let removed = [
         links_dir(),
         scopes_dir(),
         maps_dir(),
         versions_dir(),
         PathBuf::from(PIN_DIR),
-    ] {
-        if dir.exists() {
-            std::fs::remove_dir(&dir).map_err(|e| {
-                Failure::io(
-                    format!("cannot remove {}: {}", dir.display(), io_message(&e)),
-                    "remove what is left by hand: rm -r /sys/fs/bpf/bpfbox",
-                )
-            })?;
-        }
+    ]
+    .into_iter()
+    .filter(|dir| dir.exists())
+    .try_for_each(|dir| {
+        std::fs::remove_dir(&dir).map_err(|e| {
+            Failure::io(
+                format!("cannot remove {}: {}", dir.display(), io_message(&e)),
+                "remove what is left by hand: rm -r /sys/fs/bpf/bpfbox",
+            )
+        })
+    });
+    detach_in_background(held);
+    removed.map(|()| true)
+}
+
+/// A descriptor of the link pinned at `path`, which keeps it attached once
+/// the pin is gone; None when it is not a link.
+fn link_descriptor(path: &Path) -> Option<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a valid C string; the result is checked.
+    let fd = unsafe { libbpf_rs::libbpf_sys::bpf_obj_get(c.as_ptr()) };
+    // SAFETY: a fresh descriptor we own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Drops the last references of `links` in a child process, which the
+/// loader does not wait for: it closes everything else it inherited (the
+/// lock, the terminal, a caller's pipe), then exits, and its exit drops
+/// the links one detach at a time. Without a child (fork fails), they are
+/// dropped here.
+fn detach_in_background(links: Vec<OwnedFd>) {
+    if links.is_empty() {
+        return;
     }
-    Ok(true)
+    // SAFETY: bpfbox-load is single-threaded here; the child only calls
+    // async-signal-safe functions (setsid, close_range, _exit).
+    match unsafe { libc::fork() } {
+        0 => unsafe {
+            libc::setsid();
+            let mut keep: Vec<u32> = links.iter().map(|fd| fd.as_raw_fd() as u32).collect();
+            keep.sort_unstable();
+            let mut from = 0u32;
+            for fd in keep {
+                if fd > from {
+                    libc::close_range(from, fd - 1, 0);
+                }
+                from = fd + 1;
+            }
+            libc::close_range(from, u32::MAX, 0);
+            libc::_exit(0)
+        },
+        // The parent's copies go; the child's keep the links attached.
+        _ => drop(links),
+    }
 }
 
 /// Deletes every profile (a process whose profile is gone is not confined:

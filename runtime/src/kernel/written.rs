@@ -9,7 +9,10 @@
 //! key size and how many keys), then the keys, map after map. It is never
 //! trusted beyond what it can do: every key must carry the version it is
 //! for, and a record that does not hold up is ignored (the maps are then
-//! read as before).
+//! read as before). A record is made before its version's entries are
+//! written, so that a load killed while writing them (SIGKILL; other
+//! signals wait for the load to end) leaves a record the next load finds
+//! and deletes by (apply.rs).
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
@@ -62,6 +65,9 @@ pub(super) fn record(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RU
         memory[..bytes.len()].copy_from_slice(&bytes);
     });
     if written.is_some() && super::pins::create_pin_dir(&versions_dir()).is_ok() {
+        // One record a version: an older one under this number (after
+        // the numbers wrapped) would name other keys.
+        forget(version);
         let mut map = map;
         let _ = map.pin(pin(version));
     }
@@ -96,7 +102,7 @@ fn parse(bytes: &[u8], version: u32, key_sizes: [u32; RULE_MAPS]) -> Option<[Vec
         let these = bytes.get(at..at.checked_add(len)?)?;
         if !these
             .chunks_exact(size as usize)
-            .all(|key| key[..4] == version.to_le_bytes())
+            .all(|key| key[..4] == version.to_ne_bytes())
         {
             return None;
         }
@@ -109,6 +115,16 @@ fn parse(bytes: &[u8], version: u32, key_sizes: [u32; RULE_MAPS]) -> Option<[Vec
 /// Removes `version`'s record.
 pub(super) fn forget(version: u32) {
     let _ = std::fs::remove_file(pin(version));
+}
+
+/// The versions that have a record.
+pub(super) fn versions() -> Vec<u32> {
+    std::fs::read_dir(versions_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
 }
 
 /// Runs `f` on the map's memory, `len` bytes of it, mapped shared (writable
