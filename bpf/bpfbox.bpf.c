@@ -105,12 +105,12 @@ __noinline int thread_scopes(struct query *q, __u32 tid)
 	q->lost = 0;
 	for (int i = 0; i < NSCOPES; i++)
 		q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
-	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* A bit with an earlier thread's entry is left over (a thread that
 	 * exec'd inside a scope took its leader's tid, and its own was never
 	 * cleared): no scope. */
-	int standing = scope_standing(tid, t, task->start_time);
+	struct bpfbox_thread *t;
+	int standing = scope_standing(tid, task->start_time, &t);
 	if (standing == IN_LOST)
 		q->lost = 1;
 	if (standing != IN_RECORDED || !t)
@@ -1952,8 +1952,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	 * or dropped ones), which the child, marked with no entry or with
 	 * the copy, is denied everything inside too. */
 	__u32 ptid = parent->pid, ctid = child->pid;
-	struct bpfbox_thread *t = bpf_map_lookup_elem(&threads, &ptid);
-	int standing = scope_standing(ptid, t, parent->start_time);
+	struct bpfbox_thread *t;
+	int standing = scope_standing(ptid, parent->start_time, &t);
 	if (standing == IN_NO_SCOPE || (standing == IN_RECORDED && t && !t->count))
 		return 0;
 	mark_scoped(ctid, 1);

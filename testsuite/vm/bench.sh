@@ -138,10 +138,10 @@ fi
 # Unloading everything, with three profiles in force, at the end: it
 # detaches every program.
 unload=$($B/bench time $LOAD -q --unload | tail -1 | cut -d' ' -f2)
-# --unload returns once nothing is in force; where the kernel detaches the
-# programs in the background (6.5 and later), until the last of them is
-# gone (bpfbox's are the only LSM programs here; polled every 0.1 s, so up
-# to 0.1 billion late; about 0 when --unload waited for the detaches):
+# --unload returns once nothing is in force and every pin is gone; the
+# programs are detached in the background (a child of bpfbox-load drops
+# the links), until the last of them is gone (bpfbox's are the only LSM
+# programs here; polled every 0.1 s, so up to 0.1 billion late):
 detached=$($B/bench time /bin/sh -c 'while bpftool prog show | grep -q ": lsm "; do sleep 0.1; done' | tail -1 | cut -d' ' -f2)
 echo "RESULT load    --unload of everything             $unload instructions"
 echo "RESULT load    then until the kernel has detached every program  $detached instructions"
