@@ -4,7 +4,8 @@
 //! between the switch and the generation bump, it would leave rules the
 //! kernel remembered for files counted as current. Ctrl-C, `kill` and a
 //! pod's termination (SIGTERM) therefore take effect when the change is
-//! done, not half-way. SIGKILL cannot be held back; nothing can.
+//! done, not half-way. SIGKILL cannot be held back; what a load killed
+//! by it wrote, the next load deletes (kernel/written.rs).
 
 /// Holds SIGINT, SIGTERM, SIGHUP and SIGQUIT back until dropped; then one
 /// that came meanwhile is delivered (and ends the process as it would have).

@@ -755,7 +755,7 @@ $LOAD -q $IMG/reload-v2.bbx
 # Termination signals wait for a change to be done: loaders killed at
 # moments spread over a 10,000-rule reload leave no rule entries behind
 # (killed while writing, they would leave the new version's entries, which
-# nothing points at, until --unload).
+# nothing points at, until the next load).
 RULES=/sys/fs/bpf/bpfbox/maps/file_rules
 (cd /srv/t/bench && seq 1 9997 | sed 's/^/f/' | xargs touch)
 $LOAD -q $IMG/bench-10k.bbx

@@ -135,15 +135,16 @@ fn detach_in_background(links: Vec<OwnedFd>) {
     if links.is_empty() {
         return;
     }
-    // SAFETY: bpfbox-load is single-threaded here; the child only calls
-    // async-signal-safe functions (setsid, close_range, _exit).
+    let mut keep: Vec<u32> = links.iter().map(|fd| fd.as_raw_fd() as u32).collect();
+    keep.sort_unstable();
+    // SAFETY: bpfbox-load is single-threaded; the child only calls
+    // async-signal-safe functions (setsid, close_range, _exit) and
+    // allocates nothing.
     match unsafe { libc::fork() } {
         0 => unsafe {
             libc::setsid();
-            let mut keep: Vec<u32> = links.iter().map(|fd| fd.as_raw_fd() as u32).collect();
-            keep.sort_unstable();
             let mut from = 0u32;
-            for fd in keep {
+            for &fd in &keep {
                 if fd > from {
                     libc::close_range(from, fd - 1, 0);
                 }
