@@ -35,16 +35,7 @@ fn pin(version: u32) -> PathBuf {
 /// map `i` of key size `key_sizes[i]`. Without it (the record cannot be
 /// made), deleting the version reads the maps: nothing else changes.
 pub(super) fn record(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) {
-    let mut bytes = Vec::with_capacity(HEADER_BYTES + keys.iter().map(|k| k.len()).sum::<usize>());
-    bytes.extend_from_slice(&MAGIC.to_le_bytes());
-    bytes.extend_from_slice(&version.to_le_bytes());
-    for (size, keys) in key_sizes.iter().zip(keys) {
-        bytes.extend_from_slice(&size.to_le_bytes());
-        bytes.extend_from_slice(&((keys.len() / *size as usize) as u32).to_le_bytes());
-    }
-    for keys in keys {
-        bytes.extend_from_slice(keys);
-    }
+    let bytes = encode(version, key_sizes, keys);
     let words = bytes.len().div_ceil(8);
     let opts = libbpf_sys::bpf_map_create_opts {
         sz: size_of::<libbpf_sys::bpf_map_create_opts>() as _,
@@ -71,6 +62,21 @@ pub(super) fn record(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RU
         let mut map = map;
         let _ = map.pin(pin(version));
     }
+}
+
+/// A record's bytes: the header, then the keys.
+fn encode(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + keys.iter().map(|k| k.len()).sum::<usize>());
+    bytes.extend_from_slice(&MAGIC.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
+    for (size, keys) in key_sizes.iter().zip(keys) {
+        bytes.extend_from_slice(&size.to_le_bytes());
+        bytes.extend_from_slice(&((keys.len() / *size as usize) as u32).to_le_bytes());
+    }
+    for keys in keys {
+        bytes.extend_from_slice(keys);
+    }
+    bytes
 }
 
 /// The keys `version` wrote, for each rule map, when its record holds up:
@@ -168,16 +174,9 @@ fn with_memory<T>(
 mod tests {
     use super::*;
 
+    /// As the map holds it: whole 8-byte words.
     fn record_bytes(version: u32, sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) -> Vec<u8> {
-        let mut bytes = MAGIC.to_le_bytes().to_vec();
-        bytes.extend_from_slice(&version.to_le_bytes());
-        for (size, keys) in sizes.iter().zip(keys) {
-            bytes.extend_from_slice(&size.to_le_bytes());
-            bytes.extend_from_slice(&((keys.len() / *size as usize) as u32).to_le_bytes());
-        }
-        for keys in keys {
-            bytes.extend_from_slice(keys);
-        }
+        let mut bytes = encode(version, sizes, keys);
         bytes.resize(bytes.len().div_ceil(8) * 8, 0);
         bytes
     }
