@@ -2,7 +2,7 @@
 //! switch every profile with one update each, then reap the old entries
 //! once no running program can read them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use bpfbox_abi as abi;
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
 use zerocopy::IntoBytes;
 
-use super::maps::{c_chars, entries, registry_exe, Maps};
+use super::maps::{all_entries, c_chars, entries, registry_exe, Maps};
 use super::pins::unpin_link;
 use super::scopes::{attach_scopes, remove_scopes};
 use super::written::{self, RULE_MAPS};
@@ -225,25 +225,18 @@ fn prepare<'a>(
     planned: &'a [PlannedProfile],
 ) -> Result<(Vec<Prepared<'a>>, Vec<Outcome>), Failure> {
     let registry = maps.registry();
-    // Versions a killed load wrote (SIGKILL: other signals wait for the
-    // load to finish) and nothing points at, neither the registry nor a
-    // profile (a load killed during the switch can leave the two apart):
-    // deleted, by their records.
-    let in_use: BTreeSet<u32> = registry
-        .values()
-        .map(|entry| entry.version)
-        .chain(
-            entries::<u32, abi::bpfbox_profile>(&maps.profiles)
-                .into_iter()
-                .map(|(_, p)| p.version),
-        )
-        .collect();
-    for version in written::versions() {
-        if !in_use.contains(&version) {
-            delete_version(maps, version);
-        }
-    }
-    let mut meta = maps.meta();
+    // What the profiles map points at, read whole or not at all: a read
+    // that lost entries would have the clean-up below delete rules in force.
+    let in_force: Option<BTreeMap<u32, u32>> =
+        all_entries::<u32, abi::bpfbox_profile>(&maps.profiles)
+            .map(|all| all.into_iter().map(|(slot, p)| (slot, p.version)).collect());
+    collect_garbage(maps, in_force.as_ref());
+    let Some(mut meta) = super::maps::lookup::<u32, abi::bpfbox_meta>(&maps.meta, &0) else {
+        return Err(Failure::kernel(
+            "cannot read the meta map",
+            "repair with `bpfbox-load --unload`, then load again",
+        ));
+    };
     let mut used_slots: BTreeSet<u32> = registry.keys().copied().collect();
     let mut outcomes = Vec::new();
     let mut prepared: Vec<Prepared> = Vec::new();
@@ -251,8 +244,14 @@ fn prepare<'a>(
         let existing = registry
             .iter()
             .find(|(_, entry)| registry_exe(entry) == profile.exe);
-        if let Some((_, entry)) = existing {
-            if entry.digest == profile.digest {
+        if let Some((slot, entry)) = existing {
+            // The same rules, and in force: a load killed during its
+            // switch can leave profiles[slot] on a version the registry
+            // does not name, which a reload then replaces.
+            let switched = in_force
+                .as_ref()
+                .is_some_and(|v| v.get(slot) == Some(&entry.version));
+            if entry.digest == profile.digest && switched {
                 outcomes.push(Outcome::Unchanged {
                     version: entry.version,
                 });
@@ -331,6 +330,34 @@ fn prepare<'a>(
         });
     }
     Ok((prepared, outcomes))
+}
+
+/// Deletes the versions a killed load wrote (SIGKILL: other signals wait
+/// for the load to finish) that nothing points at, neither the registry nor
+/// a profile (a load killed during its switch can leave the two apart), by
+/// their records. Only when both were read whole (`in_force`, and the
+/// registry here), and once no running decision can still read them.
+fn collect_garbage(maps: &Maps, in_force: Option<&BTreeMap<u32, u32>>) {
+    let Some(in_force) = in_force else { return };
+    let Some(registry) = all_entries::<u32, abi::bpfbox_registry>(&maps.registry) else {
+        return;
+    };
+    let in_use: BTreeSet<u32> = in_force
+        .values()
+        .copied()
+        .chain(registry.iter().map(|(_, entry)| entry.version))
+        .collect();
+    let garbage: Vec<u32> = written::versions()
+        .into_iter()
+        .filter(|v| !in_use.contains(v))
+        .collect();
+    if garbage.is_empty() {
+        return;
+    }
+    wait_for_running_programs(maps);
+    for version in garbage {
+        delete_version(maps, version);
+    }
 }
 
 /// Puts the prepared versions in force; on a failure, everything goes back

@@ -81,22 +81,27 @@ pub fn lookup<K: IntoBytes + zerocopy::Immutable, V: FromBytes>(
 /// All entries of a hash map, decoded: read in batches (map_scan), or a
 /// key and a lookup at a time where the kernel refuses batches.
 pub fn entries<K: FromBytes, V: FromBytes>(map: &MapHandle) -> Vec<(K, V)> {
-    let raw: Vec<(Vec<u8>, Vec<u8>)> = match crate::map_scan::entries(map) {
-        Ok((keys, values)) => keys
-            .chunks_exact(map.key_size() as usize)
-            .zip(values.chunks_exact(map.value_size() as usize))
-            .map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .collect(),
-        Err(_) => map
-            .keys()
-            .filter_map(|key| {
-                let value = map.lookup(&key, MapFlags::ANY).ok()??;
-                Some((key, value))
-            })
-            .collect(),
-    };
-    raw.iter()
-        .filter_map(|(k, v)| Some((K::read_from_bytes(k).ok()?, V::read_from_bytes(v).ok()?)))
+    if let Some(all) = all_entries(map) {
+        return all;
+    }
+    map.keys()
+        .filter_map(|key| {
+            let value = map.lookup(&key, MapFlags::ANY).ok()??;
+            Some((
+                K::read_from_bytes(&key).ok()?,
+                V::read_from_bytes(&value).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Every entry of a hash map, decoded, or None: for a reader that must not
+/// act on part of them.
+pub fn all_entries<K: FromBytes, V: FromBytes>(map: &MapHandle) -> Option<Vec<(K, V)>> {
+    let (keys, values) = crate::map_scan::entries(map).ok()?;
+    keys.chunks_exact(map.key_size() as usize)
+        .zip(values.chunks_exact(map.value_size() as usize))
+        .map(|(k, v)| Some((K::read_from_bytes(k).ok()?, V::read_from_bytes(v).ok()?)))
         .collect()
 }
 

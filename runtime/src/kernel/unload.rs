@@ -137,20 +137,31 @@ fn detach_in_background(links: Vec<OwnedFd>) {
     }
     let mut keep: Vec<u32> = links.iter().map(|fd| fd.as_raw_fd() as u32).collect();
     keep.sort_unstable();
+    // The highest descriptor open, for closing one at a time where
+    // close_range is refused (a seccomp filter, a kernel before 5.9).
+    let highest = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(1023)
+        .max(1023);
     // SAFETY: bpfbox-load is single-threaded; the child only calls
-    // async-signal-safe functions (setsid, close_range, _exit) and
+    // async-signal-safe functions (setsid, close_range, close, _exit) and
     // allocates nothing.
     match unsafe { libc::fork() } {
         0 => unsafe {
             libc::setsid();
             let mut from = 0u32;
-            for &fd in &keep {
-                if fd > from {
-                    libc::close_range(from, fd - 1, 0);
+            for &fd in keep.iter().chain(std::iter::once(&(highest + 1))) {
+                if fd > from && libc::close_range(from, fd - 1, 0) != 0 {
+                    for other in from..fd {
+                        libc::close(other as libc::c_int);
+                    }
                 }
                 from = fd + 1;
             }
-            libc::close_range(from, u32::MAX, 0);
             libc::_exit(0)
         },
         // The parent's copies go; the child's keep the links attached.
