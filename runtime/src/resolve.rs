@@ -94,7 +94,7 @@ pub struct Resolver {
     /// The last name stat'ed, NUL-terminated: one buffer, not an allocation
     /// per path.
     name: Vec<u8>,
-    /// Directories listed, for tests and --verbose.
+    /// Directories listed, for tests.
     pub listed_dirs: usize,
 }
 

@@ -224,14 +224,21 @@ fn prepare<'a>(
     maps: &Maps,
     planned: &'a [PlannedProfile],
 ) -> Result<(Vec<Prepared<'a>>, Vec<Outcome>), Failure> {
-    let registry = maps.registry();
-    // What the profiles map points at, read whole or not at all: a read
-    // that lost entries would have the clean-up below delete rules in force.
+    // The registry and what the profiles map points at, each read whole or
+    // not at all: a read that lost entries would have the clean-up below
+    // delete rules in force.
+    let whole_registry = all_entries::<u32, abi::bpfbox_registry>(&maps.registry);
+    let registry: BTreeMap<u32, abi::bpfbox_registry> = match &whole_registry {
+        Some(all) => all.iter().cloned().collect(),
+        None => maps.registry(),
+    };
     let in_force: Option<BTreeMap<u32, u32>> =
         all_entries::<u32, abi::bpfbox_profile>(&maps.profiles)
             .map(|all| all.into_iter().map(|(slot, p)| (slot, p.version)).collect());
-    collect_garbage(maps, in_force.as_ref());
-    let Some(mut meta) = super::maps::lookup::<u32, abi::bpfbox_meta>(&maps.meta, &0) else {
+    if let (Some(_), Some(in_force)) = (&whole_registry, &in_force) {
+        collect_garbage(maps, &registry, in_force);
+    }
+    let Some(mut meta) = maps.meta() else {
         return Err(Failure::kernel(
             "cannot read the meta map",
             "repair with `bpfbox-load --unload`, then load again",
@@ -335,17 +342,17 @@ fn prepare<'a>(
 /// Deletes the versions a killed load wrote (SIGKILL: other signals wait
 /// for the load to finish) that nothing points at, neither the registry nor
 /// a profile (a load killed during its switch can leave the two apart), by
-/// their records. Only when both were read whole (`in_force`, and the
-/// registry here), and once no running decision can still read them.
-fn collect_garbage(maps: &Maps, in_force: Option<&BTreeMap<u32, u32>>) {
-    let Some(in_force) = in_force else { return };
-    let Some(registry) = all_entries::<u32, abi::bpfbox_registry>(&maps.registry) else {
-        return;
-    };
+/// their records, once no running decision can still read them. Both maps
+/// must have been read whole.
+fn collect_garbage(
+    maps: &Maps,
+    registry: &BTreeMap<u32, abi::bpfbox_registry>,
+    in_force: &BTreeMap<u32, u32>,
+) {
     let in_use: BTreeSet<u32> = in_force
         .values()
         .copied()
-        .chain(registry.iter().map(|(_, entry)| entry.version))
+        .chain(registry.values().map(|entry| entry.version))
         .collect();
     let garbage: Vec<u32> = written::versions()
         .into_iter()
@@ -416,7 +423,9 @@ fn reap(maps: &Maps, prepared: &[Prepared]) {
 /// in front of them with recent_epoch, which the BPF side bumps too and
 /// reads first: so it is bumped second, with an atomic add.
 pub(super) fn new_generation(maps: &Maps) -> Result<(), libbpf_rs::Error> {
-    let mut meta = maps.meta();
+    let mut meta = maps.meta().ok_or_else(|| {
+        libbpf_rs::Error::from(std::io::Error::other("map meta: its entry cannot be read"))
+    })?;
     meta.generation = meta.generation.wrapping_add(1);
     maps.meta
         .update(0u32.as_bytes(), meta.as_bytes(), MapFlags::ANY)?;

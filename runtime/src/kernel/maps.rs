@@ -57,8 +57,10 @@ impl Maps {
         })
     }
 
-    pub fn meta(&self) -> abi::bpfbox_meta {
-        lookup(&self.meta, &0u32).unwrap_or_default()
+    /// Meta's one entry; None when it cannot be read (written back from a
+    /// default, it would restart the rule versions at 1).
+    pub fn meta(&self) -> Option<abi::bpfbox_meta> {
+        lookup(&self.meta, &0u32)
     }
 
     pub fn registry(&self) -> BTreeMap<u32, abi::bpfbox_registry> {
