@@ -21,6 +21,20 @@ pub(super) fn scopes_dir() -> PathBuf {
 pub(super) fn versions_dir() -> PathBuf {
     Path::new(PIN_DIR).join("versions")
 }
+/// The directories of link pins (removing the last reference detaches).
+pub(super) fn link_dirs() -> [PathBuf; 2] {
+    [links_dir(), scopes_dir()]
+}
+/// The directories of map pins (removed as files).
+pub(super) fn map_dirs() -> [PathBuf; 2] {
+    [maps_dir(), versions_dir()]
+}
+/// Every directory of pins, then PIN_DIR itself: the order to remove them.
+pub(super) fn pin_dirs() -> [PathBuf; 5] {
+    let [links, scopes] = link_dirs();
+    let [maps, versions] = map_dirs();
+    [links, scopes, maps, versions, PathBuf::from(PIN_DIR)]
+}
 
 /// Makes a directory for pins (libbpf creates a pin's file, not its
 /// directories).
@@ -36,7 +50,7 @@ pub(super) fn create_pin_dir(dir: &Path) -> Result<(), Failure> {
 /// Pins under PIN_DIR, to undo exactly what a failed run added.
 pub(super) fn existing_pins() -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
-    for dir in [maps_dir(), links_dir(), scopes_dir(), versions_dir()] {
+    for dir in link_dirs().into_iter().chain(map_dirs()) {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             out.extend(entries.flatten().map(|e| e.path()));
         }
@@ -47,19 +61,13 @@ pub(super) fn existing_pins() -> BTreeSet<PathBuf> {
 /// Detaches and removes pins that were not there before.
 pub(super) fn remove_new_pins(before: &BTreeSet<PathBuf>) {
     for path in existing_pins().difference(before) {
-        if path.starts_with(maps_dir()) || path.starts_with(versions_dir()) {
+        if map_dirs().iter().any(|dir| path.starts_with(dir)) {
             let _ = std::fs::remove_file(path);
         } else {
             unpin_link(path);
         }
     }
-    for dir in [
-        maps_dir(),
-        links_dir(),
-        scopes_dir(),
-        versions_dir(),
-        PathBuf::from(PIN_DIR),
-    ] {
+    for dir in pin_dirs() {
         let _ = std::fs::remove_dir(dir);
     }
 }

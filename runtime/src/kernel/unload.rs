@@ -4,14 +4,14 @@ use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bpfbox_abi as abi;
 use zerocopy::IntoBytes;
 
 use super::apply::{delete_version, new_generation, wait_for_running_programs};
 use super::maps::{entries, registry_exe, Maps};
-use super::pins::{links_dir, maps_dir, scopes_dir, unpin_link, versions_dir, PIN_DIR};
+use super::pins::{link_dirs, map_dirs, pin_dirs, unpin_link, PIN_DIR};
 use super::scopes::remove_scopes;
 use crate::failure::{io_message, Failure};
 
@@ -76,7 +76,7 @@ pub fn unload_all() -> Result<bool, Failure> {
         "the profiles could not be taken out of force first: waiting for each program's detach"
     });
     let mut held = Vec::new();
-    for dir in [links_dir(), scopes_dir()] {
+    for dir in link_dirs() {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
                 if out_of_force {
@@ -88,30 +88,24 @@ pub fn unload_all() -> Result<bool, Failure> {
             }
         }
     }
-    for dir in [maps_dir(), versions_dir()] {
+    for dir in map_dirs() {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
-    let removed = [
-        links_dir(),
-        scopes_dir(),
-        maps_dir(),
-        versions_dir(),
-        PathBuf::from(PIN_DIR),
-    ]
-    .into_iter()
-    .filter(|dir| dir.exists())
-    .try_for_each(|dir| {
-        std::fs::remove_dir(&dir).map_err(|e| {
-            Failure::io(
-                format!("cannot remove {}: {}", dir.display(), io_message(&e)),
-                "remove what is left by hand: rm -r /sys/fs/bpf/bpfbox",
-            )
-        })
-    });
+    let removed = pin_dirs()
+        .into_iter()
+        .filter(|dir| dir.exists())
+        .try_for_each(|dir| {
+            std::fs::remove_dir(&dir).map_err(|e| {
+                Failure::io(
+                    format!("cannot remove {}: {}", dir.display(), io_message(&e)),
+                    "remove what is left by hand: rm -r /sys/fs/bpf/bpfbox",
+                )
+            })
+        });
     detach_in_background(held);
     removed.map(|()| true)
 }
