@@ -14,17 +14,13 @@
  * last file rule remembered on this CPU (recent: an array lookup and a few
  * comparisons), then the rules remembered on the file's inode (file_memo:
  * one local-storage lookup). A full decision looks the process up, then
- * its rules in the global functions rule_masks and emit_event, which the
- * verifier checks once per program rather than at every call under every
- * state.
+ * its rules in rule_masks, and makes its event in emit_event: functions
+ * every hook shares, verified once (shared.h).
  */
-#include "scopes.h"
-#include "maps.h"
+#include "shared.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define NSCOPES (1 + BPFBOX_MAX_ACTIVE_SCOPES)
 
 /* Set by the loader: where inode_setattr's dentry argument is (6.1: first;
  * later kernels put a struct mnt_idmap * before it). */
@@ -63,18 +59,6 @@ static __always_inline int prior(int ret)
 
 /* ---- The calling process ------------------------------------------------ */
 
-/* The part of a process's state rule_masks reads and writes: numbers only.
- * The verifier forgets what the pointers were in memory a global function
- * was given, so the state's pointers stay out of it. */
-struct query {
-	__u32 version, flags; /* the profile's */
-	__u32 scopes[NSCOPES]; /* 0 (always) and the thread's active scopes */
-	__u32 count;           /* of scopes in use */
-	__u32 lost;            /* inside a scope that could not be recorded */
-	__u64 dentry; /* the question's dentry (0: no "**" walk) */
-	struct bpfbox_masks acc; /* the answer */
-};
-
 struct state {
 	struct bpfbox_proc *proc;
 	struct bpfbox_profile *profile;
@@ -90,37 +74,50 @@ static __always_inline __u64 maybe_confined_caller(void)
 	return maybe_confined(id >> 32) ? id : 0;
 }
 
-/* The calling thread's function scopes into q: scopes[0] = 0 (rules that
- * hold everywhere), then those it is inside, in the order it entered
- * them; q->count is how many of q->scopes are in use. q->lost when the
- * thread is inside a scope that could not be recorded (a ninth one at
- * once, or no room in threads): its rules are unknown, a #[deny] among
- * them perhaps, so everything it does is denied (rule_masks) until it
- * returns from that scope. A global function, verified once per program. */
+/* ---- The shared functions' stubs ---------------------------------------- */
+
+/* thread_scopes, rule_masks and emit_event are shared.bpf.c's (shared.h).
+ * Here they are stubs, which bpfbox-load replaces in every program before
+ * any hook is attached. One left in place (its link removed) fails closed:
+ * the thread is in a scope whose rules are unknown, every rule denies, and
+ * no event is made. The inline assembly keeps the compiler from assuming
+ * what a stub does with its arguments, the memory and its result: the
+ * callers must be compiled for the real bodies. */
 __noinline int thread_scopes(struct query *q, __u32 tid)
 {
-	if (!q)
-		return 0;
-	q->count = 1;
-	q->lost = 0;
-	for (int i = 0; i < NSCOPES; i++)
-		q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
-	struct task_struct *task = bpf_get_current_task_btf();
-	/* A bit with an earlier thread's entry is left over (a thread that
-	 * exec'd inside a scope took its leader's tid, and its own was never
-	 * cleared): no scope. */
-	struct bpfbox_thread *t;
-	int standing = scope_standing(tid, task->start_time, &t);
-	if (standing == IN_LOST)
+	int unknown;
+	if (q) {
+		q->count = 1;
 		q->lost = 1;
-	if (standing != IN_RECORDED || !t)
-		return 0;
-	__u32 count = t->count;
-	for (int i = 0; i < BPFBOX_MAX_ACTIVE_SCOPES; i++)
-		if (i < count && t->active[i].depth)
-			q->scopes[1 + i] = t->active[i].scope;
-	q->count = 1 + (count < BPFBOX_MAX_ACTIVE_SCOPES ? count : BPFBOX_MAX_ACTIVE_SCOPES);
-	return 0;
+		for (int i = 0; i < NSCOPES; i++)
+			q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
+	}
+	asm volatile("%0 = 0" : "=r"(unknown) : "r"(tid) : "memory");
+	return unknown;
+}
+
+__noinline int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
+{
+	int unknown;
+	if (q) {
+		__builtin_memset(&q->acc, 0, sizeof(q->acc));
+		q->acc.deny = ~0u;
+		q->acc.logged = ~0u;
+	}
+	asm volatile("%0 = 0" : "=r"(unknown) : "r"(table), "r"(kind), "r"(a), "r"(b) : "memory");
+	return unknown;
+}
+
+__noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 access_decision)
+{
+	int unknown;
+	if (o && o->scratch)
+		release_scratch();
+	asm volatile("%0 = 0"
+		     : "=r"(unknown)
+		     : "r"(slot_serial), "r"(version_scope), "r"(access_decision)
+		     : "memory");
+	return unknown;
 }
 
 /* Fills `s` for a confined process; 0 when the caller is not confined. */
@@ -162,252 +159,7 @@ static __always_inline __u32 innermost_scope(struct state *s)
 	return scope;
 }
 
-static __always_inline void add_masks(struct bpfbox_masks *acc, const struct bpfbox_masks *m)
-{
-	if (!m)
-		return;
-	acc->allow |= m->allow;
-	acc->taint |= m->taint;
-	acc->audit |= m->audit;
-	acc->deny |= m->deny;
-	acc->logged |= m->logged;
-}
-
 /* ---- Events ------------------------------------------------------------- */
-
-struct object {
-	__u32 op;
-	__u32 kind;
-	__u64 dev, ino;
-	__u32 family, signal, peer_pid, number;
-	int quiet;             /* no event: the kernel only probes (CAP_OPT_NOAUDIT) */
-	int d_path;            /* d_path_scratch holds the path (emit) */
-	int scratch;           /* emit owns this CPU's scratch buffers */
-	struct dentry *dentry; /* for the path in its file system, when there is no path */
-	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
-	struct path *walk;     /* for the full path, built by walking (the others) */
-	struct dentry *entry;  /* the entry a directory's write is for */
-};
-
-/* Directories and mounts walked up to build a path. */
-#define PATH_DEPTH 32
-
-struct path_scratch {
-	const unsigned char *names[PATH_DEPTH];
-	char buf[2 * BPFBOX_PATH_LEN]; /* twice: the verifier sees each copy fit */
-	/* The walk's counters, here rather than on the stack: the verifier
-	 * knows nothing of a map value's contents, so every step of a bpf_loop
-	 * callback looks the same to it. On the stack it knew each step's exact
-	 * count, and kernels from 6.7 (which check a callback until its states
-	 * repeat) walked every step: ten times the instructions per program. */
-	__u32 n;   /* names collected */
-	__u32 pos; /* bytes written */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct path_scratch);
-} path_scratch SEC(".maps");
-
-struct path_walk {
-	struct path_scratch *sc;
-	struct dentry *d;
-	struct mount *m;
-};
-
-/* One step up: a directory, or from a mount's root to where it is mounted. */
-static long path_up(__u32 index, void *data)
-{
-	struct path_walk *w = data;
-	struct dentry *d = w->d;
-	struct mount *m = w->m;
-	if (m && d == BPF_CORE_READ(m, mnt.mnt_root)) {
-		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
-		if (!parent || parent == m)
-			return 1; /* the root mount's root */
-		w->d = BPF_CORE_READ(m, mnt_mountpoint);
-		w->m = parent;
-		return 0;
-	}
-	struct dentry *up = BPF_CORE_READ(d, d_parent);
-	struct path_scratch *sc = w->sc;
-	if (!up || up == d || sc->n >= PATH_DEPTH)
-		return 1;
-	sc->names[sc->n & (PATH_DEPTH - 1)] = BPF_CORE_READ(d, d_name.name);
-	sc->n++;
-	w->d = up;
-	return 0;
-}
-
-/* One component written, outermost first: "/name". */
-static long path_write(__u32 index, void *data)
-{
-	struct path_scratch *sc = ((struct path_walk *)data)->sc;
-	if (index >= sc->n || sc->pos >= BPFBOX_PATH_LEN - 1)
-		return 1;
-	__u32 i = (sc->n - 1 - index) & (PATH_DEPTH - 1);
-	sc->buf[sc->pos & (BPFBOX_PATH_LEN - 1)] = '/';
-	sc->pos++;
-	long len = bpf_probe_read_kernel_str(&sc->buf[sc->pos & (BPFBOX_PATH_LEN - 1)], BPFBOX_PATH_LEN,
-					     sc->names[i]);
-	if (len <= 0)
-		return 1;
-	sc->pos += len - 1;
-	return 0;
-}
-
-/* The absolute path of a dentry reached through mount `m`, as d_path would
- * write it, for the hooks where the kernel refuses bpf_d_path: up the
- * dentries to the mount's root, then on from where that mount is mounted,
- * to the root mount. Without a mount, up to the root of the dentry's file
- * system: its path there. Deeper than PATH_DEPTH components, the outermost
- * are left out. Loops are bpf_loop callbacks, so the verifier checks each
- * step once.
- *
- * A global function: the verifier checks it once, not at every call. It
- * takes addresses as numbers (global functions take no kernel pointers),
- * reads through them with probes, and leaves the path in this CPU's
- * path_scratch buffer. */
-__noinline int walk_path(unsigned long dentry_address, unsigned long mount_address)
-{
-	__u32 zero = 0;
-	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!sc)
-		return 0;
-	sc->buf[0] = 0;
-	sc->n = 0;
-	sc->pos = 0;
-	if (!dentry_address)
-		return 0;
-	struct path_walk w = {
-		.sc = sc,
-		.d = (struct dentry *)dentry_address,
-		.m = (struct mount *)mount_address,
-	};
-	bpf_loop(PATH_DEPTH + 8, path_up, &w, 0);
-	bpf_loop(PATH_DEPTH, path_write, &w, 0);
-	if (sc->pos == 0)
-		sc->buf[sc->pos++] = '/';
-	sc->buf[sc->pos & (2 * BPFBOX_PATH_LEN - 1)] = 0;
-	sc->buf[BPFBOX_PATH_LEN - 1] = 0;
-	return 0;
-}
-
-/* walk_path's result into `out` (BPFBOX_PATH_LEN bytes). */
-static __always_inline void walked_into(unsigned long dentry, unsigned long mount, char *out)
-{
-	__u32 zero = 0;
-	walk_path(dentry, mount);
-	struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!sc || bpf_probe_read_kernel(out, BPFBOX_PATH_LEN, sc->buf))
-		out[0] = 0;
-}
-
-/* The absolute path of `p` into `out`. Values read through probes are
- * numbers to the verifier, as walk_path needs them. */
-static __always_inline void path_into(struct path *p, char *out)
-{
-	struct vfsmount *vfs = BPF_CORE_READ(p, mnt);
-	unsigned long mount = vfs ? (unsigned long)vfs - bpf_core_field_offset(struct mount, mnt) : 0;
-	walked_into((unsigned long)BPF_CORE_READ(p, dentry), mount, out);
-}
-
-/* ---- Where in its program a process was ------------------------------- */
-
-#define STACK_WORDS (BPFBOX_STACK_SCAN / 8)
-
-struct frame_scratch {
-	__u64 words[STACK_WORDS];
-	__u64 frames[BPFBOX_FRAMES];
-	__u64 start_code, end_code;
-	__u32 n, pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct frame_scratch);
-} frame_scratch SEC(".maps");
-
-struct frame_walk {
-	struct frame_scratch *sc;
-};
-
-/* One stack word: kept when it points into the executable's code. */
-static long frame_word(__u32 index, void *data)
-{
-	struct frame_scratch *sc = ((struct frame_walk *)data)->sc;
-	__u64 word = sc->words[index & (STACK_WORDS - 1)];
-	if (word < sc->start_code || word >= sc->end_code)
-		return 0;
-	sc->frames[sc->n & (BPFBOX_FRAMES - 1)] = word;
-	sc->n++;
-	return sc->n >= BPFBOX_FRAMES;
-}
-
-/* The words on the calling thread's user stack that point into its
- * executable's code, innermost first, into this CPU's frame_scratch. No
- * frame pointers needed (Debian builds without): a reader keeps those that
- * follow a call instruction. A global function, verified once. */
-__noinline int user_frames(void)
-{
-	__u32 zero = 0;
-	struct frame_scratch *sc = bpf_map_lookup_elem(&frame_scratch, &zero);
-	if (!sc)
-		return 0;
-	__builtin_memset(sc->frames, 0, sizeof(sc->frames));
-	sc->n = 0;
-	sc->start_code = 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct mm_struct *mm = task->mm;
-	if (!mm)
-		return 0;
-	sc->start_code = mm->start_code;
-	sc->end_code = mm->end_code;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	if (!regs)
-		return 0;
-	unsigned long sp = USER_SP(regs);
-	__u32 words = STACK_WORDS;
-	/* Near the top of the stack a full read fails: a quarter, then. */
-	if (bpf_probe_read_user(sc->words, sizeof(sc->words), (void *)sp)) {
-		words = STACK_WORDS / 4;
-		if (bpf_probe_read_user(sc->words, words * 8, (void *)sp))
-			return 0;
-	}
-	struct frame_walk walk = {.sc = sc};
-	bpf_loop(words, frame_word, &walk, 0);
-	return 0;
-}
-
-/* bpf_d_path's result, for the hooks that allow it: it needs the hook's own
- * pointer, so the hook calls it and emit_event copies it from here. */
-struct d_path_scratch {
-	char path[BPFBOX_PATH_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct d_path_scratch);
-} d_path_scratch SEC(".maps");
-
-/* Whether an event is being made on this CPU: the scratch buffers above are
- * per CPU, and a hook can be preempted (migration stays off) on a kernel
- * with preemptible RCU, where another task's event on the same CPU would
- * write over the paths and frames of the first. The later event is made
- * without them instead (no path, no exe, no frames) rather than with
- * another's. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} emit_busy SEC(".maps");
 
 /* Claims this CPU's scratch buffers for one event: 1 if claimed, 0 if
  * another event holds them. A global function: each hook's verification
@@ -417,102 +169,6 @@ __noinline int claim_scratch(void)
 	__u32 zero = 0;
 	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
 	return busy && __sync_lock_test_and_set(busy, 1) == 0;
-}
-
-static __always_inline void release_scratch(void)
-{
-	__u32 zero = 0;
-	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
-	if (busy)
-		*busy = 0;
-}
-
-/* One event into the ring buffer. A global function: the verifier checks it
- * once per program, not at every decision of every hook under every state
- * the hook can be in. It takes numbers and the object's memory, where the
- * kernel pointers are numbers too, read through probes. Pairs of 32-bit
- * values come packed, high and low: five arguments at most. */
-__noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 access_decision)
-{
-	if (!o)
-		return 0;
-	struct bpfbox_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		struct bpfbox_stats *st = stats_entry();
-		if (st)
-			__sync_fetch_and_add(&st->events_dropped, 1);
-		if (o->scratch)
-			release_scratch();
-		return 0;
-	}
-	__u64 id = bpf_get_current_pid_tgid();
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->slot = slot_serial >> 32;
-	e->serial = (__u32)slot_serial;
-	e->version = version_scope >> 32;
-	e->scope = (__u32)version_scope;
-	e->access = access_decision >> 32;
-	e->decision = (__u32)access_decision;
-	e->op = o->op;
-	e->kind = o->kind;
-	e->family = o->family;
-	e->signal = o->signal;
-	e->peer_pid = o->peer_pid;
-	e->number = o->number;
-	e->path_kind = BPFBOX_PATH_NONE;
-	e->dev = o->dev;
-	e->ino = o->ino;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_struct *parent = task->real_parent;
-	e->ppid = parent ? parent->tgid : 0;
-	struct mm_struct *mm = task->mm;
-	struct file *exe = mm ? mm->exe_file : 0;
-	e->exe[0] = 0;
-	struct inode *exe_inode = exe ? exe->f_inode : 0;
-	struct super_block *exe_sb = exe_inode ? exe_inode->i_sb : 0;
-	e->exe_dev = exe_sb ? exe_sb->s_dev : 0;
-	e->exe_ino = exe_inode ? exe_inode->i_ino : 0;
-	if (exe && o->scratch)
-		path_into(&exe->f_path, e->exe);
-	e->argv0[0] = 0;
-	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)mm->arg_start) < 0)
-		e->argv0[0] = 0;
-	e->path[0] = 0;
-	__u32 zero = 0;
-	/* Into locals first: BPF_CORE_READ relocates its first argument's
-	 * fields, and struct object is not a kernel type. */
-	struct path *walk = o->walk;
-	unsigned long dentry = (unsigned long)o->dentry;
-	struct dentry *entry = o->entry;
-	if (!o->scratch) {
-		/* another event holds the buffers: no path rather than its */
-	} else if (o->d_path) {
-		struct d_path_scratch *sc = bpf_map_lookup_elem(&d_path_scratch, &zero);
-		if (sc && bpf_probe_read_kernel_str(e->path, sizeof(e->path), sc->path) > 0)
-			e->path_kind = BPFBOX_PATH_ABSOLUTE;
-	} else if (walk) {
-		path_into(walk, e->path);
-		e->path_kind = BPFBOX_PATH_ABSOLUTE;
-	} else if (dentry) {
-		walked_into(dentry, 0, e->path);
-		e->path_kind = BPFBOX_PATH_IN_FS;
-	}
-	e->entry[0] = 0;
-	if (entry && bpf_probe_read_kernel_str(e->entry, sizeof(e->entry), BPF_CORE_READ(entry, d_name.name)) < 0)
-		e->entry[0] = 0;
-	if (o->scratch)
-		user_frames();
-	struct frame_scratch *frames = o->scratch ? bpf_map_lookup_elem(&frame_scratch, &zero) : 0;
-	e->start_code = frames ? frames->start_code : 0;
-	if (!frames || bpf_probe_read_kernel(e->frames, sizeof(e->frames), frames->frames))
-		__builtin_memset(e->frames, 0, sizeof(e->frames));
-	bpf_ringbuf_submit(e, 0);
-	if (o->scratch)
-		release_scratch();
-	return 0;
 }
 
 static __always_inline __u64 pair(__u32 high, __u32 low)
@@ -856,139 +512,6 @@ static __always_inline void remember(struct memo_slot *slot, struct recall *r, s
 }
 
 /* ---- Files -------------------------------------------------------------- */
-
-/* Which rule map a query reads, and the shape of its key. */
-enum rule_table {
-	TABLE_FILE,
-	TABLE_TASK,
-	TABLE_PRIV,
-	TABLE_NET,
-};
-
-/* A walk up the directories for rule_masks: on the stack (bpf_loop's
- * context must be), small (the stack of all calls together is 512 bytes). */
-struct walk {
-	struct query *q;
-	struct dentry *dentry;
-	__u64 dev;
-};
-
-/* One step up the directory tree: the subtree ("**") rules of that directory. */
-static long walk_up(__u32 index, void *data)
-{
-	struct walk *w = data;
-	struct query *q = w->q;
-	/* Into a local first: BPF_CORE_READ relocates every field access in its
-	 * first argument, and struct walk is not a kernel type. */
-	struct dentry *dentry = w->dentry;
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (!parent || parent == dentry)
-		return 1; /* the root of the file system */
-	w->dentry = parent;
-	struct bpfbox_file_key key = {
-		.version = q->version,
-		.dev = w->dev,
-		.ino = BPF_CORE_READ(parent, d_inode, i_ino),
-	};
-	for (int i = 0; i < NSCOPES; i++) {
-		if (q->scopes[i] == BPFBOX_NO_SCOPE)
-			continue;
-		key.scope = q->scopes[i];
-		add_masks(&q->acc, bpf_map_lookup_elem(&tree_rules, &key));
-	}
-	return 0;
-}
-
-static __always_inline void *rule_lookup(__u32 table, void *key)
-{
-	switch (table) {
-	case TABLE_FILE:
-		return bpf_map_lookup_elem(&file_rules, key);
-	case TABLE_TASK:
-		return bpf_map_lookup_elem(&task_rules, key);
-	case TABLE_PRIV:
-		return bpf_map_lookup_elem(&priv_rules, key);
-	default:
-		return bpf_map_lookup_elem(&net_rules, key);
-	}
-}
-
-/* The lookups of one object's rules, one per scope (bpf_loop's context). */
-struct scope_lookups {
-	struct query *q;
-	__u32 table;
-	__u32 pad;
-	struct bpfbox_task_key key; /* the object's key, of table's type */
-};
-
-static long scope_lookup(__u32 index, void *data)
-{
-	struct scope_lookups *l = data;
-	struct query *q = l->q;
-	if (index >= NSCOPES)
-		return 1;
-	__u32 scope = q->scopes[index];
-	if (scope == BPFBOX_NO_SCOPE)
-		return 0;
-	l->key.scope = scope; /* every key starts with version, scope */
-	add_masks(&q->acc, rule_lookup(l->table, &l->key));
-	return 0;
-}
-
-/* The masks of every rule for one object in the thread's scopes (s), into
- * q->acc: its own rules, one lookup per scope, and for a file with its
- * dentry, the "**" rules of the directories above it. One function for
- * every kind of rule, and a global one: the verifier checks it once per
- * program, whatever state the hook is in. The object, by table:
- *   TABLE_FILE: a = dev, b = ino (0: a file not created yet, only "**")
- *   TABLE_TASK: kind, a = the executable's dev, b = its ino
- *   TABLE_PRIV: kind, a = the capability or sys number
- *   TABLE_NET:  a = the address family */
-__noinline int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
-{
-	if (!q)
-		return 0;
-	__builtin_memset(&q->acc, 0, sizeof(q->acc));
-	struct bpfbox_task_key key = {.version = q->version}; /* the largest key */
-	switch (table) {
-	case TABLE_FILE: {
-		struct bpfbox_file_key *file = (void *)&key;
-		file->dev = a;
-		file->ino = b;
-		break;
-	}
-	case TABLE_TASK:
-		key.kind = kind;
-		key.dev = a;
-		key.ino = b;
-		break;
-	case TABLE_PRIV: {
-		struct bpfbox_priv_key *priv = (void *)&key;
-		priv->kind = kind;
-		priv->number = a;
-		break;
-	}
-	default: {
-		struct bpfbox_net_key *net = (void *)&key;
-		net->family = a;
-	}
-	}
-	if (q->lost) {
-		/* Fail closed: a scope whose rules are unknown denies all. */
-		q->acc.deny = ~0u;
-		q->acc.logged = ~0u;
-		return 0;
-	}
-	if (table != TABLE_FILE || b) {
-		struct scope_lookups l = {.q = q, .table = table, .key = key};
-		bpf_loop(q->count, scope_lookup, &l, 0);
-	}
-	if (table != TABLE_FILE || !q->dentry)
-		return 0;
-	struct walk w = {.q = q, .dentry = (struct dentry *)q->dentry, .dev = a};
-	bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
-	return 0;
-}
 
 /* rule_masks for a file, with the "**" rules above `dentry` when the
  * profile has any. */

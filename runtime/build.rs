@@ -22,7 +22,7 @@ fn main() {
         "x86_64" => "x86",
         _ => "arm64",
     };
-    for name in ["bpfbox", "uprobe", "kfunc"] {
+    for name in ["bpfbox", "shared", "uprobe", "kfunc"] {
         let source = bpf.join(format!("{name}.bpf.c"));
         SkeletonBuilder::new()
             .source(&source)
@@ -40,7 +40,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", source.display());
     }
     println!("cargo:rerun-if-changed={}", include.display());
-    for header in ["bpfbox.h", "kernel.h", "maps.h", "scopes.h"] {
+    for header in ["bpfbox.h", "kernel.h", "maps.h", "scopes.h", "shared.h"] {
         println!("cargo:rerun-if-changed={}", include.join(header).display());
     }
 }

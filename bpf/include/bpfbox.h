@@ -421,7 +421,7 @@ struct bpfbox_scope_name {
 struct bpfbox_meta {
 	__u32 abi_version;
 	__u32 last_version;
-	__u32 programs; /* LSM and tracepoint programs attached: all of them when set */
+	__u32 links; /* link pins of a complete load (programs, shared functions); 0 until then */
 	/* Bumped after every change of the rules in force (a load, a reload,
 	 * an unload): rules remembered under another generation are stale. */
 	__u32 generation;

@@ -11,6 +11,10 @@ pub mod bpfbox {
     include!(concat!(env!("OUT_DIR"), "/bpfbox.skel.rs"));
 }
 
+pub mod shared {
+    include!(concat!(env!("OUT_DIR"), "/shared.skel.rs"));
+}
+
 pub mod uprobe {
     include!(concat!(env!("OUT_DIR"), "/uprobe.skel.rs"));
 }

@@ -750,7 +750,7 @@ impl Default for bpfbox_scope_name {
 pub struct bpfbox_meta {
     pub abi_version: __u32,
     pub last_version: __u32,
-    pub programs: __u32,
+    pub links: __u32,
     pub generation: __u32,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
@@ -761,8 +761,7 @@ const _: () = {
         [::std::mem::offset_of!(bpfbox_meta, abi_version) - 0usize];
     ["Offset of field: bpfbox_meta::last_version"]
         [::std::mem::offset_of!(bpfbox_meta, last_version) - 4usize];
-    ["Offset of field: bpfbox_meta::programs"]
-        [::std::mem::offset_of!(bpfbox_meta, programs) - 8usize];
+    ["Offset of field: bpfbox_meta::links"][::std::mem::offset_of!(bpfbox_meta, links) - 8usize];
     ["Offset of field: bpfbox_meta::generation"]
         [::std::mem::offset_of!(bpfbox_meta, generation) - 12usize];
 };

@@ -5,6 +5,8 @@
 //!   maps/<name>            every map, shared by all loaded objects
 //!   links/<program>        the LSM and tracepoint links (enforcement stays
 //!                          after bpfbox-load exits)
+//!   links/<program>:<fn>   a shared function's body linked into that
+//!                          program in place of its stub (shared.rs)
 //!   scopes/<id>-entry      uprobe/fentry link of a function scope
 //!   scopes/<id>-return     uretprobe/fexit link
 //!   versions/<version>     the keys a rule version wrote (written.rs)
@@ -16,9 +18,10 @@
 //! is missing or half-written.
 //!
 //! One module a concern: pins (where the state lives), maps (opening and
-//! reading them), programs (loading and attaching once), scopes (the probes
-//! of function scopes), apply (write, switch, reap), epoch (the one count
-//! user space bumps with an atomic), written (the keys of each version) and
+//! reading them), programs (loading and attaching once), shared (the
+//! functions every hook shares, linked in once), scopes (the probes of
+//! function scopes), apply (write, switch, reap), epoch (the one count user
+//! space bumps with an atomic), written (the keys of each version) and
 //! unload.
 
 mod apply;
@@ -27,6 +30,7 @@ mod maps;
 mod pins;
 mod programs;
 mod scopes;
+mod shared;
 mod unload;
 mod written;
 

@@ -13,6 +13,7 @@ use zerocopy::IntoBytes;
 
 use super::maps::lookup;
 use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
+use super::shared::link_shared_functions;
 use crate::failure::Failure;
 use crate::libbpf_log;
 use crate::skel;
@@ -58,19 +59,47 @@ pub fn ensure_programs(max_procs: Option<u32>) -> Result<bool, Failure> {
 }
 
 /// The common case of a reload, decided without opening the BPF object
-/// (which parses its BTF): the meta map says how many programs a complete
-/// load attached, and that many links are pinned.
+/// (which parses its BTF): the meta map says how many links a complete
+/// load pinned, and that many are pinned.
 fn programs_in_force(before: &BTreeSet<PathBuf>) -> bool {
-    let Ok(meta) = MapHandle::from_pinned_path(maps_dir().join("meta")) else {
+    let Some(meta) = pinned_meta() else {
         return false;
     };
-    let Some(meta) = lookup::<u32, abi::bpfbox_meta>(&meta, &0) else {
-        return false;
-    };
-    let links = before.iter().filter(|p| p.starts_with(links_dir())).count();
     meta.abi_version == abi::BPFBOX_ABI_VERSION
-        && meta.programs > 0
-        && links == meta.programs as usize
+        && meta.links > 0
+        && pinned_links(before) == meta.links as usize
+}
+
+fn pinned_meta() -> Option<abi::bpfbox_meta> {
+    let meta = MapHandle::from_pinned_path(maps_dir().join("meta")).ok()?;
+    lookup::<u32, abi::bpfbox_meta>(&meta, &0)
+}
+
+fn pinned_links(pins: &BTreeSet<PathBuf>) -> usize {
+    pins.iter().filter(|p| p.starts_with(links_dir())).count()
+}
+
+/// Every program is attached, yet links are missing: a shared function's
+/// link was removed, so that program runs its stub, which fails closed
+/// (shared.rs). A load cannot link a function into a program it did not
+/// load, so it says so rather than go on with a hook that denies all.
+fn refuse_missing_shared_links(before: &BTreeSet<PathBuf>) -> Result<(), Failure> {
+    let Some(meta) = pinned_meta() else {
+        return Ok(());
+    };
+    let pinned = pinned_links(before);
+    if meta.links == 0 || pinned >= meta.links as usize {
+        return Ok(());
+    }
+    Err(Failure::kernel(
+        format!(
+            "{} of bpfbox's {} links in {} were removed: confined processes are denied what those programs decide",
+            meta.links as usize - pinned,
+            meta.links,
+            links_dir().display()
+        ),
+        "take bpfbox out with `bpfbox-load --unload`, then load again",
+    ))
 }
 
 /// Pinned state of another ABI version is refused before the object is
@@ -141,6 +170,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         .filter(|m| !m.name().to_string_lossy().contains('.'))
         .all(|m| before.contains(&maps_dir().join(m.name())));
     if all_attached && all_maps {
+        refuse_missing_shared_links(before)?;
         return Ok(false);
     }
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
@@ -171,16 +201,26 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         .map_err(|e| bpf_failure("cannot open the meta map", e))?;
     let mut current: abi::bpfbox_meta = lookup(&meta, &0u32).unwrap_or_default();
     current.abi_version = abi::BPFBOX_ABI_VERSION;
-    current.programs = 0;
+    current.links = 0;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
         .map_err(|e| bpf_failure("cannot write the meta map", e))?;
     create_pin_dir(&links_dir())?;
+    // A program whose link is pinned is attached already (by a load that
+    // was killed before it finished); the others are attached below, after
+    // the shared functions are linked into them.
+    let attaching: Vec<String> = programs
+        .iter()
+        .filter(|p| !links_dir().join(p).exists())
+        .cloned()
+        .collect();
+    let shared = link_shared_functions(object, &attaching)?;
+    let linked = Instant::now();
     for program in object.progs_mut() {
         let name = program.name().to_string_lossy().into_owned();
-        let path = links_dir().join(&name);
-        if path.exists() || !programs.contains(&name) {
+        if !attaching.contains(&name) {
             continue;
         }
+        let path = links_dir().join(&name);
         let mut link = program
             .attach()
             .map_err(|e| load_failure(&format!("attaching {name}"), e))?;
@@ -188,14 +228,15 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
             .map_err(|e| bpf_failure(&format!("cannot pin the link of {name}"), e))?;
     }
     libbpf_log::note(&format!(
-        "{} programs: opening the object and the kernel's BTF took {} ms; relocating, verifying and loading them {} ms; attaching and pinning them {} ms",
+        "{} programs: opening the object and the kernel's BTF took {} ms; relocating, verifying and loading them {} ms; loading the shared functions and linking them into the programs ({shared} links) {} ms; attaching and pinning the programs {} ms",
         programs.len(),
         (opened - started).as_millis(),
         (verified - opened).as_millis(),
-        verified.elapsed().as_millis()
+        (linked - verified).as_millis(),
+        linked.elapsed().as_millis()
     ));
     // Only now is the load complete (see programs_in_force).
-    current.programs = programs.len() as u32;
+    current.links = pinned_links(&existing_pins()) as u32;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)
         .map_err(|e| bpf_failure("cannot write the meta map", e))?;
     Ok(true)
