@@ -135,7 +135,7 @@ static __always_inline int get_state(struct state *s)
 	 * call per field, which is most of the cost of a check. */
 	/* Newer verifiers mark some pointer fields "or NULL": every pointer
 	 * loaded from a field is checked before use. */
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
 	struct task_struct *leader = task->group_leader;
 	if (!leader || s->proc->start_time != leader->start_time)
 		return 0; /* a stale entry of an earlier process with this pid */
@@ -335,7 +335,7 @@ static __always_inline int recall_process(struct recall *r, __u32 tgid, __u32 ti
 	if (!m)
 		return 0;
 	r->generation = m->generation;
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
 		return 0;
@@ -534,6 +534,7 @@ static __always_inline int classify(struct inode *inode)
 {
 	if (!inode)
 		return CLASS_NOT_A_FILE;
+	inode = walkable(inode, struct inode);
 	if ((inode->i_mode & S_IFMT) == S_IFSOCK)
 		return CLASS_NOT_A_FILE;
 	struct super_block *sb = inode->i_sb;
@@ -561,6 +562,7 @@ static __always_inline int classify(struct inode *inode)
 
 static __always_inline struct inode *exe_inode(struct task_struct *task)
 {
+	task = walkable(task, struct task_struct);
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	return exe ? exe->f_inode : 0;
@@ -569,6 +571,7 @@ static __always_inline struct inode *exe_inode(struct task_struct *task)
 /* The executable a process runs, of a task from a hook's arguments. */
 static __always_inline void task_exe(struct task_struct *task, struct object *o)
 {
+	task = walkable(task, struct task_struct);
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	struct inode *inode = exe ? exe->f_inode : 0;
@@ -721,14 +724,16 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 		return check_priv(s, op, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_MEMFD_EXEC, 0);
 	}
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk, .entry = entry};
-	struct super_block *sb = inode->i_sb;
+	/* inode itself stays trusted for the file_memo lookup (memo_slot) */
+	struct inode *fields = walkable(inode, struct inode);
+	struct super_block *sb = fields->i_sb;
 	o.dev = sb ? sb->s_dev : 0;
-	o.ino = inode->i_ino;
+	o.ino = fields->i_ino;
 	/* Unlinking a pinned link would detach a bpfbox program. */
 	if (sb && sb->s_magic == BPF_FS_MAGIC && (access & FS_MODIFY))
 		return protect(s, &o, access & FS_MODIFY, 0);
 	int verdict;
-	if (check_procfs(s, inode, access, &o, &verdict))
+	if (check_procfs(s, fields, access, &o, &verdict))
 		return verdict;
 	/* Remembered for a tainted process (its taint is final), and not on
 	 * bpffs (its writes are refused above, whatever the rules). */
@@ -768,7 +773,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * event, as for a file opened by exec. */
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
-	struct dentry *dentry = file_path->dentry;
+	struct dentry *dentry = walkable(file_path, struct path)->dentry;
 	tagged = tagged && recall_process(&r, tgid, tid);
 	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
@@ -839,7 +844,9 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	struct file *file = bprm->file;
 	if (!file)
 		return 0;
-	return check_inode(&s, BPFBOX_OP_EXEC, file->f_inode, file->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
+	/* file stays trusted for bpf_d_path */
+	struct file *fields = walkable(file, struct file);
+	return check_inode(&s, BPFBOX_OP_EXEC, fields->f_inode, fields->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
 }
 
 /* The program a process runs may map itself (the C library protects its
@@ -926,6 +933,7 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 		return 0;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
+	file = walkable(file, struct file);
 	return check_file(&s, 0, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
 }
 
@@ -949,7 +957,7 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = dentry->d_parent;
+	struct dentry *dir = walkable(dentry, struct dentry)->d_parent;
 	if (!dir)
 		return 0;
 	return check_file(&s, 0, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
@@ -961,13 +969,14 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = dentry->d_parent;
+	struct dentry *fields = walkable(dentry, struct dentry);
+	struct dentry *dir = fields->d_parent;
 	if (!dir)
 		return 0;
 	int verdict = check_file(&s, 0, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 	if (verdict)
 		return verdict;
-	return check_inode(&s, op, dentry->d_inode, dentry, 0, BPFBOX_FS_RM);
+	return check_inode(&s, op, fields->d_inode, dentry, 0, BPFBOX_FS_RM);
 }
 
 /* The access an open(O_CREAT) under way asks for, from its system call's
@@ -1099,10 +1108,11 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	int verdict = check_inode(&s, BPFBOX_OP_LINK, old_dentry->d_inode, old_dentry, 0, BPFBOX_FS_LINK);
+	int verdict = check_inode(&s, BPFBOX_OP_LINK, walkable(old_dentry, struct dentry)->d_inode, old_dentry, 0,
+				  BPFBOX_FS_LINK);
 	if (verdict)
 		return verdict;
-	struct dentry *new_dir = new_dentry->d_parent;
+	struct dentry *new_dir = walkable(new_dentry, struct dentry)->d_parent;
 	if (!new_dir)
 		return 0;
 	return check_file(&s, 0, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
@@ -1126,7 +1136,7 @@ int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, str
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct inode *replaced = new_dentry->d_inode;
+	struct inode *replaced = walkable(new_dentry, struct dentry)->d_inode;
 	if (replaced)
 		return check_inode(&s, BPFBOX_OP_RENAME, replaced, new_dentry, 0, BPFBOX_FS_RM);
 	return 0;
@@ -1137,7 +1147,7 @@ static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 a
 	struct state s;
 	if (!dentry || !get_state(&s))
 		return 0;
-	return check_inode(&s, op, dentry->d_inode, dentry, 0, access);
+	return check_inode(&s, op, walkable(dentry, struct dentry)->d_inode, dentry, 0, access);
 }
 
 SEC("lsm/inode_setattr")

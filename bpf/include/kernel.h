@@ -241,4 +241,22 @@ struct sockaddr;
 #define AF_UNIX 1
 #define PIDTYPE_PID 0
 
+/* A pointer to walk fields through, of a trusted one (a hook's argument,
+ * the current task). Verifiers from 6.2 ask, of every pointer a program
+ * loads from a field of a trusted pointer, whether the kernel declares that
+ * field trusted or RCU-protected: by searching the kernel's BTF for a type
+ * name, one linear search per question, up to four per load and again on
+ * every path the verifier walks. On 6.12 that was two thirds of the first
+ * load (perf). A load through an untrusted cast is the same fault-safe load
+ * and asks nothing. bpf_rdonly_cast becomes a register move; 6.1, which
+ * does not have it, does not ask either. Helpers that need the trusted
+ * pointer (bpf_d_path, local storage, bpf_task_pt_regs) are given the
+ * original. */
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define walkable(p, type)                                                                          \
+	((type *)(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)) \
+						   : (void *)(p)))
+
 #endif

@@ -883,6 +883,16 @@ $LOAD -q --unload $B
 kill $REGISTRY; wait $REGISTRY 2>/dev/null
 expect_status "fleet: the registry down, exit 5" 5 "cannot reach the registry 127.0.0.1:5000" $LOAD "$REF_A"
 expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secret" "$B read /srv/t/secret"
+# The shared functions (bpf/include/shared.h) are linked into each program
+# in place of a stub; a program whose link is gone runs the stub, which
+# fails closed, and the next load says so rather than go on.
+expect "shared functions: the profile allows a file it names (control)" "ok" $A read /srv/t/readable
+rm /sys/fs/bpf/bpfbox/links/file_open:rule_masks
+expect "shared functions: without rule_masks' link, file_open denies even what the profile allows" "denied" $A read /srv/t/readable
+expect "shared functions: ... a process without a profile is not affected" "ok" /opt/t/fs/probe read /srv/t/secret
+expect_status "shared functions: the next load refuses, exit 3, and says how to repair" 3 "bpfbox-load --unload., then load again" \
+    $LOAD $IMG/fleet-b.bbx
+expect "shared functions: ... and loaded nothing" "ok" $B read /srv/t/secret
 # BPF programs in the kernel (bpf_prog_<tag>_<name> in /proc/kallsyms):
 # bpfbox's, since the other LSM above has gone, and those there at boot.
 attached() { grep -c " t bpf_prog_" /proc/kallsyms; }
