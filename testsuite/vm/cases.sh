@@ -329,9 +329,10 @@ expect "root escape: the policy is still in force afterwards" "ok denied denied"
     $E open-read /srv/t/readable , open-read /etc/shadow , open-read /srv/t/secret
 expect "cap and sys rules grant: port 80, setuid, SysV shm" "ok ok ok" \
     /opt/t/capok/escape bind-port 80 , setuid 65534 , shm
-expect "self-protection holds before the taint: bpf(2), umount, remount, unlinking a pin, init_module, ioperm (lockdown) (the secret is still readable: untainted)" \
-    "denied denied denied denied denied denied denied ok" \
-    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , remount-ro /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , module , ioperm , open-read /srv/t/secret
+expect "self-protection holds before the taint: bpf(2), umount, remount, unlinking a pin (a program's, a shared function's), init_module, ioperm (lockdown) (the secret is still readable: untainted)" \
+    "denied denied denied denied denied denied denied denied ok" \
+    /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , remount-ro /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , \
+    unlink /sys/fs/bpf/bpfbox/links/file_open:rule_masks , module , ioperm , open-read /srv/t/secret
 out=$($E forks 100)
 case "$out" in
     refused:[0-9]*:EAGAIN) pass "fork at the limit of tracked processes fails with EAGAIN ($out of 100); control: $($F forks 100)" ;;
@@ -893,6 +894,13 @@ expect "shared functions: ... a process without a profile is not affected" "ok" 
 expect_status "shared functions: the next load refuses, exit 3, and says how to repair" 3 "bpfbox-load --unload., then load again" \
     $LOAD $IMG/fleet-b.bbx
 expect "shared functions: ... and loaded nothing" "ok" $B read /srv/t/secret
+# ... also when a program's own link is gone too, and the load would attach
+# that program again: it checks the programs already attached first.
+rm /sys/fs/bpf/bpfbox/links/inode_getxattr
+expect_status "shared functions: with a program's link gone too, the load refuses the same way" 3 "the first: /sys/fs/bpf/bpfbox/links/file_open:rule_masks" \
+    $LOAD $IMG/fleet-b.bbx
+[ -e /sys/fs/bpf/bpfbox/links/inode_getxattr ] && fail "shared functions: ... and attached nothing" "inode_getxattr is attached again" ||
+    pass "shared functions: ... and attached nothing"
 # BPF programs in the kernel (bpf_prog_<tag>_<name> in /proc/kallsyms):
 # bpfbox's, since the other LSM above has gone, and those there at boot.
 attached() { grep -c " t bpf_prog_" /proc/kallsyms; }

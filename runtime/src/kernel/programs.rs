@@ -208,12 +208,11 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     // A program whose link is pinned is attached already (by a load that
     // was killed before it finished); the others are attached below, after
     // the shared functions are linked into them.
-    let attaching: Vec<String> = programs
+    let (attached, attaching): (Vec<String>, Vec<String>) = programs
         .iter()
-        .filter(|p| !links_dir().join(p).exists())
         .cloned()
-        .collect();
-    let shared = link_shared_functions(object, &attaching)?;
+        .partition(|p| links_dir().join(p).exists());
+    let shared = link_shared_functions(object, &attaching, &attached)?;
     let linked = Instant::now();
     for program in object.progs_mut() {
         let name = program.name().to_string_lossy().into_owned();

@@ -26,13 +26,17 @@ pub(super) fn shared_link_pin(program: &str, function: &str) -> PathBuf {
     links_dir().join(format!("{program}:{function}"))
 }
 
-/// Links the shared functions into `programs` (their names in `object`, the
-/// loaded bpfbox.bpf.c, none of them attached yet) and pins the links.
-/// Returns how many it pinned. A program's stale pin, left by a load that
-/// was killed before it attached that program, is replaced.
+/// Links the shared functions into `attaching` (names of programs in
+/// `object`, the loaded bpfbox.bpf.c, none of them attached yet) and pins
+/// the links. Returns how many it pinned. A program's stale pin, left by a
+/// load that was killed before it attached that program, is replaced.
+/// `attached` are the programs an earlier load attached: their links must
+/// be pinned already, since a load cannot link into a program it did not
+/// load; one missing (removed by hand) is refused, nothing changed.
 pub(super) fn link_shared_functions(
     object: &libbpf_rs::Object,
-    programs: &[String],
+    attaching: &[String],
+    attached: &[String],
 ) -> Result<usize, Failure> {
     // The stubs' type ids in the object's BTF, which the kernel was given
     // with every program: func_info names a program's functions by them.
@@ -47,7 +51,10 @@ pub(super) fn link_shared_functions(
         })?;
     let targets: Vec<(String, OwnedFd, BTreeSet<u32>)> = object
         .progs()
-        .filter(|p| programs.iter().any(|n| p.name().to_string_lossy() == n.as_str()))
+        .filter(|p| {
+            let name = p.name().to_string_lossy();
+            attaching.iter().chain(attached).any(|n| name == n.as_str())
+        })
         .map(|p| {
             let name = p.name().to_string_lossy().into_owned();
             let fd = p.as_fd().try_clone_to_owned().map_err(|e| {
@@ -94,6 +101,30 @@ pub(super) fn link_shared_functions(
         }
         functions.push((name, id));
     }
+    // An attached program runs the code of the object that attached it,
+    // whose stubs are the same as this one's (an object of another ABI is
+    // refused before): it calls the functions this one's program calls.
+    let missing: Vec<String> = targets
+        .iter()
+        .filter(|(program, _, _)| attached.contains(program))
+        .flat_map(|(program, _, calls)| {
+            functions
+                .iter()
+                .filter(|(_, id)| calls.contains(id))
+                .map(|(function, _)| shared_link_pin(program, function))
+                .filter(|pin| !pin.exists())
+                .map(|pin| pin.display().to_string())
+        })
+        .collect();
+    if let Some(first) = missing.first() {
+        return Err(Failure::kernel(
+            format!(
+                "{} link pins of bpfbox's shared functions were removed (the first: {first}): confined processes are denied what those programs decide",
+                missing.len()
+            ),
+            "take bpfbox out with `bpfbox-load --unload`, then load again",
+        ));
+    }
     let loaded = open
         .load()
         .map_err(|e| load_failure("bpfbox's shared BPF functions", e))?;
@@ -105,7 +136,7 @@ pub(super) fn link_shared_functions(
             continue;
         };
         for (program, target, calls) in &targets {
-            if !calls.contains(&id) {
+            if !calls.contains(&id) || !attaching.contains(program) {
                 continue;
             }
             let link = link_into(body.as_fd().as_raw_fd(), target.as_raw_fd(), id).map_err(|e| {
