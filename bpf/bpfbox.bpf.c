@@ -80,9 +80,10 @@ static __always_inline __u64 maybe_confined_caller(void)
  * Here they are stubs, which bpfbox-load replaces in every program before
  * any hook is attached. One left in place (its link removed) fails closed:
  * the thread is in a scope whose rules are unknown, every rule denies, and
- * no event is made. The inline assembly keeps the compiler from assuming
- * what a stub does with its arguments, the memory and its result: the
- * callers must be compiled for the real bodies. */
+ * no event is made. The inline assembly, given every argument, keeps the
+ * compiler from assuming what a stub does with them, the memory and its
+ * result (that it only writes *q, say, and so that stores into *q no body
+ * would read are dead): the callers must be compiled for the real bodies. */
 __noinline int thread_scopes(struct query *q, __u32 tid)
 {
 	int unknown;
@@ -92,7 +93,7 @@ __noinline int thread_scopes(struct query *q, __u32 tid)
 		for (int i = 0; i < NSCOPES; i++)
 			q->scopes[i] = i ? BPFBOX_NO_SCOPE : BPFBOX_ALWAYS_SCOPE;
 	}
-	asm volatile("%0 = 0" : "=r"(unknown) : "r"(tid) : "memory");
+	asm volatile("%0 = 0" : "=r"(unknown) : "r"(q), "r"(tid) : "memory");
 	return unknown;
 }
 
@@ -104,7 +105,7 @@ __noinline int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u
 		q->acc.deny = ~0u;
 		q->acc.logged = ~0u;
 	}
-	asm volatile("%0 = 0" : "=r"(unknown) : "r"(table), "r"(kind), "r"(a), "r"(b) : "memory");
+	asm volatile("%0 = 0" : "=r"(unknown) : "r"(q), "r"(table), "r"(kind), "r"(a), "r"(b) : "memory");
 	return unknown;
 }
 
@@ -115,7 +116,7 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 		release_scratch();
 	asm volatile("%0 = 0"
 		     : "=r"(unknown)
-		     : "r"(slot_serial), "r"(version_scope), "r"(access_decision)
+		     : "r"(o), "r"(slot_serial), "r"(version_scope), "r"(access_decision)
 		     : "memory");
 	return unknown;
 }

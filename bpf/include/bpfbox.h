@@ -17,7 +17,7 @@
 
 /* Bump when a map layout below changes: a loader refuses pinned maps of
  * another ABI version instead of misreading them. */
-#define BPFBOX_ABI_VERSION 6
+#define BPFBOX_ABI_VERSION 7
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {

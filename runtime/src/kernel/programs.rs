@@ -81,8 +81,8 @@ fn pinned_links(pins: &BTreeSet<PathBuf>) -> usize {
 
 /// Every program is attached, yet links are missing: a shared function's
 /// link was removed, so that program runs its stub, which fails closed
-/// (shared.rs). A load cannot link a function into a program it did not
-/// load, so it says so rather than go on with a hook that denies all.
+/// (shared.rs). The load says so rather than go on with a hook that
+/// denies all.
 fn refuse_missing_shared_links(before: &BTreeSet<PathBuf>) -> Result<(), Failure> {
     let Some(meta) = pinned_meta() else {
         return Ok(());
@@ -169,7 +169,10 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         .maps()
         .filter(|m| !m.name().to_string_lossy().contains('.'))
         .all(|m| before.contains(&maps_dir().join(m.name())));
-    if all_attached && all_maps {
+    // A load killed after its last attach left meta.links at 0: that case
+    // goes on below, which checks every shared link and counts the pins,
+    // so that the next load finds the programs in force at once again.
+    if all_attached && all_maps && pinned_meta().is_some_and(|m| m.links != 0) {
         refuse_missing_shared_links(before)?;
         return Ok(false);
     }

@@ -31,8 +31,9 @@ pub(super) fn shared_link_pin(program: &str, function: &str) -> PathBuf {
 /// the links. Returns how many it pinned. A program's stale pin, left by a
 /// load that was killed before it attached that program, is replaced.
 /// `attached` are the programs an earlier load attached: their links must
-/// be pinned already, since a load cannot link into a program it did not
-/// load; one missing (removed by hand) is refused, nothing changed.
+/// be pinned already. One missing (removed by hand) is refused, nothing
+/// changed: repairing it would mean taking the program from its link pin
+/// and its BTF from the kernel, for a state only root outside bpfbox makes.
 pub(super) fn link_shared_functions(
     object: &libbpf_rs::Object,
     attaching: &[String],
@@ -58,7 +59,10 @@ pub(super) fn link_shared_functions(
         .map(|p| {
             let name = p.name().to_string_lossy().into_owned();
             let fd = p.as_fd().try_clone_to_owned().map_err(|e| {
-                Failure::kernel(format!("cannot duplicate the descriptor of {name}: {e}"), "")
+                Failure::kernel(
+                    format!("cannot duplicate the descriptor of {name}: {e}"),
+                    "bpfbox-load is out of file descriptors; raise its limit (ulimit -n)",
+                )
             })?;
             let functions = function_type_ids(fd.as_raw_fd()).map_err(|e| {
                 Failure::kernel(
@@ -89,14 +93,16 @@ pub(super) fn link_shared_functions(
                     "rebuild bpfbox-load: bpfbox.bpf.c and shared.bpf.c are of different versions",
                 )
             })?;
-        match targets.iter().find(|(_, _, f)| f.contains(&id)) {
+        match targets
+            .iter()
+            .find(|(program, _, f)| f.contains(&id) && attaching.contains(program))
+        {
             Some((_, fd, _)) => body
                 .set_attach_target(fd.as_raw_fd(), Some(name.clone()))
                 .map_err(|e| {
                     bpf_failure(&format!("cannot target the shared function {name}"), e)
                 })?,
-            // No program of this load calls it (the others are attached
-            // with their links already).
+            // No program this load attaches calls it.
             None => body.set_autoload(false),
         }
         functions.push((name, id));
@@ -124,6 +130,9 @@ pub(super) fn link_shared_functions(
             ),
             "take bpfbox out with `bpfbox-load --unload`, then load again",
         ));
+    }
+    if attaching.is_empty() {
+        return Ok(0);
     }
     let loaded = open
         .load()
