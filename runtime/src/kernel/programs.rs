@@ -13,7 +13,7 @@ use zerocopy::IntoBytes;
 
 use super::maps::lookup;
 use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
-use super::shared::link_shared_functions;
+use super::shared::{link_shared_functions, links_removed};
 use crate::failure::Failure;
 use crate::libbpf_log;
 use crate::skel;
@@ -83,23 +83,20 @@ fn pinned_links(pins: &BTreeSet<PathBuf>) -> usize {
 /// link was removed, so that program runs its stub, which fails closed
 /// (shared.rs). The load says so rather than go on with a hook that
 /// denies all.
-fn refuse_missing_shared_links(before: &BTreeSet<PathBuf>) -> Result<(), Failure> {
-    let Some(meta) = pinned_meta() else {
-        return Ok(());
-    };
+fn refuse_missing_shared_links(
+    meta: &abi::bpfbox_meta,
+    before: &BTreeSet<PathBuf>,
+) -> Result<(), Failure> {
     let pinned = pinned_links(before);
-    if meta.links == 0 || pinned >= meta.links as usize {
+    if pinned >= meta.links as usize {
         return Ok(());
     }
-    Err(Failure::kernel(
-        format!(
-            "{} of bpfbox's {} links in {} were removed: confined processes are denied what those programs decide",
-            meta.links as usize - pinned,
-            meta.links,
-            links_dir().display()
-        ),
-        "take bpfbox out with `bpfbox-load --unload`, then load again",
-    ))
+    Err(links_removed(&format!(
+        "{} of bpfbox's {} links in {}",
+        meta.links as usize - pinned,
+        meta.links,
+        links_dir().display()
+    )))
 }
 
 /// Pinned state of another ABI version is refused before the object is
@@ -172,9 +169,11 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     // A load killed after its last attach left meta.links at 0: that case
     // goes on below, which checks every shared link and counts the pins,
     // so that the next load finds the programs in force at once again.
-    if all_attached && all_maps && pinned_meta().is_some_and(|m| m.links != 0) {
-        refuse_missing_shared_links(before)?;
-        return Ok(false);
+    if all_attached && all_maps {
+        if let Some(meta) = pinned_meta().filter(|m| m.links != 0) {
+            refuse_missing_shared_links(&meta, before)?;
+            return Ok(false);
+        }
     }
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
         // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;

@@ -123,13 +123,10 @@ pub(super) fn link_shared_functions(
         })
         .collect();
     if let Some(first) = missing.first() {
-        return Err(Failure::kernel(
-            format!(
-                "{} link pins of bpfbox's shared functions were removed (the first: {first}): confined processes are denied what those programs decide",
-                missing.len()
-            ),
-            "take bpfbox out with `bpfbox-load --unload`, then load again",
-        ));
+        return Err(links_removed(&format!(
+            "{} link pins of bpfbox's shared functions (the first: {first})",
+            missing.len()
+        )));
     }
     if attaching.is_empty() {
         return Ok(0);
@@ -167,6 +164,15 @@ pub(super) fn link_shared_functions(
         }
     }
     Ok(pinned)
+}
+
+/// Link pins removed by hand (`what`): the programs whose shared function
+/// lost its link run the stub, which fails closed; a load refuses to go on.
+pub(super) fn links_removed(what: &str) -> Failure {
+    Failure::kernel(
+        format!("{what} were removed: confined processes are denied what those programs decide"),
+        "take bpfbox out with `bpfbox-load --unload`, then load again",
+    )
 }
 
 /// The type ids of a loaded program's functions (its func_info), the
