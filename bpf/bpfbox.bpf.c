@@ -121,6 +121,18 @@ __noinline int emit_event(struct object *o, __u64 slot_serial, __u64 version_sco
 	return unknown;
 }
 
+__noinline int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, __u32 access)
+{
+	int denied;
+	if (o) {
+		o->event = 0;
+		o->pathless = 1;
+	}
+	/* -EPERM, which the compiler must not see */
+	asm volatile("%0 = -1" : "=r"(denied) : "r"(q), "r"(proc), "r"(o), "r"(access) : "memory");
+	return denied;
+}
+
 /* Fills `s` for a confined process; 0 when the caller is not confined. */
 static __always_inline int get_state(struct state *s)
 {
@@ -198,40 +210,13 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 
 /* ---- The decision ------------------------------------------------------- */
 
-/* One decision, and at most one event for it: a denial (or, in complain
- * mode, a would-be denial), else a taint, else an audit. One call of emit
- * per decision keeps each hook small for the verifier. */
+/* One decision (judge_access, shared.h), and at most one event for it. One
+ * call of emit per decision keeps each hook small for the verifier. */
 static __always_inline int decide(struct state *s, struct bpfbox_masks *m, __u32 access, struct object *o)
 {
-	int complain = s->profile->flags & BPFBOX_PROFILE_COMPLAIN;
-	__u32 event = 0;
-	int verdict = 0;
-	int quiet = 0;
-	if (m->deny & access) {
-		event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
-		/* #[quiet]: known noise. Logged still when a loud #[deny] rule
-		 * names it too, or when part of the access is refused for want
-		 * of an allow rule. */
-		quiet = !(m->logged & access) && !(access & ~(m->deny | m->allow));
-	} else if (!s->proc->tainted) {
-		if (m->taint & access) {
-			s->proc->tainted = 1;
-			event = BPFBOX_DECISION_TAINT;
-		}
-	} else {
-		__u32 allowed = m->allow;
-		/* Reading or writing a file already open: the access that
-		 * tainted the process stays usable on the file it opened. */
-		if (o->op == BPFBOX_OP_PERMISSION)
-			allowed |= m->taint;
-		if (access & ~allowed)
-			event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
-	}
-	if (event == BPFBOX_DECISION_DENY)
-		verdict = -EPERM;
-	if (!event && (m->audit & access))
-		event = BPFBOX_DECISION_AUDIT;
-	if (event && !quiet)
+	int verdict;
+	__u32 event = judge_access(s->proc, s->q.flags, m, access, o->op, &verdict);
+	if (event)
 		emit(s, o, access, event);
 	return verdict;
 }
@@ -522,45 +507,6 @@ static __always_inline void file_rule_masks(struct state *s, __u64 dev, __u64 in
 	rule_masks(&s->q, TABLE_FILE, 0, dev, ino);
 }
 
-/* What an inode is to the file rules. */
-enum object_class {
-	CLASS_FILE,       /* a file in a directory tree: the rules name it */
-	CLASS_NOT_A_FILE, /* a pipe, socket, anonymous inode, namespace, pidfd */
-	CLASS_MEMORY,     /* a memfd, SysV shm segment or shared anonymous map */
-};
-
-/* By file system magic, not by SB_KERNMOUNT: tracefs, debugfs and
- * securityfs have internal mounts too, and they are files to mediate. */
-static __always_inline int classify(struct inode *inode)
-{
-	if (!inode)
-		return CLASS_NOT_A_FILE;
-	inode = walkable(inode, struct inode);
-	if ((inode->i_mode & S_IFMT) == S_IFSOCK)
-		return CLASS_NOT_A_FILE;
-	struct super_block *sb = inode->i_sb;
-	if (!sb)
-		return CLASS_NOT_A_FILE;
-	unsigned long magic = sb->s_magic;
-	switch (magic) {
-	case PIPEFS_MAGIC:
-	case SOCKFS_MAGIC:
-	case ANON_INODE_FS_MAGIC:
-	case NSFS_MAGIC:
-	case PID_FS_MAGIC:
-	case AIO_RING_MAGIC:
-	case DMA_BUF_MAGIC:
-		return CLASS_NOT_A_FILE;
-	case TMPFS_MAGIC:
-	case HUGETLBFS_MAGIC:
-	case SECRETMEM_MAGIC:
-		/* the internal mount only: a mounted tmpfs holds files */
-		if (sb->s_flags & SB_KERNMOUNT)
-			return CLASS_MEMORY;
-	}
-	return CLASS_FILE;
-}
-
 static __always_inline struct inode *exe_inode(struct task_struct *task)
 {
 	task = walkable(task, struct task_struct);
@@ -589,41 +535,6 @@ static __always_inline int check_task(struct state *s, __u32 kind, __u32 access,
 	o->kind = kind;
 	rule_masks(&s->q, TABLE_TASK, kind, o->dev, o->ino);
 	return decide(s, &s->q.acc, access, o);
-}
-
-/* /proc/PID/... of another process is a proc access to that process; a
- * process's own entries are always allowed. Returns 1 when `inode` is a
- * pid entry and *verdict was set. */
-static __always_inline int check_procfs(struct state *s, struct inode *inode, __u32 access, struct object *o, int *verdict)
-{
-	struct super_block *sb = inode->i_sb;
-	if (!sb || sb->s_magic != PROC_SUPER_MAGIC)
-		return 0;
-	unsigned long proc_inode = (unsigned long)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
-	struct pid *pid = BPF_CORE_READ((struct proc_inode *)proc_inode, pid);
-	if (!pid)
-		return 0; /* /proc/meminfo and friends: ordinary files */
-	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
-	if (!first)
-		return 0;
-	/* Found by address arithmetic, not through BTF: read with probes. */
-	struct task_struct *task = (struct task_struct *)((unsigned long)first - bpf_core_field_offset(struct task_struct, pid_links));
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	if (tgid == s->tgid) {
-		*verdict = 0;
-		return 1;
-	}
-	struct file *exe_file = BPF_CORE_READ(task, mm, exe_file);
-	struct inode *exe = exe_file ? BPF_CORE_READ(exe_file, f_inode) : 0;
-	o->op = BPFBOX_OP_PROC;
-	o->dev = exe ? BPF_CORE_READ(exe, i_sb, s_dev) : 0;
-	o->ino = exe ? BPF_CORE_READ(exe, i_ino) : 0;
-	o->peer_pid = tgid;
-	o->path = 0;
-	o->dentry = 0;
-	o->walk = exe_file ? &exe_file->f_path : 0;
-	*verdict = check_task(s, BPFBOX_RULE_PROC, access, o);
-	return 1;
 }
 
 /* The masks of a cap or sys rule (kind, number) over the thread's scopes. */
@@ -684,13 +595,6 @@ static __always_inline int current_protected(__u32 op, __u32 cap)
 	return protect(&s, &o, BPFBOX_CAP_USE, 1);
 }
 
-/* Changes to the BPF file system that holds bpfbox's pins. */
-#define FS_MODIFY (BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
-
-static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
-				      struct dentry *dentry, struct path *path, struct path *walk, struct dentry *entry,
-				      __u32 access);
-
 /* The rules of file o->dev, o->ino in the thread's scopes into acc: its
  * own, and with `dentry`, the "**" rules of the directories above. */
 static __always_inline void file_masks(struct state *s, struct object *o, struct dentry *dentry,
@@ -700,46 +604,61 @@ static __always_inline void file_masks(struct state *s, struct object *o, struct
 	*acc = s->q.acc;
 }
 
-static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
+/* A file access decided by file_decision (shared.h), its event made here,
+ * where bpf_d_path may be given the hook's `path`. `walk`, for the event's
+ * path where bpf_d_path is refused; for a directory's write, the `entry`
+ * it is for. */
+static __always_inline int decide_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
+				       struct path *path, struct path *walk, struct dentry *entry, __u32 access)
 {
-	return check_file(s, 0, op, inode, dentry, path, 0, 0, access);
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk,
+			   .entry = entry};
+	int verdict = file_decision(&s->q, s->proc, &o, access);
+	if (o.event) {
+		/* After the call: what the verifier knew of o's memory is gone */
+		o.path = o.pathless ? 0 : path;
+		emit(s, &o, o.event_access, o.event);
+	}
+	/* A global function's result is any number to the verifier; an LSM
+	 * program's must be an errno */
+	return verdict ? -EPERM : 0;
 }
 
-/* check_inode, with `walk` for the event's path where bpf_d_path is
- * refused, for a directory's write, the `entry` it is for, and with `r`,
- * the rules found are remembered under that tag. */
-static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
-				      struct dentry *dentry, struct path *path, struct path *walk, struct dentry *entry,
-				      __u32 access)
+static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
 {
-	if (!access)
+	return decide_file(s, op, inode, dentry, path, 0, 0, access);
+}
+
+/* A file access on the hot path, decided in full: here, where the rules
+ * found are remembered under `r`'s tag for a tainted process, for a file
+ * of a directory tree; by file_decision for anything else. */
+static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
+				      struct dentry *dentry, struct path *path, struct path *walk, __u32 access)
+{
+	if (!access || !inode)
 		return 0;
-	switch (classify(inode)) {
-	case CLASS_NOT_A_FILE:
-		return 0;
-	case CLASS_MEMORY:
-		/* Reading and writing one's own memory is free; running code
-		 * from it is a sys(memfd_exec) grant, not an exec rule. */
-		if (!(access & BPFBOX_FS_EXEC))
-			return 0;
-		return check_priv(s, op, BPFBOX_RULE_SYS, 0, BPFBOX_SYS_MEMFD_EXEC, 0);
-	}
-	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk, .entry = entry};
 	/* inode itself stays trusted for the file_memo lookup (memo_slot) */
 	struct inode *fields = walkable(inode, struct inode);
 	struct super_block *sb = fields->i_sb;
-	o.dev = sb ? sb->s_dev : 0;
+	if (!sb)
+		return 0;
+	unsigned long magic = sb->s_magic;
+	switch (file_class(fields->i_mode, magic, sb->s_flags)) {
+	case CLASS_NOT_A_FILE:
+		return 0;
+	case CLASS_MEMORY:
+		return decide_file(s, op, inode, dentry, path, walk, 0, access);
+	}
+	/* bpffs (refused changes, never remembered) and /proc (pid entries
+	 * are questions about another process) */
+	if (magic == BPF_FS_MAGIC || magic == PROC_SUPER_MAGIC)
+		return decide_file(s, op, inode, dentry, path, walk, 0, access);
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk};
+	o.dev = sb->s_dev;
 	o.ino = fields->i_ino;
-	/* Unlinking a pinned link would detach a bpfbox program. */
-	if (sb && sb->s_magic == BPF_FS_MAGIC && (access & FS_MODIFY))
-		return protect(s, &o, access & FS_MODIFY, 0);
-	int verdict;
-	if (check_procfs(s, fields, access, &o, &verdict))
-		return verdict;
-	/* Remembered for a tainted process (its taint is final), and not on
-	 * bpffs (its writes are refused above, whatever the rules). */
+	/* Remembered for a tainted process (its taint is final). */
 	struct memo_slot slot = {};
-	if (r && s->proc->tainted && !(sb && sb->s_magic == BPF_FS_MAGIC))
+	if (r && s->proc->tainted)
 		memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
 	struct bpfbox_masks acc;
 	file_masks(s, &o, dentry, &acc);
@@ -785,7 +704,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * built by walking. */
 	struct path *path = d_path_allowed ? file_path : 0;
 	struct path *walk = d_path_allowed ? 0 : file_path;
-	return check_file(&s, tagged ? &r : 0, op, inode, dentry, path, walk, 0, access);
+	return check_file(&s, tagged ? &r : 0, op, inode, dentry, path, walk, access);
 }
 
 /* The kernel mapping an executable and its interpreter during exec. */
@@ -906,7 +825,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	struct inode *inode = file->f_inode;
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_file(&s, 0, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
+	return decide_file(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
 }
 
 /* SIGIO and SIGURG go around task_kill: a file's owner gets them from
@@ -935,7 +854,7 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
 	file = walkable(file, struct file);
-	return check_file(&s, 0, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
+	return decide_file(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
 }
 
 SEC("lsm/file_ioctl")
@@ -961,7 +880,7 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 	struct dentry *dir = walkable(dentry, struct dentry)->d_parent;
 	if (!dir)
 		return 0;
-	return check_file(&s, 0, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
+	return decide_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 }
 
 /* Removing an entry needs write on the directory and rm on the entry. */
@@ -974,7 +893,7 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	struct dentry *dir = fields->d_parent;
 	if (!dir)
 		return 0;
-	int verdict = check_file(&s, 0, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
+	int verdict = decide_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
 	if (verdict)
 		return verdict;
 	return check_inode(&s, op, fields->d_inode, dentry, 0, BPFBOX_FS_RM);
@@ -1031,14 +950,17 @@ static __always_inline int check_new_file(struct dentry *dentry)
 		return 0;
 	struct dentry *dir = dentry->d_parent;
 	struct inode *dir_inode = dir ? dir->d_inode : 0;
-	if (!dir_inode || classify(dir_inode) != CLASS_FILE)
+	if (!dir_inode)
+		return 0;
+	struct inode *fields = walkable(dir_inode, struct inode);
+	struct super_block *sb = fields->i_sb;
+	if (!sb || file_class(fields->i_mode, sb->s_magic, sb->s_flags) != CLASS_FILE)
 		return 0;
 	__u32 access = creating_open_access();
 	if (!access)
 		access = BPFBOX_FS_WRITE;
-	struct super_block *sb = dir_inode->i_sb;
 	struct object o = {.op = BPFBOX_OP_CREATE, .kind = BPFBOX_RULE_FILE, .dentry = dentry};
-	o.dev = sb ? sb->s_dev : 0;
+	o.dev = sb->s_dev;
 	/* It has no rules of its own yet: only those of the directories above. */
 	file_rule_masks(&s, o.dev, 0, dentry);
 	return decide(&s, &s.q.acc, access, &o);
@@ -1116,7 +1038,7 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 	struct dentry *new_dir = walkable(new_dentry, struct dentry)->d_parent;
 	if (!new_dir)
 		return 0;
-	return check_file(&s, 0, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
+	return decide_file(&s, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
 }
 
 /* A rename removes the old entry (rm, write on its directory), makes a new

@@ -391,11 +391,9 @@ static long scope_lookup(__u32 index, void *data)
 	return 0;
 }
 
-SEC("freplace/rule_masks")
-int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
+/* rule_masks' body, which file_decision asks too. */
+static __always_inline int masks_of(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
 {
-	if (!q)
-		return 0;
 	__builtin_memset(&q->acc, 0, sizeof(q->acc));
 	struct bpfbox_task_key key = {.version = q->version}; /* the largest key */
 	switch (table) {
@@ -436,4 +434,108 @@ int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
 	struct walk w = {.q = q, .dentry = (struct dentry *)q->dentry, .dev = a};
 	bpf_loop(BPFBOX_MAX_TREE_DEPTH, walk_up, &w, 0);
 	return 0;
+}
+
+SEC("freplace/rule_masks")
+int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
+{
+	return q ? masks_of(q, table, kind, a, b) : 0;
+}
+
+/* ---- Files -------------------------------------------------------------- */
+
+/* Changes to the BPF file system that holds bpfbox's pins. */
+#define FS_MODIFY (BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
+
+/* The process a /proc/PID/... inode is of (its tgid, 0 when the inode is
+ * not a pid entry: /proc/meminfo and friends are ordinary files), with
+ * the executable it runs into o. Found by address arithmetic, not through
+ * BTF: read with probes. */
+static __always_inline __u32 procfs_target(struct inode *inode, struct object *o)
+{
+	unsigned long proc_inode = (unsigned long)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = BPF_CORE_READ((struct proc_inode *)proc_inode, pid);
+	if (!pid)
+		return 0;
+	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+	if (!first)
+		return 0;
+	struct task_struct *task =
+		(struct task_struct *)((unsigned long)first - bpf_core_field_offset(struct task_struct, pid_links));
+	struct file *exe_file = BPF_CORE_READ(task, mm, exe_file);
+	struct inode *exe = exe_file ? BPF_CORE_READ(exe_file, f_inode) : 0;
+	o->dev = exe ? BPF_CORE_READ(exe, i_sb, s_dev) : 0;
+	o->ino = exe ? BPF_CORE_READ(exe, i_ino) : 0;
+	o->walk = exe_file ? &exe_file->f_path : 0;
+	return BPF_CORE_READ(task, tgid);
+}
+
+SEC("freplace/file_decision")
+int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, __u32 access)
+{
+	if (!q || !proc || !o)
+		return -EPERM; /* every caller gives all three */
+	o->event = 0;
+	o->pathless = 0;
+	/* Into a local first: BPF_CORE_READ relocates its first argument's
+	 * fields, and struct object is not a kernel type. */
+	struct inode *inode = o->inode;
+	if (!access || !inode)
+		return 0;
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	unsigned long magic = sb ? BPF_CORE_READ(sb, s_magic) : 0;
+	__u32 table = TABLE_FILE, kind = 0;
+	__u64 a, b;
+	switch (file_class(BPF_CORE_READ(inode, i_mode), magic, sb ? BPF_CORE_READ(sb, s_flags) : 0)) {
+	case CLASS_NOT_A_FILE:
+		return 0;
+	case CLASS_MEMORY:
+		/* Reading and writing one's own memory is free; running code
+		 * from it is a sys(memfd_exec) grant, not an exec rule. */
+		if (!(access & BPFBOX_FS_EXEC))
+			return 0;
+		o->kind = BPFBOX_RULE_SYS;
+		o->dentry = 0;
+		o->walk = 0;
+		o->entry = 0;
+		o->pathless = 1;
+		table = TABLE_PRIV;
+		kind = BPFBOX_RULE_SYS;
+		a = o->number = 0;
+		b = 0;
+		access = BPFBOX_SYS_MEMFD_EXEC;
+		break;
+	default:
+		a = o->dev = BPF_CORE_READ(sb, s_dev);
+		b = o->ino = BPF_CORE_READ(inode, i_ino);
+		/* Unlinking a pinned link would detach a bpfbox program:
+		 * refused to every confined process, in complain mode too. */
+		if (magic == BPF_FS_MAGIC && (access & FS_MODIFY)) {
+			o->event = BPFBOX_DECISION_DENY;
+			o->event_access = access & FS_MODIFY;
+			return -EPERM;
+		}
+		__u32 target = magic == PROC_SUPER_MAGIC ? procfs_target(inode, o) : 0;
+		if (target == bpf_get_current_pid_tgid() >> 32)
+			return 0; /* a process's own entries are always allowed */
+		if (target) {
+			/* another process's: a proc access to that process */
+			o->op = BPFBOX_OP_PROC;
+			o->kind = BPFBOX_RULE_PROC;
+			o->peer_pid = target;
+			o->dentry = 0;
+			o->pathless = 1;
+			table = TABLE_TASK;
+			kind = BPFBOX_RULE_PROC;
+			a = o->dev;
+			b = o->ino;
+		} else {
+			q->dentry = (q->flags & BPFBOX_PROFILE_SUBTREES) ? (unsigned long)o->dentry : 0;
+		}
+	}
+	masks_of(q, table, kind, a, b);
+	int verdict;
+	o->event = judge_access(proc, q->flags, &q->acc, access, o->op, &verdict);
+	o->event_access = access;
+	return verdict;
 }

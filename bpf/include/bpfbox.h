@@ -15,9 +15,10 @@
 #include <linux/types.h>
 #endif
 
-/* Bump when a map layout below changes: a loader refuses pinned maps of
- * another ABI version instead of misreading them. */
-#define BPFBOX_ABI_VERSION 7
+/* Bump when a map layout below changes, or the set of shared functions
+ * (shared.h) whose links a load pins: a loader refuses pinned state of
+ * another ABI version instead of misreading it. */
+#define BPFBOX_ABI_VERSION 8
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {

@@ -3,11 +3,12 @@
  * What the hooks (bpfbox.bpf.c) and the shared functions (shared.bpf.c)
  * both see.
  *
- * Three functions do most of the work of a decision: thread_scopes,
- * rule_masks and emit_event. The kernel verifies a program's functions with
+ * Four functions do most of the work of a decision: thread_scopes,
+ * rule_masks, emit_event, and file_decision for the file hooks that are
+ * not on the hot path. The kernel verifies a program's functions with
  * the program, so while their bodies were in bpfbox.bpf.c the verifier
- * walked them again for each of the 68 programs that call them: most of a
- * first load's time. Now each hook calls a stub (bpfbox.bpf.c), which the
+ * walked them again for each of the 68 programs that call them (and
+ * inode_rename's file check four times): most of a first load's time. Now each hook calls a stub (bpfbox.bpf.c), which the
  * verifier checks against its signature only, and bpfbox-load replaces the
  * stub, in every program that calls it, with the one program of
  * shared.bpf.c that is its body (a BPF_PROG_TYPE_EXT program, "freplace"),
@@ -60,7 +61,89 @@ struct object {
 	struct path *path;     /* for the full path, in hooks that allow bpf_d_path */
 	struct path *walk;     /* for the full path, built by walking (the others) */
 	struct dentry *entry;  /* the entry a directory's write is for */
+	/* file_decision's question: the file (a number to it), and its answer:
+	 * the event to make (0: none) about event_access, and whether that
+	 * event names something other than the file, so bpf_d_path is not
+	 * asked for the file's path. */
+	struct inode *inode;
+	__u32 event, event_access;
+	int pathless;
 };
+
+/* ---- Decisions ---------------------------------------------------------- */
+
+/* What an inode is to the file rules. */
+enum object_class {
+	CLASS_FILE,       /* a file in a directory tree: the rules name it */
+	CLASS_NOT_A_FILE, /* a pipe, socket, anonymous inode, namespace, pidfd */
+	CLASS_MEMORY,     /* a memfd, SysV shm segment or shared anonymous map */
+};
+
+/* An inode's class from its mode and its file system's (magic 0: it has
+ * none). By file system magic, not by SB_KERNMOUNT: tracefs, debugfs and
+ * securityfs have internal mounts too, and they are files to mediate.
+ * Numbers in, so that a hook reading fields directly and file_decision
+ * reading them through probes share it. */
+static __always_inline int file_class(__u32 mode, unsigned long magic, unsigned long s_flags)
+{
+	if ((mode & S_IFMT) == S_IFSOCK || !magic)
+		return CLASS_NOT_A_FILE;
+	switch (magic) {
+	case PIPEFS_MAGIC:
+	case SOCKFS_MAGIC:
+	case ANON_INODE_FS_MAGIC:
+	case NSFS_MAGIC:
+	case PID_FS_MAGIC:
+	case AIO_RING_MAGIC:
+	case DMA_BUF_MAGIC:
+		return CLASS_NOT_A_FILE;
+	case TMPFS_MAGIC:
+	case HUGETLBFS_MAGIC:
+	case SECRETMEM_MAGIC:
+		/* the internal mount only: a mounted tmpfs holds files */
+		if (s_flags & SB_KERNMOUNT)
+			return CLASS_MEMORY;
+	}
+	return CLASS_FILE;
+}
+
+/* One access decided from the masks of its rules: the verdict into
+ * *verdict, and the event to make (0: none). At most one event: a denial
+ * (or, in complain mode, a would-be denial), else a taint, else an audit.
+ * A taint rule that fires taints the process. */
+static __always_inline __u32 judge_access(struct bpfbox_proc *proc, __u32 profile_flags,
+					  const struct bpfbox_masks *m, __u32 access, __u32 op, int *verdict)
+{
+	int complain = profile_flags & BPFBOX_PROFILE_COMPLAIN;
+	__u32 event = 0;
+	int quiet = 0;
+	*verdict = 0;
+	if (m->deny & access) {
+		event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
+		/* #[quiet]: known noise. Logged still when a loud #[deny] rule
+		 * names it too, or when part of the access is refused for want
+		 * of an allow rule. */
+		quiet = !(m->logged & access) && !(access & ~(m->deny | m->allow));
+	} else if (!proc->tainted) {
+		if (m->taint & access) {
+			proc->tainted = 1;
+			event = BPFBOX_DECISION_TAINT;
+		}
+	} else {
+		__u32 allowed = m->allow;
+		/* Reading or writing a file already open: the access that
+		 * tainted the process stays usable on the file it opened. */
+		if (op == BPFBOX_OP_PERMISSION)
+			allowed |= m->taint;
+		if (access & ~allowed)
+			event = complain ? BPFBOX_DECISION_COMPLAIN : BPFBOX_DECISION_DENY;
+	}
+	if (event == BPFBOX_DECISION_DENY)
+		*verdict = -EPERM;
+	if (!event && (m->audit & access))
+		event = BPFBOX_DECISION_AUDIT;
+	return quiet ? 0 : event;
+}
 
 /* Which rule map a query reads, and the shape of its key. */
 enum rule_table {
@@ -132,5 +215,16 @@ int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b);
  * five arguments at most. It releases this CPU's scratch buffers when
  * o->scratch says the caller claimed them. */
 int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 access_decision);
+
+/* A file access decided in full, but for remembering it (the hot hooks do
+ * that themselves): o->inode, o->dentry and o->op ask, o->walk and
+ * o->entry are for the event. Files that are not files (pipes, sockets)
+ * are allowed; memory is a sys(memfd_exec) question when run; bpffs is
+ * refused changes; /proc/PID of another process is a proc question about
+ * it; any other file is asked of the file rules in the thread's scopes
+ * (q). Returns the verdict. The event, if any, is the caller's to make
+ * (o->event, o->event_access, o->pathless), where bpf_d_path may be given
+ * the hook's own path. A taint rule that fires taints proc. */
+int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, __u32 access);
 
 #endif /* BPFBOX_SHARED_H */

@@ -887,7 +887,10 @@ expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secre
 # The shared functions (bpf/include/shared.h) are linked into each program
 # in place of a stub; a program whose link is gone runs the stub, which
 # fails closed, and the next load says so rather than go on.
-expect "shared functions: the profile allows a file it names (control)" "ok" $A read /srv/t/readable
+expect "shared functions: the profile allows a file it names (control)" "ok ok" $A read /srv/t/readable , ioctl /srv/t/readable
+rm /sys/fs/bpf/bpfbox/links/file_ioctl:file_decision
+expect "shared functions: without file_decision's link, file_ioctl denies even what the profile allows; file_open still allows" "ok denied" \
+    $A read /srv/t/readable , ioctl /srv/t/readable
 rm /sys/fs/bpf/bpfbox/links/file_open:rule_masks
 expect "shared functions: without rule_masks' link, file_open denies even what the profile allows" "denied" $A read /srv/t/readable
 expect "shared functions: ... a process without a profile is not affected" "ok" /opt/t/fs/probe read /srv/t/secret
@@ -897,7 +900,7 @@ expect "shared functions: ... and loaded nothing" "ok" $B read /srv/t/secret
 # ... also when a program's own link is gone too, and the load would attach
 # that program again: it checks the programs already attached first.
 rm /sys/fs/bpf/bpfbox/links/inode_getxattr
-expect_status "shared functions: with a program's link gone too, the load refuses the same way" 3 "the first: /sys/fs/bpf/bpfbox/links/file_open:rule_masks" \
+expect_status "shared functions: with a program's link gone too, the load refuses the same way" 3 "the first: /sys/fs/bpf/bpfbox/links/file_" \
     $LOAD $IMG/fleet-b.bbx
 [ -e /sys/fs/bpf/bpfbox/links/inode_getxattr ] && fail "shared functions: ... and attached nothing" "inode_getxattr is attached again" ||
     pass "shared functions: ... and attached nothing"
