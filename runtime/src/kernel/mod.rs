@@ -26,6 +26,7 @@
 
 mod apply;
 mod epoch;
+mod hooks;
 mod maps;
 mod pins;
 mod programs;

@@ -11,6 +11,7 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
 use zerocopy::IntoBytes;
 
+use super::hooks::KernelHooks;
 use super::maps::lookup;
 use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
 use super::shared::{link_shared_functions, links_removed};
@@ -30,18 +31,6 @@ pub(super) fn bpf_failure(what: &str, error: libbpf_rs::Error) -> Failure {
 
 /// LSM hooks that only some of the kernels bpfbox supports have.
 const OPTIONAL_HOOKS: &[&str] = &["file_ioctl_compat"];
-
-/// How many arguments the running kernel's LSM hook `name` takes, from its
-/// BTF (`None` without BTF: it is parsed once, by the caller): some hooks'
-/// argument lists changed after 6.1.
-fn lsm_hook_args(btf: Option<&libbpf_rs::btf::Btf>, name: &str) -> Option<usize> {
-    use libbpf_rs::btf::types;
-    let func = btf?.type_by_name::<types::Func>(&format!("bpf_lsm_{name}"))?;
-    let proto = func
-        .next_type()
-        .and_then(|t| types::FuncProto::try_from(t).ok())?;
-    Some(proto.len())
-}
 
 /// Loads and attaches the LSM and tracepoint programs unless they are
 /// already in force. Returns whether this call loaded them. On failure,
@@ -126,6 +115,10 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     refuse_other_abi()?;
     // Where a first load's time goes, said with --verbose.
     let started = Instant::now();
+    let hooks = KernelHooks::read();
+    // Held until the programs are loaded (libbpf asks it then).
+    let _lent = hooks.as_ref().and_then(KernelHooks::lend_to_libbpf);
+    let hook_args = |name: &str| hooks.as_ref().and_then(|h| h.args(name));
     let mut storage = MaybeUninit::uninit();
     let mut open = skel::bpfbox::BpfboxSkelBuilder::default()
         .open(&mut storage)
@@ -133,8 +126,6 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     // Hooks this kernel does not have (file_ioctl_compat before 6.8 and its
     // backports) are left out, not failed on. Without BTF to tell, every
     // program is tried, and the load says what failed.
-    let btf = libbpf_rs::btf::Btf::from_vmlinux().ok();
-    let btf_readable = lsm_hook_args(btf.as_ref(), "file_open").is_some();
     for mut program in open.open_object_mut().progs_mut() {
         // With --verbose, the verifier's statistics of each program (its
         // time and the instructions it walked) are among libbpf's lines.
@@ -143,10 +134,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         }
         let section = program.section().to_string_lossy().into_owned();
         let hook = section.trim_start_matches("lsm/");
-        if OPTIONAL_HOOKS.contains(&hook)
-            && btf_readable
-            && lsm_hook_args(btf.as_ref(), hook).is_none()
-        {
+        if OPTIONAL_HOOKS.contains(&hook) && hooks.is_some() && hook_args(hook).is_none() {
             program.set_autoload(false);
         }
     }
@@ -179,9 +167,8 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
         // perf_event_open lost its `attr`.
         rodata.setattr_dentry_arg =
-            u32::from(lsm_hook_args(btf.as_ref(), "inode_setattr").unwrap_or(2) >= 3);
-        rodata.perf_event_open_args =
-            lsm_hook_args(btf.as_ref(), "perf_event_open").unwrap_or(2) as u32;
+            u32::from(hook_args("inode_setattr").unwrap_or(2) >= 3);
+        rodata.perf_event_open_args = hook_args("perf_event_open").unwrap_or(2) as u32;
         rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
     }
     create_pin_dir(&maps_dir())?;
@@ -222,8 +209,13 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
             continue;
         }
         let path = links_dir().join(&name);
-        let mut link = program
-            .attach()
+        // The `lsm/` handler KernelHooks lends libbpf has no attach function.
+        let attached = if program.section().to_string_lossy().starts_with("lsm/") {
+            program.attach_lsm()
+        } else {
+            program.attach()
+        };
+        let mut link = attached
             .map_err(|e| load_failure(&format!("attaching {name}"), e))?;
         link.pin(&path)
             .map_err(|e| bpf_failure(&format!("cannot pin the link of {name}"), e))?;

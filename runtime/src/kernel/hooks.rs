@@ -1,0 +1,151 @@
+//! The kernel's LSM hooks as its BTF declares them, read in one pass, and
+//! handed to libbpf when it loads the programs.
+//!
+//! libbpf finds each LSM program's hook (`bpf_lsm_<hook>`, the id the
+//! kernel attaches it by) with a linear search of the kernel's BTF by
+//! name: one search of some 100,000 types per program, 6% of a first load
+//! (perf in the VM). One pass over the types here finds every hook, with
+//! its argument count, which the loader asks too (hook lists changed
+//! after 6.1); a libbpf section handler for `lsm/` gives the programs
+//! their ids from it.
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_long, CStr};
+use std::sync::Mutex;
+
+use libbpf_rs::libbpf_sys;
+use libbpf_rs::AsRawLibbpf;
+
+/// A hook's BTF id (its `bpf_lsm_<hook>` function) and argument count.
+#[derive(Clone, Copy)]
+struct Hook {
+    id: u32,
+    args: usize,
+}
+
+/// The running kernel's LSM hooks by name.
+pub(super) struct KernelHooks {
+    hooks: HashMap<String, Hook>,
+}
+
+const PREFIX: &[u8] = b"bpf_lsm_";
+
+impl KernelHooks {
+    /// From the kernel's BTF; `None` without it (every program is then
+    /// left to libbpf, and the load says what failed).
+    pub(super) fn read() -> Option<Self> {
+        let btf = libbpf_rs::btf::Btf::from_vmlinux().ok()?;
+        let raw = btf.as_libbpf_object().as_ptr();
+        let mut hooks = HashMap::new();
+        // SAFETY: `raw` is the parsed BTF `btf` owns, alive for the loop;
+        // every id is below its type count, and libbpf returns its own
+        // records and strings for them.
+        unsafe {
+            let count = libbpf_sys::btf__type_cnt(raw);
+            for id in 1..count {
+                let t = libbpf_sys::btf__type_by_id(raw, id);
+                if t.is_null() || btf_kind((*t).info) != libbpf_sys::BTF_KIND_FUNC {
+                    continue;
+                }
+                let name = libbpf_sys::btf__name_by_offset(raw, (*t).name_off);
+                if name.is_null() {
+                    continue;
+                }
+                let Some(hook) = CStr::from_ptr(name).to_bytes().strip_prefix(PREFIX) else {
+                    continue;
+                };
+                let proto = libbpf_sys::btf__type_by_id(raw, (*t).__bindgen_anon_1.type_);
+                if proto.is_null() || btf_kind((*proto).info) != libbpf_sys::BTF_KIND_FUNC_PROTO {
+                    continue;
+                }
+                let args = ((*proto).info & 0xffff) as usize;
+                hooks.insert(String::from_utf8_lossy(hook).into_owned(), Hook { id, args });
+            }
+        }
+        (!hooks.is_empty()).then_some(Self { hooks })
+    }
+
+    /// How many arguments `hook` takes; `None` when the kernel has no such hook.
+    pub(super) fn args(&self, hook: &str) -> Option<usize> {
+        self.hooks.get(hook).map(|h| h.args)
+    }
+
+    /// Gives libbpf the hooks' ids while the returned guard lives: open and
+    /// load the programs inside it.
+    pub(super) fn lend_to_libbpf(&self) -> Option<LentHooks> {
+        let ids = self.hooks.iter().map(|(name, h)| (name.clone(), h.id)).collect();
+        *LENT.lock().ok()? = Some(ids);
+        let opts = libbpf_sys::libbpf_prog_handler_opts {
+            sz: size_of::<libbpf_sys::libbpf_prog_handler_opts>() as _,
+            prog_prepare_load_fn: Some(prepare_lsm_program),
+            ..Default::default()
+        };
+        // SAFETY: a static section string and options libbpf copies.
+        let handler = unsafe {
+            libbpf_sys::libbpf_register_prog_handler(
+                c"lsm/".as_ptr(),
+                libbpf_sys::BPF_PROG_TYPE_LSM,
+                libbpf_sys::BPF_LSM_MAC,
+                &opts,
+            )
+        };
+        if handler < 0 {
+            *LENT.lock().ok()? = None;
+            return None;
+        }
+        Some(LentHooks { handler })
+    }
+}
+
+fn btf_kind(info: u32) -> u32 {
+    (info >> 24) & 0x1f
+}
+
+/// The hooks' ids while a load has them (libbpf's handlers are global).
+static LENT: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
+
+/// libbpf's handler for `lsm/` programs registered; unregistered on drop.
+/// Programs are attached with `attach_lsm`: the handler has no attach
+/// function.
+pub(super) struct LentHooks {
+    handler: c_int,
+}
+
+impl Drop for LentHooks {
+    fn drop(&mut self) {
+        // SAFETY: the id libbpf_register_prog_handler returned.
+        unsafe { libbpf_sys::libbpf_unregister_prog_handler(self.handler) };
+        if let Ok(mut lent) = LENT.lock() {
+            *lent = None;
+        }
+    }
+}
+
+/// What libbpf's own `lsm/` handler does for bpfbox's programs (not
+/// sleepable), with the id from the one pass instead of a search.
+extern "C" fn prepare_lsm_program(
+    program: *mut libbpf_sys::bpf_program,
+    opts: *mut libbpf_sys::bpf_prog_load_opts,
+    _cookie: c_long,
+) -> c_int {
+    // SAFETY: libbpf calls this with its program and the options it is
+    // about to load it with.
+    let section = unsafe { CStr::from_ptr(libbpf_sys::bpf_program__section_name(program)) };
+    let hook = section.to_bytes().strip_prefix(b"lsm/").unwrap_or_default();
+    let id = LENT.lock().ok().and_then(|lent| {
+        let hook = std::str::from_utf8(hook).ok()?;
+        lent.as_ref()?.get(hook).copied()
+    });
+    match id {
+        Some(id) => {
+            // SAFETY: as above.
+            unsafe {
+                (*opts).attach_btf_obj_fd = 0;
+                (*opts).attach_btf_id = id;
+            }
+            0
+        }
+        // As libbpf says of a hook the kernel does not have.
+        None => -libc::ESRCH,
+    }
+}
