@@ -59,7 +59,10 @@ impl KernelHooks {
                     continue;
                 }
                 let args = ((*proto).info & 0xffff) as usize;
-                hooks.insert(String::from_utf8_lossy(hook).into_owned(), Hook { id, args });
+                hooks.insert(
+                    String::from_utf8_lossy(hook).into_owned(),
+                    Hook { id, args },
+                );
             }
         }
         (!hooks.is_empty()).then_some(Self { hooks })
@@ -73,7 +76,11 @@ impl KernelHooks {
     /// Gives libbpf the hooks' ids while the returned guard lives: open and
     /// load the programs inside it.
     pub(super) fn lend_to_libbpf(&self) -> Option<LentHooks> {
-        let ids = self.hooks.iter().map(|(name, h)| (name.clone(), h.id)).collect();
+        let ids = self
+            .hooks
+            .iter()
+            .map(|(name, h)| (name.clone(), h.id))
+            .collect();
         *LENT.lock().ok()? = Some(ids);
         let opts = libbpf_sys::libbpf_prog_handler_opts {
             sz: size_of::<libbpf_sys::libbpf_prog_handler_opts>() as _,

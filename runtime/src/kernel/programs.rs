@@ -166,8 +166,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
         // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
         // perf_event_open lost its `attr`.
-        rodata.setattr_dentry_arg =
-            u32::from(hook_args("inode_setattr").unwrap_or(2) >= 3);
+        rodata.setattr_dentry_arg = u32::from(hook_args("inode_setattr").unwrap_or(2) >= 3);
         rodata.perf_event_open_args = hook_args("perf_event_open").unwrap_or(2) as u32;
         rodata.max_procs = max_procs.unwrap_or(abi::bpfbox_limits::BPFBOX_MAX_PROCS);
     }
@@ -215,8 +214,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         } else {
             program.attach()
         };
-        let mut link = attached
-            .map_err(|e| load_failure(&format!("attaching {name}"), e))?;
+        let mut link = attached.map_err(|e| load_failure(&format!("attaching {name}"), e))?;
         link.pin(&path)
             .map_err(|e| bpf_failure(&format!("cannot pin the link of {name}"), e))?;
     }
