@@ -355,8 +355,9 @@ static __always_inline int recent_allows(struct recall *r, struct inode *inode, 
 	__u64 before = read_once_ordered(&c->seq);
 	if (before & 1)
 		return 0;
+	struct inode *fields = walkable(inode, struct inode);
 	int hit = c->task == r->task && c->epoch == r->epoch && c->inode == (unsigned long)inode &&
-		  c->ino == inode->i_ino && c->sb == (unsigned long)inode->i_sb;
+		  c->ino == fields->i_ino && c->sb == (unsigned long)fields->i_sb;
 	__u32 granted = op == BPFBOX_OP_PERMISSION ? c->granted[1] : c->granted[0];
 	__u32 subtrees = c->subtrees, rename_seq = c->rename_seq;
 	__u64 place = c->dentry;
@@ -364,7 +365,8 @@ static __always_inline int recent_allows(struct recall *r, struct inode *inode, 
 		return 0;
 	if (subtrees) {
 		__u32 now;
-		if (place != (unsigned long)path->dentry || !rename_sequence(&now) || now != rename_seq)
+		if (place != (unsigned long)walkable(path, struct path)->dentry || !rename_sequence(&now) ||
+		    now != rename_seq)
 			return 0;
 	}
 	return !(access & ~granted);
@@ -387,8 +389,9 @@ static __always_inline void note_recent(struct recall *r, struct inode *inode, s
 	c->task = r->task;
 	c->epoch = r->epoch;
 	c->inode = (unsigned long)inode;
-	c->ino = inode->i_ino;
-	c->sb = (unsigned long)inode->i_sb;
+	struct inode *fields = walkable(inode, struct inode);
+	c->ino = fields->i_ino;
+	c->sb = (unsigned long)fields->i_sb;
 	c->subtrees = subtrees;
 	c->dentry = (unsigned long)dentry;
 	c->rename_seq = rename_seq;
@@ -814,6 +817,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
+	vma = walkable(vma, struct vm_area_struct);
 	struct file *file = vma->vm_file;
 	if (!file)
 		return 0;
@@ -948,7 +952,7 @@ static __always_inline int check_new_file(struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = dentry->d_parent;
+	struct dentry *dir = walkable(dentry, struct dentry)->d_parent;
 	struct inode *dir_inode = dir ? dir->d_inode : 0;
 	if (!dir_inode)
 		return 0;
@@ -1255,7 +1259,7 @@ static __always_inline int check_unix_peer(__u32 op, struct sock *other)
 
 static __always_inline __u32 socket_family(struct socket *sock)
 {
-	struct sock *sk = sock->sk;
+	struct sock *sk = walkable(sock, struct socket)->sk;
 	return sk ? sk->__sk_common.skc_family : 0;
 }
 
@@ -1343,7 +1347,7 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	new_recent_epoch();
 	bpf_map_delete_elem(&threads, &tid);
 	mark_scoped(tid, 0);
-	struct file *file = bprm->file;
+	struct file *file = walkable(bprm, struct linux_binprm)->file;
 	struct inode *inode = file ? file->f_inode : 0;
 	struct super_block *sb = inode ? inode->i_sb : 0;
 	if (!sb)
@@ -1433,7 +1437,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	__u32 tid = task->pid, tgid = task->tgid;
 	bpf_map_delete_elem(&threads, &tid);
 	mark_scoped(tid, 0);
-	struct signal_struct *signal = task->signal;
+	struct signal_struct *signal = walkable(task, struct task_struct)->signal;
 	/* A clear bit: no entry in procs to remove (most processes). */
 	if (signal && signal->live.counter == 0 && maybe_confined(tgid))
 		remove_proc(tgid);
@@ -1495,7 +1499,7 @@ int BPF_PROG(capable, const struct cred *cred, void *ns, int cap, unsigned int o
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
 	unsigned long c = (unsigned long)cred;
 	if (c != (unsigned long)task->cred && c != (unsigned long)task->real_cred)
 		return 0;
@@ -1519,7 +1523,7 @@ int BPF_PROG(bpf_syscall, int cmd, void *attr, unsigned int size)
 
 static __always_inline int mount_of_bpffs(struct vfsmount *mnt)
 {
-	struct super_block *sb = mnt ? mnt->mnt_sb : 0;
+	struct super_block *sb = mnt ? walkable(mnt, struct vfsmount)->mnt_sb : 0;
 	return sb && sb->s_magic == BPF_FS_MAGIC;
 }
 
@@ -1714,7 +1718,7 @@ int BPF_PROG(path_notify, const struct path *path, __u64 mask, unsigned int obj_
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dentry = path->dentry;
+	struct dentry *dentry = walkable(path, struct path)->dentry;
 	if (!dentry)
 		return 0;
 	return check_inode(&s, BPFBOX_OP_NOTIFY, dentry->d_inode, dentry, 0, BPFBOX_FS_READ);

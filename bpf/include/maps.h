@@ -220,7 +220,11 @@ struct {
  * of a pointer, not of a number made from one. */
 static __always_inline __u32 recent_slot(void *inode)
 {
-	__u32 a = (__u32)(unsigned long)inode;
+	/* A 32-bit copy first, which the verifier takes for a number: it
+	 * refuses arithmetic on the pointer's own register, which the
+	 * compiler would otherwise do in place. */
+	__u32 a;
+	asm volatile("%0 = %1" : "=w"(a) : "w"((__u32)(unsigned long)inode));
 	return ((a >> 6) ^ (a >> 10) ^ (a >> 14)) & (RECENT_SLOTS - 1);
 }
 
