@@ -800,9 +800,10 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	if (!id || !file || in_exec())
 		return 0;
 	__u32 access = mmap_access(prot, flags & MAP_SHARED);
-	if (own_executable(file->f_inode))
+	struct inode *inode = file->f_inode;
+	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_hot_file(id, BPFBOX_OP_MMAP, file->f_inode, &file->f_path, 1, access, 0);
+	return check_hot_file(id, BPFBOX_OP_MMAP, inode, &file->f_path, 1, access, 0);
 }
 
 /* mprotect is checked for the access it adds: what the mapping allows

@@ -212,7 +212,8 @@ __noinline int user_frames(void)
 	sc->n = 0;
 	sc->start_code = 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct mm_struct *mm = task->mm;
+	/* task stays trusted for bpf_task_pt_regs */
+	struct mm_struct *mm = walkable(task, struct task_struct)->mm;
 	if (!mm)
 		return 0;
 	sc->start_code = mm->start_code;
@@ -269,7 +270,7 @@ int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 a
 	e->dev = o->dev;
 	e->ino = o->ino;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
 	struct task_struct *parent = task->real_parent;
 	e->ppid = parent ? parent->tgid : 0;
 	struct mm_struct *mm = task->mm;
