@@ -8,8 +8,9 @@
  * not on the hot path. The kernel verifies a program's functions with
  * the program, so while their bodies were in bpfbox.bpf.c the verifier
  * walked them again for each of the 68 programs that call them (and
- * inode_rename's file check four times): most of a first load's time. Now each hook calls a stub (bpfbox.bpf.c), which the
- * verifier checks against its signature only, and bpfbox-load replaces the
+ * inode_rename's file check four times): most of a first load's time.
+ * Now each hook calls a stub (bpfbox.bpf.c), which the verifier checks
+ * against its signature only, and bpfbox-load replaces the
  * stub, in every program that calls it, with the one program of
  * shared.bpf.c that is its body (a BPF_PROG_TYPE_EXT program, "freplace"),
  * before any hook is attached: each body is verified once. At run time the

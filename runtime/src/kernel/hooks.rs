@@ -59,10 +59,10 @@ impl KernelHooks {
                     continue;
                 }
                 let args = ((*proto).info & 0xffff) as usize;
-                hooks.insert(
-                    String::from_utf8_lossy(hook).into_owned(),
-                    Hook { id, args },
-                );
+                // The first of a name, as libbpf's search finds it.
+                hooks
+                    .entry(String::from_utf8_lossy(hook).into_owned())
+                    .or_insert(Hook { id, args });
             }
         }
         (!hooks.is_empty()).then_some(Self { hooks })
@@ -154,5 +154,26 @@ extern "C" fn prepare_lsm_program(
         }
         // As libbpf says of a hook the kernel does not have.
         None => -libc::ESRCH,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pass finds the running kernel's hooks with their argument
+    /// counts, as its BTF declares them (the machines that run the tests
+    /// have BTF; the VM suite loads the programs with these ids).
+    #[test]
+    fn reads_the_running_kernels_hooks() {
+        if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+            eprintln!("no kernel BTF here: nothing to read");
+            return;
+        }
+        let hooks = KernelHooks::read().expect("the kernel's BTF has LSM hooks");
+        assert_eq!(hooks.args("file_open"), Some(1));
+        assert_eq!(hooks.args("file_permission"), Some(2));
+        assert_eq!(hooks.args("task_kill"), Some(4));
+        assert_eq!(hooks.args("no_such_hook"), None);
     }
 }
