@@ -648,15 +648,12 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	if (!sb)
 		return 0;
 	unsigned long magic = sb->s_magic;
-	switch (file_class(fields->i_mode, magic, sb->s_flags)) {
-	case CLASS_NOT_A_FILE:
+	int class = file_class(fields->i_mode, magic, sb->s_flags);
+	if (class == CLASS_NOT_A_FILE)
 		return 0;
-	case CLASS_MEMORY:
-		return decide_file(s, op, inode, dentry, path, walk, 0, access);
-	}
-	/* bpffs (refused changes, never remembered) and /proc (pid entries
-	 * are questions about another process) */
-	if (magic == BPF_FS_MAGIC || magic == PROC_SUPER_MAGIC)
+	/* Memory (a sys grant), bpffs (refused changes, never remembered) and
+	 * /proc (pid entries are questions about another process) */
+	if (class == CLASS_MEMORY || magic == BPF_FS_MAGIC || magic == PROC_SUPER_MAGIC)
 		return decide_file(s, op, inode, dentry, path, walk, 0, access);
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk};
 	o.dev = sb->s_dev;

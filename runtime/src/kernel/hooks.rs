@@ -30,6 +30,15 @@ pub(super) struct KernelHooks {
 
 const PREFIX: &[u8] = b"bpf_lsm_";
 
+/// The section prefix of LSM programs, the one libbpf's handler is lent for.
+const LSM_SECTION: &CStr = c"lsm/";
+
+/// The hook an LSM program's section names (`lsm/<hook>`); `None` for
+/// programs of other kinds.
+pub(super) fn lsm_hook(section: &str) -> Option<&str> {
+    section.strip_prefix(LSM_SECTION.to_str().ok()?)
+}
+
 impl KernelHooks {
     /// From the kernel's BTF; `None` without it (every program is then
     /// left to libbpf, and the load says what failed).
@@ -90,7 +99,7 @@ impl KernelHooks {
         // SAFETY: a static section string and options libbpf copies.
         let handler = unsafe {
             libbpf_sys::libbpf_register_prog_handler(
-                c"lsm/".as_ptr(),
+                LSM_SECTION.as_ptr(),
                 libbpf_sys::BPF_PROG_TYPE_LSM,
                 libbpf_sys::BPF_LSM_MAC,
                 &opts,
@@ -138,9 +147,8 @@ extern "C" fn prepare_lsm_program(
     // SAFETY: libbpf calls this with its program and the options it is
     // about to load it with.
     let section = unsafe { CStr::from_ptr(libbpf_sys::bpf_program__section_name(program)) };
-    let hook = section.to_bytes().strip_prefix(b"lsm/").unwrap_or_default();
     let id = LENT.lock().ok().and_then(|lent| {
-        let hook = std::str::from_utf8(hook).ok()?;
+        let hook = lsm_hook(section.to_str().ok()?)?;
         lent.as_ref()?.get(hook).copied()
     });
     match id {

@@ -11,7 +11,7 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
 use zerocopy::IntoBytes;
 
-use super::hooks::KernelHooks;
+use super::hooks::{lsm_hook, KernelHooks};
 use super::maps::lookup;
 use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
 use super::shared::{link_shared_functions, links_removed};
@@ -133,8 +133,9 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
             program.set_log_level(4);
         }
         let section = program.section().to_string_lossy().into_owned();
-        let hook = section.trim_start_matches("lsm/");
-        if OPTIONAL_HOOKS.contains(&hook) && hooks.is_some() && hook_args(hook).is_none() {
+        if lsm_hook(&section).is_some_and(|hook| {
+            OPTIONAL_HOOKS.contains(&hook) && hooks.is_some() && hook_args(hook).is_none()
+        }) {
             program.set_autoload(false);
         }
     }
@@ -209,7 +210,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         }
         let path = links_dir().join(&name);
         // The `lsm/` handler KernelHooks lends libbpf has no attach function.
-        let attached = if program.section().to_string_lossy().starts_with("lsm/") {
+        let attached = if lsm_hook(&program.section().to_string_lossy()).is_some() {
             program.attach_lsm()
         } else {
             program.attach()
