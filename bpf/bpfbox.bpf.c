@@ -127,6 +127,7 @@ __noinline int file_decision(struct query *q, struct bpfbox_proc *proc, struct o
 	if (o) {
 		o->event = 0;
 		o->pathless = 1;
+		o->file_rules = 0;
 	}
 	/* -EPERM, which the compiler must not see */
 	asm volatile("%0 = -1" : "=r"(denied) : "r"(q), "r"(proc), "r"(o), "r"(access) : "memory");
@@ -391,9 +392,12 @@ static __always_inline void note_recent(struct recall *r, struct inode *inode, s
 		return;
 	c->task = r->task;
 	c->epoch = r->epoch;
+	/* Through walkable(), off the hit path: on 6.12 a direct load of a
+	 * pointer field makes the verifier search its BTF. */
+	struct inode *fields = walkable(inode, struct inode);
 	c->inode = (unsigned long)inode;
-	c->ino = inode->i_ino;
-	c->sb = (unsigned long)inode->i_sb;
+	c->ino = fields->i_ino;
+	c->sb = (unsigned long)fields->i_sb;
 	c->subtrees = subtrees;
 	c->dentry = (unsigned long)dentry;
 	c->rename_seq = rename_seq;
@@ -609,24 +613,29 @@ static __always_inline void file_masks(struct state *s, struct object *o, struct
 	*acc = s->q.acc;
 }
 
-/* A file access decided by file_decision (shared.h), its event made here,
- * where bpf_d_path may be given the hook's `path`. `walk`, for the event's
- * path where bpf_d_path is refused; for a directory's write, the `entry`
- * it is for. */
+/* What the hook returns for file_decision's verdict about `o`, with the
+ * event it asked for made here, where bpf_d_path may be given the hook's
+ * `path`. `o->walk`, for the event's path where bpf_d_path is refused;
+ * for a directory's write, `o->entry` is the entry it is for. */
+static __always_inline int file_verdict(struct state *s, struct object *o, struct path *path, int verdict)
+{
+	if (o->event) {
+		/* After the call: what the verifier knew of o's memory is gone */
+		o->path = o->pathless ? 0 : path;
+		emit(s, o, o->event_access, o->event);
+	}
+	/* A global function's result is any number to the verifier; an LSM
+	 * program's must be an errno */
+	return verdict ? -EPERM : 0;
+}
+
 static __always_inline int decide_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
 				       struct path *path, struct path *walk, struct dentry *entry, __u32 access)
 {
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk,
 			   .entry = entry};
 	int verdict = file_decision(&s->q, s->proc, &o, access);
-	if (o.event) {
-		/* After the call: what the verifier knew of o's memory is gone */
-		o.path = o.pathless ? 0 : path;
-		emit(s, &o, o.event_access, o.event);
-	}
-	/* A global function's result is any number to the verifier; an LSM
-	 * program's must be an errno */
-	return verdict ? -EPERM : 0;
+	return file_verdict(s, &o, path, verdict);
 }
 
 static __always_inline int check_inode(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry, struct path *path, __u32 access)
@@ -634,41 +643,35 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
 	return decide_file(s, op, inode, dentry, path, 0, 0, access);
 }
 
-/* A file access on the hot path, decided in full: here, where the rules
- * found are remembered under `r`'s tag for a tainted process, for a file
- * of a directory tree; by file_decision for anything else. */
+/* A file access on the hot path, decided in full by file_decision; for a
+ * tainted process, the rules it found for a file of a directory tree are
+ * remembered under `r`'s tag. */
 static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
 				      struct dentry *dentry, struct path *path, struct path *walk, __u32 access)
 {
 	if (!access || !inode)
 		return 0;
-	/* inode itself stays trusted for the file_memo lookup (memo_slot) */
-	struct inode *fields = walkable(inode, struct inode);
-	struct super_block *sb = fields->i_sb;
-	if (!sb)
-		return 0;
-	unsigned long magic = sb->s_magic;
-	int class = file_class(fields->i_mode, magic, sb->s_flags);
-	if (class == CLASS_NOT_A_FILE)
-		return 0;
-	/* Memory (a sys grant), bpffs (refused changes, never remembered) and
-	 * /proc (pid entries are questions about another process) */
-	if (class == CLASS_MEMORY || magic == BPF_FS_MAGIC || magic == PROC_SUPER_MAGIC)
-		return decide_file(s, op, inode, dentry, path, walk, 0, access);
-	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .dentry = dentry, .path = path, .walk = walk};
-	o.dev = sb->s_dev;
-	o.ino = fields->i_ino;
-	/* Remembered for a tainted process (its taint is final). */
+	/* Remembered for a tainted process (its taint is final); not memory,
+	 * bpffs (refused changes) or /proc (pid entries are questions about
+	 * another process). inode itself stays trusted for the file_memo
+	 * lookup (memo_slot). */
 	struct memo_slot slot = {};
-	if (r && s->proc->tainted)
-		memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
-	struct bpfbox_masks acc;
-	file_masks(s, &o, dentry, &acc);
-	if (r && slot.e) {
-		remember(&slot, r, dentry, &acc);
-		note_recent(r, inode, dentry, &acc, slot.subtrees, slot.rename_seq);
+	if (r && s->proc->tainted) {
+		struct inode *fields = walkable(inode, struct inode);
+		struct super_block *sb = fields->i_sb;
+		unsigned long magic = sb ? sb->s_magic : 0;
+		if (sb && file_class(fields->i_mode, magic, sb->s_flags) == CLASS_FILE && magic != BPF_FS_MAGIC &&
+		    magic != PROC_SUPER_MAGIC)
+			memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
 	}
-	return decide(s, &acc, access, &o);
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk};
+	int verdict = file_decision(&s->q, s->proc, &o, access);
+	/* Before the event: one state of the verifier's reaches this. */
+	if (r && slot.e && o.file_rules) {
+		remember(&slot, r, dentry, &s->q.acc);
+		note_recent(r, inode, dentry, &s->q.acc, slot.subtrees, slot.rename_seq);
+	}
+	return file_verdict(s, &o, path, verdict);
 }
 
 /* Opened by exec (the executable, its interpreter): mediated as exec by

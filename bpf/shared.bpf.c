@@ -478,6 +478,7 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 		return -EPERM; /* every caller gives all three */
 	o->event = 0;
 	o->pathless = 0;
+	o->file_rules = 0;
 	/* Into a local first: BPF_CORE_READ relocates its first argument's
 	 * fields, and struct object is not a kernel type. */
 	struct inode *inode = o->inode;
@@ -532,6 +533,7 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 			b = o->ino;
 		} else {
 			q->dentry = (q->flags & BPFBOX_PROFILE_SUBTREES) ? (unsigned long)o->dentry : 0;
+			o->file_rules = magic != BPF_FS_MAGIC;
 		}
 	}
 	masks_of(q, table, kind, a, b);

@@ -63,12 +63,17 @@ struct object {
 	struct path *walk;     /* for the full path, built by walking (the others) */
 	struct dentry *entry;  /* the entry a directory's write is for */
 	/* file_decision's question: the file (a number to it), and its answer:
-	 * the event to make (0: none) about event_access, and whether that
+	 * the event to make (0: none) about event_access, whether that
 	 * event names something other than the file, so bpf_d_path is not
-	 * asked for the file's path. */
+	 * asked for the file's path, and whether the answer came from the
+	 * file's own rules, left in the query's acc for the caller to
+	 * remember (never for memory, bpffs or another process's /proc
+	 * entry, nor from the stub: what is remembered is answered later
+	 * without asking). */
 	struct inode *inode;
 	__u32 event, event_access;
 	int pathless;
+	int file_rules;
 };
 
 /* ---- Decisions ---------------------------------------------------------- */

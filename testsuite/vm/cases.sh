@@ -332,7 +332,7 @@ expect "cap and sys rules grant: port 80, setuid, SysV shm" "ok ok ok" \
 expect "self-protection holds before the taint: bpf(2), umount, remount, unlinking a pin (a program's, a shared function's), init_module, ioperm (lockdown) (the secret is still readable: untainted)" \
     "denied denied denied denied denied denied denied denied ok" \
     /opt/t/untainted/escape bpf-id , bpf-create , umount /tmp/bpf-c , remount-ro /tmp/bpf-c , unlink /sys/fs/bpf/bpfbox/links/file_open , \
-    unlink /sys/fs/bpf/bpfbox/links/file_open:rule_masks , module , ioperm , open-read /srv/t/secret
+    unlink /sys/fs/bpf/bpfbox/links/file_open:file_decision , module , ioperm , open-read /srv/t/secret
 out=$($E forks 100)
 case "$out" in
     refused:[0-9]*:EAGAIN) pass "fork at the limit of tracked processes fails with EAGAIN ($out of 100); control: $($F forks 100)" ;;
@@ -887,12 +887,15 @@ expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secre
 # The shared functions (bpf/include/shared.h) are linked into each program
 # in place of a stub; a program whose link is gone runs the stub, which
 # fails closed, and the next load says so rather than go on.
-expect "shared functions: the profile allows a file it names (control)" "ok ok" $A read /srv/t/readable , ioctl /srv/t/readable
+expect "shared functions: the profile allows what it names (control)" "ok ok ok" $A read /srv/t/readable , ioctl /srv/t/readable , socket inet
 rm /sys/fs/bpf/bpfbox/links/file_ioctl:file_decision
 expect "shared functions: without file_decision's link, file_ioctl denies even what the profile allows; file_open still allows" "ok denied" \
     $A read /srv/t/readable , ioctl /srv/t/readable
-rm /sys/fs/bpf/bpfbox/links/file_open:rule_masks
-expect "shared functions: without rule_masks' link, file_open denies even what the profile allows" "denied" $A read /srv/t/readable
+rm /sys/fs/bpf/bpfbox/links/socket_create:rule_masks
+expect "shared functions: without rule_masks' link, socket_create denies even what the profile allows; file_open still allows" "denied ok" \
+    $A socket inet , read /srv/t/readable
+rm /sys/fs/bpf/bpfbox/links/file_open:file_decision
+expect "shared functions: without file_open's file_decision link, a read the profile allows is denied" "denied" $A read /srv/t/readable
 expect "shared functions: ... a process without a profile is not affected" "ok" /opt/t/fs/probe read /srv/t/secret
 expect_status "shared functions: the next load refuses, exit 3, and says how to repair" 3 "bpfbox-load --unload., then load again" \
     $LOAD $IMG/fleet-b.bbx
