@@ -149,7 +149,7 @@ static __always_inline int get_state(struct state *s)
 	 * call per field, which is most of the cost of a check. */
 	/* Newer verifiers mark some pointer fields "or NULL": every pointer
 	 * loaded from a field is checked before use. */
-	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), task_struct);
 	struct task_struct *leader = task->group_leader;
 	if (!leader || s->proc->start_time != leader->start_time)
 		return 0; /* a stale entry of an earlier process with this pid */
@@ -322,7 +322,7 @@ static __always_inline int recall_process(struct recall *r, __u32 tgid, __u32 ti
 	if (!m)
 		return 0;
 	r->generation = m->generation;
-	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), task_struct);
 	struct task_struct *leader = task->group_leader;
 	if (!leader)
 		return 0;
@@ -394,7 +394,7 @@ static __always_inline void note_recent(struct recall *r, struct inode *inode, s
 	c->epoch = r->epoch;
 	/* Through walkable(), off the hit path: on 6.12 a direct load of a
 	 * pointer field makes the verifier search its BTF. */
-	struct inode *fields = walkable(inode, struct inode);
+	struct inode *fields = walkable(inode, inode);
 	c->inode = (unsigned long)inode;
 	c->ino = fields->i_ino;
 	c->sb = (unsigned long)fields->i_sb;
@@ -518,7 +518,7 @@ static __always_inline void file_rule_masks(struct state *s, __u64 dev, __u64 in
 
 static __always_inline struct inode *exe_inode(struct task_struct *task)
 {
-	task = walkable(task, struct task_struct);
+	task = walkable(task, task_struct);
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	return exe ? exe->f_inode : 0;
@@ -527,7 +527,7 @@ static __always_inline struct inode *exe_inode(struct task_struct *task)
 /* The executable a process runs, of a task from a hook's arguments. */
 static __always_inline void task_exe(struct task_struct *task, struct object *o)
 {
-	task = walkable(task, struct task_struct);
+	task = walkable(task, task_struct);
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : 0;
 	struct inode *inode = exe ? exe->f_inode : 0;
@@ -657,7 +657,7 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	 * lookup (memo_slot). */
 	struct memo_slot slot = {};
 	if (r && s->proc->tainted) {
-		struct inode *fields = walkable(inode, struct inode);
+		struct inode *fields = walkable(inode, inode);
 		struct super_block *sb = fields->i_sb;
 		unsigned long magic = sb ? sb->s_magic : 0;
 		if (sb && file_class(fields->i_mode, magic, sb->s_flags) == CLASS_FILE && magic != BPF_FS_MAGIC &&
@@ -698,7 +698,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * event, as for a file opened by exec. */
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
-	struct dentry *dentry = walkable(file_path, struct path)->dentry;
+	struct dentry *dentry = walkable(file_path, path)->dentry;
 	tagged = tagged && recall_process(&r, tgid, tid);
 	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
@@ -770,7 +770,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	if (!file)
 		return 0;
 	/* file stays trusted for bpf_d_path */
-	struct file *fields = walkable(file, struct file);
+	struct file *fields = walkable(file, file);
 	return check_inode(&s, BPFBOX_OP_EXEC, fields->f_inode, fields->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
 }
 
@@ -820,7 +820,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	vma = walkable(vma, struct vm_area_struct);
+	vma = walkable(vma, vm_area_struct);
 	struct file *file = vma->vm_file;
 	if (!file)
 		return 0;
@@ -860,7 +860,7 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 		return 0;
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
-	file = walkable(file, struct file);
+	file = walkable(file, file);
 	return decide_file(&s, BPFBOX_OP_IOCTL, file->f_inode, file->f_path.dentry, 0, &file->f_path, 0, BPFBOX_FS_IOCTL);
 }
 
@@ -884,7 +884,7 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = walkable(dentry, struct dentry)->d_parent;
+	struct dentry *dir = walkable(dentry, dentry)->d_parent;
 	if (!dir)
 		return 0;
 	return decide_file(&s, op, dir->d_inode, dir, 0, 0, dentry, BPFBOX_FS_WRITE);
@@ -896,7 +896,7 @@ static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *fields = walkable(dentry, struct dentry);
+	struct dentry *fields = walkable(dentry, dentry);
 	struct dentry *dir = fields->d_parent;
 	if (!dir)
 		return 0;
@@ -955,11 +955,11 @@ static __always_inline int check_new_file(struct dentry *dentry)
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dir = walkable(dentry, struct dentry)->d_parent;
+	struct dentry *dir = walkable(dentry, dentry)->d_parent;
 	struct inode *dir_inode = dir ? dir->d_inode : 0;
 	if (!dir_inode)
 		return 0;
-	struct inode *fields = walkable(dir_inode, struct inode);
+	struct inode *fields = walkable(dir_inode, inode);
 	struct super_block *sb = fields->i_sb;
 	if (!sb || file_class(fields->i_mode, sb->s_magic, sb->s_flags) != CLASS_FILE)
 		return 0;
@@ -1038,11 +1038,11 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	int verdict = check_inode(&s, BPFBOX_OP_LINK, walkable(old_dentry, struct dentry)->d_inode, old_dentry, 0,
+	int verdict = check_inode(&s, BPFBOX_OP_LINK, walkable(old_dentry, dentry)->d_inode, old_dentry, 0,
 				  BPFBOX_FS_LINK);
 	if (verdict)
 		return verdict;
-	struct dentry *new_dir = walkable(new_dentry, struct dentry)->d_parent;
+	struct dentry *new_dir = walkable(new_dentry, dentry)->d_parent;
 	if (!new_dir)
 		return 0;
 	return decide_file(&s, BPFBOX_OP_LINK, new_dir->d_inode, new_dir, 0, 0, new_dentry, BPFBOX_FS_WRITE);
@@ -1066,7 +1066,7 @@ int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, str
 	struct state s;
 	if (!get_state(&s))
 		return 0;
-	struct inode *replaced = walkable(new_dentry, struct dentry)->d_inode;
+	struct inode *replaced = walkable(new_dentry, dentry)->d_inode;
 	if (replaced)
 		return check_inode(&s, BPFBOX_OP_RENAME, replaced, new_dentry, 0, BPFBOX_FS_RM);
 	return 0;
@@ -1077,7 +1077,7 @@ static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 a
 	struct state s;
 	if (!dentry || !get_state(&s))
 		return 0;
-	return check_inode(&s, op, walkable(dentry, struct dentry)->d_inode, dentry, 0, access);
+	return check_inode(&s, op, walkable(dentry, dentry)->d_inode, dentry, 0, access);
 }
 
 SEC("lsm/inode_setattr")
@@ -1262,7 +1262,7 @@ static __always_inline int check_unix_peer(__u32 op, struct sock *other)
 
 static __always_inline __u32 socket_family(struct socket *sock)
 {
-	struct sock *sk = walkable(sock, struct socket)->sk;
+	struct sock *sk = walkable(sock, socket)->sk;
 	return sk ? sk->__sk_common.skc_family : 0;
 }
 
@@ -1350,7 +1350,7 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	new_recent_epoch();
 	bpf_map_delete_elem(&threads, &tid);
 	mark_scoped(tid, 0);
-	struct file *file = walkable(bprm, struct linux_binprm)->file;
+	struct file *file = walkable(bprm, linux_binprm)->file;
 	struct inode *inode = file ? file->f_inode : 0;
 	struct super_block *sb = inode ? inode->i_sb : 0;
 	if (!sb)
@@ -1440,7 +1440,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	__u32 tid = task->pid, tgid = task->tgid;
 	bpf_map_delete_elem(&threads, &tid);
 	mark_scoped(tid, 0);
-	struct signal_struct *signal = walkable(task, struct task_struct)->signal;
+	struct signal_struct *signal = walkable(task, task_struct)->signal;
 	/* A clear bit: no entry in procs to remove (most processes). */
 	if (signal && signal->live.counter == 0 && maybe_confined(tgid))
 		remove_proc(tgid);
@@ -1502,7 +1502,7 @@ int BPF_PROG(capable, const struct cred *cred, void *ns, int cap, unsigned int o
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
+	struct task_struct *task = walkable(bpf_get_current_task_btf(), task_struct);
 	unsigned long c = (unsigned long)cred;
 	if (c != (unsigned long)task->cred && c != (unsigned long)task->real_cred)
 		return 0;
@@ -1526,7 +1526,7 @@ int BPF_PROG(bpf_syscall, int cmd, void *attr, unsigned int size)
 
 static __always_inline int mount_of_bpffs(struct vfsmount *mnt)
 {
-	struct super_block *sb = mnt ? walkable(mnt, struct vfsmount)->mnt_sb : 0;
+	struct super_block *sb = mnt ? walkable(mnt, vfsmount)->mnt_sb : 0;
 	return sb && sb->s_magic == BPF_FS_MAGIC;
 }
 
@@ -1721,7 +1721,7 @@ int BPF_PROG(path_notify, const struct path *path, __u64 mask, unsigned int obj_
 		return prior(ret);
 	if (!get_state(&s))
 		return 0;
-	struct dentry *dentry = walkable(path, struct path)->dentry;
+	struct dentry *dentry = walkable(path, path)->dentry;
 	if (!dentry)
 		return 0;
 	return check_inode(&s, BPFBOX_OP_NOTIFY, dentry->d_inode, dentry, 0, BPFBOX_FS_READ);

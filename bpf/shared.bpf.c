@@ -213,11 +213,14 @@ __noinline int user_frames(void)
 	sc->start_code = 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* task stays trusted for bpf_task_pt_regs */
-	struct mm_struct *mm = walkable(task, struct task_struct)->mm;
+	/* Probes, not loads through task: this object names no kernel type
+	 * id, so that it is relocated against the kernel types it names
+	 * alone (runtime/src/kernel/types.rs). */
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	if (!mm)
 		return 0;
-	sc->start_code = mm->start_code;
-	sc->end_code = mm->end_code;
+	sc->start_code = BPF_CORE_READ(mm, start_code);
+	sc->end_code = BPF_CORE_READ(mm, end_code);
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return 0;
@@ -270,20 +273,21 @@ int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 a
 	e->dev = o->dev;
 	e->ino = o->ino;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	struct task_struct *task = walkable(bpf_get_current_task_btf(), struct task_struct);
-	struct task_struct *parent = task->real_parent;
-	e->ppid = parent ? parent->tgid : 0;
-	struct mm_struct *mm = task->mm;
-	struct file *exe = mm ? mm->exe_file : 0;
+	/* Probes (user_frames says why) */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	e->ppid = parent ? BPF_CORE_READ(parent, tgid) : 0;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : 0;
 	e->exe[0] = 0;
-	struct inode *exe_inode = exe ? exe->f_inode : 0;
-	struct super_block *exe_sb = exe_inode ? exe_inode->i_sb : 0;
-	e->exe_dev = exe_sb ? exe_sb->s_dev : 0;
-	e->exe_ino = exe_inode ? exe_inode->i_ino : 0;
+	struct inode *exe_inode = exe ? BPF_CORE_READ(exe, f_inode) : 0;
+	struct super_block *exe_sb = exe_inode ? BPF_CORE_READ(exe_inode, i_sb) : 0;
+	e->exe_dev = exe_sb ? BPF_CORE_READ(exe_sb, s_dev) : 0;
+	e->exe_ino = exe_inode ? BPF_CORE_READ(exe_inode, i_ino) : 0;
 	if (exe && o->scratch)
 		path_into(&exe->f_path, e->exe);
 	e->argv0[0] = 0;
-	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)mm->arg_start) < 0)
+	if (mm && bpf_probe_read_user_str(e->argv0, sizeof(e->argv0), (void *)BPF_CORE_READ(mm, arg_start)) < 0)
 		e->argv0[0] = 0;
 	e->path[0] = 0;
 	__u32 zero = 0;

@@ -255,8 +255,23 @@ struct sockaddr;
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-#define walkable(p, type)                                                                          \
-	((type *)(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)) \
-						   : (void *)(p)))
+#define walkable(p, name)                                                                                   \
+	((struct name *)(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_rdonly_cast((p), kernel_type_##name) : (void *)(p)))
+
+/* The kernel's BTF ids of the types walkable() casts to, written by
+ * bpfbox-load before the load from its one pass over the kernel's BTF
+ * (runtime/src/kernel/types.rs, by the name after kernel_type_): not CO-RE
+ * type-id relocations, so that libbpf may relocate the objects against the
+ * few kernel types they name instead of searching all of them. */
+#define KERNEL_TYPE_ID(name) const volatile __u32 kernel_type_##name = 0
+KERNEL_TYPE_ID(task_struct);
+KERNEL_TYPE_ID(inode);
+KERNEL_TYPE_ID(dentry);
+KERNEL_TYPE_ID(file);
+KERNEL_TYPE_ID(path);
+KERNEL_TYPE_ID(linux_binprm);
+KERNEL_TYPE_ID(socket);
+KERNEL_TYPE_ID(vfsmount);
+KERNEL_TYPE_ID(vm_area_struct);
 
 #endif

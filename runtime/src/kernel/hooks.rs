@@ -23,9 +23,11 @@ struct Hook {
     args: usize,
 }
 
-/// The running kernel's LSM hooks by name.
+/// The running kernel's LSM hooks by name, and its BTF they were read
+/// from (types.rs cuts the objects' types from it).
 pub(super) struct KernelHooks {
     hooks: HashMap<String, Hook>,
+    btf: libbpf_rs::btf::Btf<'static>,
 }
 
 const PREFIX: &[u8] = b"bpf_lsm_";
@@ -74,7 +76,12 @@ impl KernelHooks {
                     .or_insert(Hook { id, args });
             }
         }
-        (!hooks.is_empty()).then_some(Self { hooks })
+        (!hooks.is_empty()).then_some(Self { hooks, btf })
+    }
+
+    /// The kernel's parsed BTF, alive with `self`.
+    pub(super) fn btf(&self) -> *const libbpf_sys::btf {
+        self.btf.as_libbpf_object().as_ptr()
     }
 
     /// How many arguments `hook` takes; `None` when the kernel has no such hook.

@@ -19,7 +19,8 @@
 //!
 //! One module a concern: pins (where the state lives), maps (opening and
 //! reading them), programs (loading and attaching once), shared (the
-//! functions every hook shares, linked in once), scopes (the probes of
+//! functions every hook shares, linked in once), hooks and types (what
+//! the loader reads from the kernel's BTF, once), scopes (the probes of
 //! function scopes), apply (write, switch, reap), epoch (the one count user
 //! space bumps with an atomic), written (the keys of each version) and
 //! unload.
@@ -32,6 +33,7 @@ mod pins;
 mod programs;
 mod scopes;
 mod shared;
+mod types;
 mod unload;
 mod written;
 

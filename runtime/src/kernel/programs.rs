@@ -14,7 +14,8 @@ use zerocopy::IntoBytes;
 use super::hooks::{lsm_hook, KernelHooks};
 use super::maps::lookup;
 use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
-use super::shared::{link_shared_functions, links_removed};
+use super::shared::{link_shared_functions, links_removed, open_shared};
+use super::types::{set_type_ids, KernelTypes};
 use crate::failure::Failure;
 use crate::libbpf_log;
 use crate::skel;
@@ -119,8 +120,18 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     // Held until the programs are loaded (libbpf asks it then).
     let _lent = hooks.as_ref().and_then(KernelHooks::lend_to_libbpf);
     let hook_args = |name: &str| hooks.as_ref().and_then(|h| h.args(name));
+    // Where libbpf finds the kernel types the objects name (types.rs),
+    // with the kernel's BTF to cut them from.
+    let mut types = hooks.as_ref().map(|_| KernelTypes::create()).transpose()?;
     let mut storage = MaybeUninit::uninit();
-    let mut open = skel::bpfbox::BpfboxSkelBuilder::default()
+    let mut builder = skel::bpfbox::BpfboxSkelBuilder::default();
+    if let Some(types) = &types {
+        builder
+            .obj_builder
+            .btf_custom_path(types.path())
+            .map_err(|e| bpf_failure("cannot point libbpf at the kernel's types", e))?;
+    }
+    let mut open = builder
         .open(&mut storage)
         .map_err(|e| bpf_failure("cannot open bpfbox's BPF object", e))?;
     // Hooks this kernel does not have (file_ioctl_compat before 6.8 and its
@@ -164,6 +175,15 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
             return Ok(false);
         }
     }
+    // Opened now, loaded after the programs (link_shared_functions): the
+    // kernel's types are cut once for both objects.
+    let mut shared_storage = MaybeUninit::uninit();
+    let mut shared = open_shared(&mut shared_storage, types.as_ref().map(KernelTypes::path))?;
+    if let (Some(hooks), Some(types)) = (&hooks, &mut types) {
+        let ids = types.write(hooks.btf(), &[open.open_object(), shared.open_object()])?;
+        set_type_ids(open.open_object_mut(), &ids)?;
+        set_type_ids(shared.open_object_mut(), &ids)?;
+    }
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
         // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
         // perf_event_open lost its `attr`.
@@ -201,7 +221,7 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         .iter()
         .cloned()
         .partition(|p| links_dir().join(p).exists());
-    let shared = link_shared_functions(object, &attaching, &attached)?;
+    let shared = link_shared_functions(object, shared, &attaching, &attached)?;
     let linked = Instant::now();
     for program in object.progs_mut() {
         let name = program.name().to_string_lossy().into_owned();

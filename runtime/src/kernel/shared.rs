@@ -26,6 +26,24 @@ pub(super) fn shared_link_pin(program: &str, function: &str) -> PathBuf {
     links_dir().join(format!("{program}:{function}"))
 }
 
+/// Opens the shared object, relocated against the kernel types at `types`
+/// (types.rs) when there are any, else against the kernel's BTF.
+pub(super) fn open_shared<'obj>(
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    types: Option<&std::path::Path>,
+) -> Result<skel::shared::OpenSharedSkel<'obj>, Failure> {
+    let mut builder = skel::shared::SharedSkelBuilder::default();
+    if let Some(types) = types {
+        builder
+            .obj_builder
+            .btf_custom_path(types)
+            .map_err(|e| bpf_failure("cannot point libbpf at the kernel's types", e))?;
+    }
+    builder
+        .open(storage)
+        .map_err(|e| bpf_failure("cannot open bpfbox's shared BPF object", e))
+}
+
 /// Links the shared functions into `attaching` (names of programs in
 /// `object`, the loaded bpfbox.bpf.c, none of them attached yet) and pins
 /// the links. Returns how many it pinned. A program's stale pin, left by a
@@ -36,6 +54,7 @@ pub(super) fn shared_link_pin(program: &str, function: &str) -> PathBuf {
 /// and its BTF from the kernel, for a state only root outside bpfbox makes.
 pub(super) fn link_shared_functions(
     object: &libbpf_rs::Object,
+    mut open: skel::shared::OpenSharedSkel<'_>,
     attaching: &[String],
     attached: &[String],
 ) -> Result<usize, Failure> {
@@ -74,10 +93,6 @@ pub(super) fn link_shared_functions(
         })
         .collect::<Result<_, Failure>>()?;
 
-    let mut storage = MaybeUninit::uninit();
-    let mut open = skel::shared::SharedSkelBuilder::default()
-        .open(&mut storage)
-        .map_err(|e| bpf_failure("cannot open bpfbox's shared BPF object", e))?;
     reuse_maps(open.open_object_mut())?;
     // Each function: its type id, and a program that calls it (the kernel
     // checks a body against that program's stub at load).

@@ -1,0 +1,470 @@
+//! The kernel's types that bpfbox's objects name, cut from its BTF for
+//! libbpf's CO-RE relocation.
+//!
+//! libbpf relocates an object's field accesses against the kernel's BTF by
+//! searching all of its types (some 100,000) once per kernel type the
+//! object names: 17 searches for bpfbox.bpf.c and 11 for shared.bpf.c, and
+//! for the shared object, which needs the kernel's BTF for nothing else, a
+//! second read and parse of it (perf of a first load in the VM: 11% and
+//! 3%). bpfbox-load has read that BTF once already (hooks.rs). From it,
+//! the types the objects name are written here into a memory file that
+//! libbpf is pointed at instead (`btf_custom_path`), where its searches
+//! cover those types alone.
+//!
+//! What is kept, so that every relocation comes out as against the whole:
+//! - every struct and union of a name the objects' own BTF has, in full,
+//!   every one of that name (CO-RE matches by name, then walks members);
+//! - what their members are made of: integers, enums, arrays, typedefs,
+//!   qualifiers, anonymous structs and unions in full; a struct or union
+//!   of another name as an empty one of its size, since no access goes
+//!   into it (the objects would name it); a pointer as `void *`, since of
+//!   a pointer member CO-RE asks only that it is one.
+//!
+//! The kernel type ids that programs cast to (walkable(),
+//! bpf/include/kernel.h) cannot come from a cut: they are written into the
+//! objects' read-only data from the kernel's own BTF (`set_type_ids`).
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::{c_char, c_int, CStr};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::FromRawFd;
+use std::path::{Path, PathBuf};
+
+use libbpf_rs::libbpf_sys::{self, btf, btf_type};
+use libbpf_rs::AsRawLibbpf;
+
+use crate::failure::Failure;
+
+/// The memory file libbpf reads the cut from when it loads the objects.
+pub(super) struct KernelTypes {
+    file: File,
+    path: PathBuf,
+}
+
+/// The prefix of the read-only variables that hold a kernel type's id.
+const TYPE_ID_PREFIX: &str = "kernel_type_";
+
+impl KernelTypes {
+    /// An empty file, for the objects to be opened with (libbpf reads it
+    /// at their load, after `write`).
+    pub(super) fn create() -> Result<Self, Failure> {
+        // SAFETY: a static name; the descriptor is owned by `file` below.
+        let fd = unsafe { libc::memfd_create(c"bpfbox-kernel-types".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Failure::kernel(
+                format!(
+                    "cannot create a memory file for the kernel's types: {}",
+                    std::io::Error::last_os_error()
+                ),
+                "bpfbox-load needs memfd_create (Linux 3.17) and memory to hold a few hundred kilobytes",
+            ));
+        }
+        Ok(Self {
+            // SAFETY: a descriptor just created and owned by nothing else.
+            file: unsafe { File::from_raw_fd(fd) },
+            path: PathBuf::from(format!("/proc/self/fd/{fd}")),
+        })
+    }
+
+    /// Where libbpf is to read the types (`btf_custom_path`).
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the kernel's types (`kernel`, its parsed BTF) that the
+    /// opened `objects` name; returns the kernel's id of each struct they
+    /// name (the first of its name, as a CO-RE type id would be). If the
+    /// cut cannot be made (a kind of type it does not know), the whole of
+    /// the kernel's BTF is written: slower, never wrong.
+    pub(super) fn write(
+        &mut self,
+        kernel: *const btf,
+        objects: &[&libbpf_rs::OpenObject],
+    ) -> Result<HashMap<String, u32>, Failure> {
+        let mut names = HashSet::new();
+        for object in objects {
+            // SAFETY: an opened object; libbpf returns its BTF or null.
+            let local = unsafe { libbpf_sys::bpf_object__btf(object.as_libbpf_object().as_ptr()) };
+            if !local.is_null() {
+                // SAFETY: the object's BTF, alive with it.
+                unsafe { composite_names(local, &mut names) };
+            }
+        }
+        // SAFETY: the kernel's BTF the caller holds for the call.
+        let roots = unsafe { kernel_composites(kernel, &names) };
+        let ids = roots
+            .iter()
+            .rev()
+            .map(|(name, id)| (String::from_utf8_lossy(name).into_owned(), *id))
+            .collect();
+        // SAFETY: as above; the cut is freed before return.
+        let bytes = unsafe { cut(kernel, &names, &roots) }.or_else(|_| unsafe { raw(kernel) });
+        let written = bytes.and_then(|b| self.file.write_all(&b).map_err(|e| e.to_string()));
+        written.map_err(|e| {
+            Failure::kernel(
+                format!("cannot write the kernel's types for libbpf: {e}"),
+                "bpfbox-load needs memory to hold a few hundred kilobytes",
+            )
+        })?;
+        Ok(ids)
+    }
+}
+
+/// Writes each `kernel_type_<name>` variable of `object`'s read-only data
+/// (bpf/include/kernel.h) with the kernel's id of `struct <name>`.
+pub(super) fn set_type_ids(
+    object: &mut libbpf_rs::OpenObject,
+    ids: &HashMap<String, u32>,
+) -> Result<(), Failure> {
+    // SAFETY: an opened object; libbpf returns its BTF or null.
+    let local = unsafe { libbpf_sys::bpf_object__btf(object.as_libbpf_object().as_ptr()) };
+    if local.is_null() {
+        return Ok(());
+    }
+    // SAFETY: the object's BTF, alive with it.
+    let variables = unsafe { rodata_variables(local, TYPE_ID_PREFIX) };
+    if variables.is_empty() {
+        return Ok(());
+    }
+    let Some(mut rodata) = object
+        .maps_mut()
+        .find(|m| m.name().to_string_lossy().ends_with(".rodata"))
+    else {
+        return Ok(());
+    };
+    let Some(data) = rodata.initial_value_mut() else {
+        return Ok(());
+    };
+    for (name, offset) in variables {
+        let id = ids.get(&name).ok_or_else(|| {
+            Failure::kernel(
+                format!("the kernel's BTF has no struct {name}"),
+                "bpfbox needs a kernel built with CONFIG_DEBUG_INFO_BTF (Debian's are)",
+            )
+        })?;
+        if let Some(slot) = data.get_mut(offset..offset + 4) {
+            slot.copy_from_slice(&id.to_ne_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn kind(t: &btf_type) -> u32 {
+    (t.info >> 24) & 0x1f
+}
+
+fn vlen(t: &btf_type) -> usize {
+    (t.info & 0xffff) as usize
+}
+
+fn kflag(t: &btf_type) -> bool {
+    t.info >> 31 != 0
+}
+
+fn is_composite(t: &btf_type) -> bool {
+    matches!(
+        kind(t),
+        libbpf_sys::BTF_KIND_STRUCT | libbpf_sys::BTF_KIND_UNION
+    )
+}
+
+/// A type's name as CO-RE matches it: without a `___flavor` suffix.
+fn essential(name: &[u8]) -> &[u8] {
+    name.windows(3)
+        .position(|w| w == b"___")
+        .map_or(name, |end| &name[..end])
+}
+
+/// The type `id` of `b` and the records that follow it (members, values).
+///
+/// # Safety
+/// `b` is a parsed BTF and `id` below its type count.
+unsafe fn type_at<'a>(b: *const btf, id: u32) -> Option<&'a btf_type> {
+    libbpf_sys::btf__type_by_id(b, id).as_ref()
+}
+
+/// # Safety
+/// `t` is a type of a parsed BTF, followed by `n` records of `R`.
+unsafe fn records<R>(t: &btf_type, n: usize) -> &[R] {
+    std::slice::from_raw_parts((t as *const btf_type).add(1).cast::<R>(), n)
+}
+
+/// # Safety
+/// `b` is a parsed BTF.
+unsafe fn name_of<'a>(b: *const btf, offset: u32) -> &'a CStr {
+    let name = libbpf_sys::btf__name_by_offset(b, offset);
+    if name.is_null() {
+        c""
+    } else {
+        CStr::from_ptr(name)
+    }
+}
+
+/// # Safety
+/// `b` is a parsed BTF.
+unsafe fn composite_names(b: *const btf, names: &mut HashSet<Vec<u8>>) {
+    for id in 1..libbpf_sys::btf__type_cnt(b) {
+        let Some(t) = type_at(b, id) else { continue };
+        let name = name_of(b, t.name_off).to_bytes();
+        if is_composite(t) && !name.is_empty() {
+            names.insert(essential(name).to_vec());
+        }
+    }
+}
+
+/// The kernel's structs and unions of the `names`, in id order.
+///
+/// # Safety
+/// `kernel` is a parsed BTF.
+unsafe fn kernel_composites(kernel: *const btf, names: &HashSet<Vec<u8>>) -> Vec<(Vec<u8>, u32)> {
+    let mut found = Vec::new();
+    for id in 1..libbpf_sys::btf__type_cnt(kernel) {
+        let Some(t) = type_at(kernel, id) else {
+            continue;
+        };
+        if !is_composite(t) {
+            continue;
+        }
+        let name = name_of(kernel, t.name_off).to_bytes();
+        if names.contains(name) {
+            found.push((name.to_vec(), id));
+        }
+    }
+    found
+}
+
+/// The variables of `b`'s `.rodata` whose names start with `prefix`: the
+/// rest of the name and the offset.
+///
+/// # Safety
+/// `b` is a parsed BTF.
+unsafe fn rodata_variables(b: *const btf, prefix: &str) -> Vec<(String, usize)> {
+    let section =
+        libbpf_sys::btf__find_by_name_kind(b, c".rodata".as_ptr(), libbpf_sys::BTF_KIND_DATASEC);
+    let Some(section) = u32::try_from(section).ok().and_then(|id| type_at(b, id)) else {
+        return Vec::new();
+    };
+    records::<libbpf_sys::btf_var_secinfo>(section, vlen(section))
+        .iter()
+        .filter_map(|v| {
+            let var = type_at(b, v.type_)?;
+            let name = name_of(b, var.name_off).to_str().ok()?;
+            Some((name.strip_prefix(prefix)?.to_string(), v.offset as usize))
+        })
+        .collect()
+}
+
+/// The kernel's BTF as it is.
+///
+/// # Safety
+/// `kernel` is a parsed BTF.
+unsafe fn raw(kernel: *const btf) -> Result<Vec<u8>, String> {
+    let mut size = 0u32;
+    let data = libbpf_sys::btf__raw_data(kernel, &mut size);
+    if data.is_null() {
+        return Err("libbpf gives no raw data of the kernel's BTF".into());
+    }
+    Ok(std::slice::from_raw_parts(data.cast::<u8>(), size as usize).to_vec())
+}
+
+/// The cut (see the module's comment), as raw BTF.
+///
+/// # Safety
+/// `kernel` is a parsed BTF; `roots` are ids of it.
+unsafe fn cut(
+    kernel: *const btf,
+    names: &HashSet<Vec<u8>>,
+    roots: &[(Vec<u8>, u32)],
+) -> Result<Vec<u8>, String> {
+    let dst = libbpf_sys::btf__new_empty();
+    if dst.is_null() {
+        return Err("libbpf cannot make a BTF".into());
+    }
+    let mut cut = Cut {
+        src: kernel,
+        dst,
+        names,
+        done: HashMap::new(),
+        void_ptr: None,
+    };
+    let result = roots
+        .iter()
+        .try_for_each(|(_, id)| cut.add(*id).map(drop))
+        .and_then(|()| {
+            let mut size = 0u32;
+            let data = libbpf_sys::btf__raw_data(dst, &mut size);
+            if data.is_null() {
+                return Err("libbpf cannot write the cut".to_string());
+            }
+            Ok(std::slice::from_raw_parts(data.cast::<u8>(), size as usize).to_vec())
+        });
+    libbpf_sys::btf__free(dst);
+    result
+}
+
+struct Cut<'a> {
+    src: *const btf,
+    dst: *mut btf,
+    names: &'a HashSet<Vec<u8>>,
+    /// The id in the cut of each kernel type added.
+    done: HashMap<u32, c_int>,
+    void_ptr: Option<c_int>,
+}
+
+impl Cut<'_> {
+    /// The kernel's type `id` in the cut, added with what it is made of
+    /// if it is not there yet. Types are added before the ones that use
+    /// them, and a struct's fields right after it (libbpf adds a field to
+    /// the last type added). No type reaches itself: pointers, the only
+    /// way back in C, are not followed.
+    ///
+    /// # Safety
+    /// `self.src` is a parsed BTF, `self.dst` a BTF being built.
+    unsafe fn add(&mut self, id: u32) -> Result<c_int, String> {
+        if id == 0 {
+            return Ok(0); // void
+        }
+        if let Some(&done) = self.done.get(&id) {
+            return Ok(done);
+        }
+        let (src, dst) = (self.src, self.dst);
+        let t = type_at(src, id).ok_or_else(|| format!("no type {id}"))?;
+        let name_c = name_of(src, t.name_off);
+        let name: *const c_char = name_c.as_ptr();
+        let size = t.__bindgen_anon_1.size;
+        let target = t.__bindgen_anon_1.type_;
+        let new = match kind(t) {
+            libbpf_sys::BTF_KIND_INT => {
+                let bits = *records::<u32>(t, 1).first().ok_or("an int without bits")?;
+                let (encoding, offset, width) =
+                    ((bits >> 24) & 0xf, (bits >> 16) & 0xff, bits & 0xff);
+                if offset != 0 || width != size * 8 {
+                    return Err(format!(
+                        "an int of {width} bits at {offset} in {size} bytes"
+                    ));
+                }
+                libbpf_sys::btf__add_int(dst, name, size as _, encoding as c_int)
+            }
+            libbpf_sys::BTF_KIND_FLOAT => libbpf_sys::btf__add_float(dst, name, size as _),
+            libbpf_sys::BTF_KIND_PTR => match self.void_ptr {
+                Some(ptr) => ptr,
+                None => {
+                    let ptr = libbpf_sys::btf__add_ptr(dst, 0);
+                    self.void_ptr = Some(ptr);
+                    ptr
+                }
+            },
+            libbpf_sys::BTF_KIND_ARRAY => {
+                let a = *records::<libbpf_sys::btf_array>(t, 1)
+                    .first()
+                    .ok_or("an array without its record")?;
+                let elem = self.add(a.type_)?;
+                let index = self.add(a.index_type)?;
+                libbpf_sys::btf__add_array(dst, index, elem, a.nelems)
+            }
+            libbpf_sys::BTF_KIND_STRUCT | libbpf_sys::BTF_KIND_UNION => {
+                let union = kind(t) == libbpf_sys::BTF_KIND_UNION;
+                let bytes = name_c.to_bytes();
+                let members: &[libbpf_sys::btf_member] =
+                    if bytes.is_empty() || self.names.contains(essential(bytes)) {
+                        records(t, vlen(t))
+                    } else {
+                        &[]
+                    };
+                let mut fields = Vec::with_capacity(members.len());
+                for m in members {
+                    fields.push(self.add(m.type_)?);
+                }
+                let new = if union {
+                    libbpf_sys::btf__add_union(dst, name, size)
+                } else {
+                    libbpf_sys::btf__add_struct(dst, name, size)
+                };
+                for (m, field) in members.iter().zip(fields) {
+                    let (offset, bits) = if kflag(t) {
+                        (m.offset & 0xff_ffff, m.offset >> 24)
+                    } else {
+                        (m.offset, 0)
+                    };
+                    let added = libbpf_sys::btf__add_field(
+                        dst,
+                        name_of(src, m.name_off).as_ptr(),
+                        field,
+                        offset,
+                        bits,
+                    );
+                    if added < 0 {
+                        return Err(format!("libbpf refused a field ({added})"));
+                    }
+                }
+                new
+            }
+            libbpf_sys::BTF_KIND_ENUM => {
+                let new = libbpf_sys::btf__add_enum(dst, name, size);
+                for v in records::<libbpf_sys::btf_enum>(t, vlen(t)) {
+                    let value = if kflag(t) {
+                        i64::from(v.val)
+                    } else {
+                        i64::from(v.val as u32)
+                    };
+                    let added = libbpf_sys::btf__add_enum_value(
+                        dst,
+                        name_of(src, v.name_off).as_ptr(),
+                        value,
+                    );
+                    if added < 0 {
+                        return Err(format!("libbpf refused an enum value ({added})"));
+                    }
+                }
+                new
+            }
+            libbpf_sys::BTF_KIND_ENUM64 => {
+                let new = libbpf_sys::btf__add_enum64(dst, name, size, kflag(t));
+                for v in records::<libbpf_sys::btf_enum64>(t, vlen(t)) {
+                    let value = u64::from(v.val_hi32) << 32 | u64::from(v.val_lo32);
+                    let added = libbpf_sys::btf__add_enum64_value(
+                        dst,
+                        name_of(src, v.name_off).as_ptr(),
+                        value,
+                    );
+                    if added < 0 {
+                        return Err(format!("libbpf refused an enum value ({added})"));
+                    }
+                }
+                new
+            }
+            libbpf_sys::BTF_KIND_FWD => libbpf_sys::btf__add_fwd(
+                dst,
+                name,
+                if kflag(t) {
+                    libbpf_sys::BTF_FWD_UNION
+                } else {
+                    libbpf_sys::BTF_FWD_STRUCT
+                },
+            ),
+            libbpf_sys::BTF_KIND_TYPEDEF => {
+                let to = self.add(target)?;
+                libbpf_sys::btf__add_typedef(dst, name, to)
+            }
+            libbpf_sys::BTF_KIND_VOLATILE => {
+                let to = self.add(target)?;
+                libbpf_sys::btf__add_volatile(dst, to)
+            }
+            libbpf_sys::BTF_KIND_CONST => {
+                let to = self.add(target)?;
+                libbpf_sys::btf__add_const(dst, to)
+            }
+            libbpf_sys::BTF_KIND_RESTRICT => {
+                let to = self.add(target)?;
+                libbpf_sys::btf__add_restrict(dst, to)
+            }
+            other => return Err(format!("a type of kind {other} in a struct")),
+        };
+        if new < 0 {
+            return Err(format!("libbpf refused a type ({new})"));
+        }
+        self.done.insert(id, new);
+        Ok(new)
+    }
+}
