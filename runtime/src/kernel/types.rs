@@ -12,8 +12,9 @@
 //! cover those types alone.
 //!
 //! What is kept, so that every relocation comes out as against the whole:
-//! - every struct and union of a name the objects' own BTF has, in full,
-//!   every one of that name (CO-RE matches by name, then walks members);
+//! - every struct, union and enum of a name the objects' own BTF has, in
+//!   full, every one of that name (CO-RE matches by name, then walks
+//!   members);
 //! - what their members are made of: integers, enums, arrays, typedefs,
 //!   qualifiers, anonymous structs and unions in full; a struct or union
 //!   of another name as an empty one of its size, since no access goes
@@ -28,13 +29,14 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{c_char, c_int, CStr};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 
 use libbpf_rs::libbpf_sys::{self, btf, btf_type};
 use libbpf_rs::AsRawLibbpf;
 
 use crate::failure::Failure;
+use crate::libbpf_log;
 
 /// The memory file libbpf reads the cut from when it loads the objects.
 pub(super) struct KernelTypes {
@@ -50,7 +52,12 @@ impl KernelTypes {
     /// at their load, after `write`).
     pub(super) fn create() -> Result<Self, Failure> {
         // SAFETY: a static name; the descriptor is owned by `file` below.
-        let fd = unsafe { libc::memfd_create(c"bpfbox-kernel-types".as_ptr(), libc::MFD_CLOEXEC) };
+        let fd = unsafe {
+            libc::memfd_create(
+                c"bpfbox-kernel-types".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
         if fd < 0 {
             return Err(Failure::kernel(
                 format!(
@@ -73,10 +80,11 @@ impl KernelTypes {
     }
 
     /// Writes the kernel's types (`kernel`, its parsed BTF) that the
-    /// opened `objects` name; returns the kernel's id of each struct they
-    /// name (the first of its name, as a CO-RE type id would be). If the
-    /// cut cannot be made (a kind of type it does not know), the whole of
-    /// the kernel's BTF is written: slower, never wrong.
+    /// opened `objects` name, and seals the file; returns the kernel's id
+    /// of each struct and union they name (the first of its name, as a
+    /// CO-RE type id would be). If the cut cannot be made (a kind of type
+    /// it does not know), the whole of the kernel's BTF is written:
+    /// slower, never wrong.
     pub(super) fn write(
         &mut self,
         kernel: *const btf,
@@ -88,20 +96,49 @@ impl KernelTypes {
             let local = unsafe { libbpf_sys::bpf_object__btf(object.as_libbpf_object().as_ptr()) };
             if !local.is_null() {
                 // SAFETY: the object's BTF, alive with it.
-                unsafe { composite_names(local, &mut names) };
+                unsafe { root_names(local, &mut names) };
             }
         }
         // SAFETY: the kernel's BTF the caller holds for the call.
-        let roots = unsafe { kernel_composites(kernel, &names) };
+        let roots = unsafe { kernel_roots(kernel, &names) };
         let ids = roots
             .iter()
             .rev()
+            // SAFETY: ids of the kernel's BTF, found above.
+            .filter(|(_, id)| unsafe { type_at(kernel, *id) }.is_some_and(is_composite))
             .map(|(name, id)| (String::from_utf8_lossy(name).into_owned(), *id))
             .collect();
         // SAFETY: as above; the cut is freed before return.
-        let bytes = unsafe { cut(kernel, &names, &roots) }.or_else(|_| unsafe { raw(kernel) });
+        let bytes = match unsafe { cut(kernel, &names, &roots) } {
+            Ok(bytes) => {
+                libbpf_log::note(&format!(
+                    "the objects name {} kernel structs, unions and enums: libbpf relocates them against {} KB of the kernel's types",
+                    roots.len(),
+                    bytes.len() / 1024
+                ));
+                Ok(bytes)
+            }
+            Err(e) => {
+                libbpf_log::note(&format!(
+                    "the kernel's types could not be cut ({e}): libbpf is given all of them"
+                ));
+                // SAFETY: the kernel's BTF, as above.
+                unsafe { raw(kernel) }
+            }
+        };
         let written = bytes.and_then(|b| self.file.write_all(&b).map_err(|e| e.to_string()));
-        written.map_err(|e| {
+        // Sealed: what libbpf reads is what was cut, whoever else
+        // could open the file.
+        let sealed = written.and_then(|()| {
+            let seals =
+                libc::F_SEAL_SEAL | libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK;
+            // SAFETY: fcntl on the file's own descriptor.
+            match unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_ADD_SEALS, seals) } {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error().to_string()),
+            }
+        });
+        sealed.map_err(|e| {
             Failure::kernel(
                 format!("cannot write the kernel's types for libbpf: {e}"),
                 "bpfbox-load needs memory to hold a few hundred kilobytes",
@@ -169,6 +206,16 @@ fn is_composite(t: &btf_type) -> bool {
     )
 }
 
+/// A kind CO-RE relocations are rooted at by name (an enum's, for its
+/// values).
+fn is_named_root(t: &btf_type) -> bool {
+    is_composite(t)
+        || matches!(
+            kind(t),
+            libbpf_sys::BTF_KIND_ENUM | libbpf_sys::BTF_KIND_ENUM64
+        )
+}
+
 /// A type's name as CO-RE matches it: without a `___flavor` suffix.
 fn essential(name: &[u8]) -> &[u8] {
     name.windows(3)
@@ -203,27 +250,27 @@ unsafe fn name_of<'a>(b: *const btf, offset: u32) -> &'a CStr {
 
 /// # Safety
 /// `b` is a parsed BTF.
-unsafe fn composite_names(b: *const btf, names: &mut HashSet<Vec<u8>>) {
+unsafe fn root_names(b: *const btf, names: &mut HashSet<Vec<u8>>) {
     for id in 1..libbpf_sys::btf__type_cnt(b) {
         let Some(t) = type_at(b, id) else { continue };
         let name = name_of(b, t.name_off).to_bytes();
-        if is_composite(t) && !name.is_empty() {
+        if is_named_root(t) && !name.is_empty() {
             names.insert(essential(name).to_vec());
         }
     }
 }
 
-/// The kernel's structs and unions of the `names`, in id order.
+/// The kernel's structs, unions and enums of the `names`, in id order.
 ///
 /// # Safety
 /// `kernel` is a parsed BTF.
-unsafe fn kernel_composites(kernel: *const btf, names: &HashSet<Vec<u8>>) -> Vec<(Vec<u8>, u32)> {
+unsafe fn kernel_roots(kernel: *const btf, names: &HashSet<Vec<u8>>) -> Vec<(Vec<u8>, u32)> {
     let mut found = Vec::new();
     for id in 1..libbpf_sys::btf__type_cnt(kernel) {
         let Some(t) = type_at(kernel, id) else {
             continue;
         };
-        if !is_composite(t) {
+        if !is_named_root(t) {
             continue;
         }
         let name = name_of(kernel, t.name_off).to_bytes();
@@ -466,5 +513,110 @@ impl Cut<'_> {
         }
         self.done.insert(id, new);
         Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::MaybeUninit;
+
+    use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+
+    use super::*;
+    use crate::kernel::hooks::KernelHooks;
+    use crate::skel;
+
+    /// The members of struct `name` in `b`: name, bit offset, kind of type.
+    fn members(b: *const btf, name: &CStr) -> Vec<(String, u32, u32)> {
+        // SAFETY: a parsed BTF; its records for the type found.
+        unsafe {
+            let id =
+                libbpf_sys::btf__find_by_name_kind(b, name.as_ptr(), libbpf_sys::BTF_KIND_STRUCT);
+            let t = type_at(b, u32::try_from(id).expect("the struct is there")).unwrap();
+            records::<libbpf_sys::btf_member>(t, vlen(t))
+                .iter()
+                .map(|m| {
+                    let member_type = libbpf_sys::btf__resolve_type(b, m.type_);
+                    let member_kind = type_at(b, member_type as u32).map_or(0, kind);
+                    let name = name_of(b, m.name_off).to_string_lossy().into_owned();
+                    (name, m.offset, member_kind)
+                })
+                .collect()
+        }
+    }
+
+    /// Cut against the running kernel's BTF for both objects: the structs
+    /// they name keep every member where the kernel has it, the type ids
+    /// handed to walkable() are the kernel's own, and the cut is a small
+    /// part of the whole (what makes libbpf's searches cheap).
+    #[test]
+    fn the_cut_keeps_the_named_structs_as_the_kernel_has_them() {
+        let Some(hooks) = KernelHooks::read() else {
+            eprintln!("no kernel BTF here: nothing to cut");
+            return;
+        };
+        let kernel = hooks.btf();
+        let (mut main, mut shared) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+        let main = skel::bpfbox::BpfboxSkelBuilder::default()
+            .open(&mut main)
+            .expect("bpfbox.bpf.c opens");
+        let shared = skel::shared::SharedSkelBuilder::default()
+            .open(&mut shared)
+            .expect("shared.bpf.c opens");
+        let mut types = KernelTypes::create().expect("a memory file");
+        let ids = types
+            .write(kernel, &[main.open_object(), shared.open_object()])
+            .expect("the cut is written");
+        let bytes = std::fs::read(types.path()).expect("the memory file reads back");
+        // SAFETY: raw BTF bytes, copied by libbpf; freed below.
+        let cut = unsafe { libbpf_sys::btf__new(bytes.as_ptr().cast(), bytes.len() as u32) };
+        assert!(!cut.is_null(), "the cut parses as BTF");
+
+        let task_struct = unsafe {
+            libbpf_sys::btf__find_by_name_kind(
+                kernel,
+                c"task_struct".as_ptr(),
+                libbpf_sys::BTF_KIND_STRUCT,
+            )
+        };
+        assert_eq!(
+            ids.get("task_struct").map(|&id| id as i32),
+            Some(task_struct)
+        );
+        for name in [
+            c"task_struct",
+            c"inode",
+            c"file",
+            c"dentry",
+            c"super_block",
+            c"mount",
+            c"proc_inode",
+        ] {
+            let (whole, kept) = (members(kernel, name), members(cut, name));
+            assert_eq!(kept.len(), whole.len(), "{name:?} keeps every member");
+            for ((kname, koffset, kkind), (cname, coffset, ckind)) in whole.iter().zip(&kept) {
+                assert_eq!(
+                    (kname, koffset),
+                    (cname, coffset),
+                    "{name:?}.{kname} where the kernel has it"
+                );
+                assert_eq!(
+                    kkind, ckind,
+                    "{name:?}.{kname} of the same kind (a pointer stays one)"
+                );
+            }
+        }
+        // SAFETY: both parsed BTFs.
+        let (whole, kept) = unsafe {
+            (
+                libbpf_sys::btf__type_cnt(kernel),
+                libbpf_sys::btf__type_cnt(cut),
+            )
+        };
+        assert!(
+            kept * 20 < whole,
+            "the cut has {kept} of the kernel's {whole} types"
+        );
+        unsafe { libbpf_sys::btf__free(cut) };
     }
 }
