@@ -247,6 +247,9 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
         (linked - verified).as_millis(),
         linked.elapsed().as_millis()
     ));
+    if let Some(types) = types {
+        types.keep();
+    }
     // Only now is the load complete (see programs_in_force).
     current.links = pinned_links(&existing_pins()) as u32;
     meta.update(0u32.as_bytes(), current.as_bytes(), MapFlags::ANY)

@@ -31,6 +31,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use libbpf_rs::libbpf_sys::{self, btf, btf_type};
 use libbpf_rs::AsRawLibbpf;
@@ -42,6 +43,19 @@ use crate::libbpf_log;
 pub(super) struct KernelTypes {
     file: File,
     path: PathBuf,
+}
+
+/// The cut a first load made, kept for the objects this process loads
+/// after it: the function scopes' probes (uprobe.bpf.c, kfunc.bpf.c), which
+/// name no kernel type bpfbox.bpf.c does not (they share scopes.h; a test
+/// below holds them to it). Without it (a reload with the programs in
+/// place) they are relocated against the kernel's whole BTF, as libbpf
+/// reads it.
+static KEPT: Mutex<Option<KernelTypes>> = Mutex::new(None);
+
+/// Where the kept cut is, if this process made one.
+pub(super) fn kept_path() -> Option<PathBuf> {
+    KEPT.lock().ok()?.as_ref().map(|t| t.path.clone())
 }
 
 /// The prefix of the read-only variables that hold a kernel type's id.
@@ -72,6 +86,13 @@ impl KernelTypes {
             file: unsafe { File::from_raw_fd(fd) },
             path: PathBuf::from(format!("/proc/self/fd/{fd}")),
         })
+    }
+
+    /// Keeps the cut for the objects loaded later (`kept_path`).
+    pub(super) fn keep(self) {
+        if let Ok(mut kept) = KEPT.lock() {
+            *kept = Some(self);
+        }
     }
 
     /// Where libbpf is to read the types (`btf_custom_path`).
@@ -618,5 +639,53 @@ mod tests {
             "the cut has {kept} of the kernel's {whole} types"
         );
         unsafe { libbpf_sys::btf__free(cut) };
+    }
+
+    /// The names of the structs, unions and enums an opened object's BTF has.
+    fn names_of(object: &libbpf_rs::OpenObject) -> HashSet<Vec<u8>> {
+        let mut names = HashSet::new();
+        // SAFETY: an opened object's BTF, alive with it.
+        unsafe {
+            let local = libbpf_sys::bpf_object__btf(object.as_libbpf_object().as_ptr());
+            assert!(!local.is_null(), "the object has BTF");
+            root_names(local, &mut names);
+        }
+        names
+    }
+
+    /// The function scopes' objects are relocated against the cut made
+    /// for bpfbox.bpf.c and shared.bpf.c (KEPT): every type they name,
+    /// bpfbox.bpf.c names too.
+    #[test]
+    fn the_scope_objects_name_nothing_the_main_object_does_not() {
+        let (mut main, mut uprobe, mut kfunc) = (
+            MaybeUninit::uninit(),
+            MaybeUninit::uninit(),
+            MaybeUninit::uninit(),
+        );
+        let main = skel::bpfbox::BpfboxSkelBuilder::default()
+            .open(&mut main)
+            .expect("bpfbox.bpf.c opens");
+        let uprobe = skel::uprobe::UprobeSkelBuilder::default()
+            .open(&mut uprobe)
+            .expect("uprobe.bpf.c opens");
+        let kfunc = skel::kfunc::KfuncSkelBuilder::default()
+            .open(&mut kfunc)
+            .expect("kfunc.bpf.c opens");
+        let named = names_of(main.open_object());
+        assert!(named.contains(b"task_struct".as_slice()));
+        for (object, names) in [
+            ("uprobe.bpf.c", names_of(uprobe.open_object())),
+            ("kfunc.bpf.c", names_of(kfunc.open_object())),
+        ] {
+            let missing: Vec<_> = names
+                .difference(&named)
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{object} names {missing:?}, which bpfbox.bpf.c does not"
+            );
+        }
     }
 }
