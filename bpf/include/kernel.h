@@ -258,6 +258,17 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define walkable(p, name)                                                                                   \
 	((struct name *)(bpf_ksym_exists(bpf_rdonly_cast) ? bpf_rdonly_cast((p), kernel_type_##name) : (void *)(p)))
 
+/* A pointer loaded from a field of a trusted one, where a hook needs it
+ * trusted (for a helper): loaded here, before the branches that follow,
+ * so that the verifier walks the load on one path and makes its searches
+ * (above) once, not once per path. */
+#define first_walked(load)                  \
+	({                                  \
+		__auto_type loaded_ = (load);  \
+		barrier_var(loaded_);       \
+		loaded_;                    \
+	})
+
 /* The kernel's BTF ids of the types walkable() casts to, written by
  * bpfbox-load before the load from its one pass over the kernel's BTF
  * (runtime/src/kernel/types.rs, by the name after kernel_type_): not CO-RE
