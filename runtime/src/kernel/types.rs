@@ -371,6 +371,14 @@ unsafe fn cut(
     result
 }
 
+/// libbpf's result of adding `what` to a BTF: the new id, or why not.
+fn added(result: c_int, what: &str) -> Result<c_int, String> {
+    if result < 0 {
+        return Err(format!("libbpf refused {what} ({result})"));
+    }
+    Ok(result)
+}
+
 struct Cut<'a> {
     src: *const btf,
     dst: *mut btf,
@@ -455,16 +463,11 @@ impl Cut<'_> {
                     } else {
                         (m.offset, 0)
                     };
-                    let added = libbpf_sys::btf__add_field(
-                        dst,
-                        name_of(src, m.name_off).as_ptr(),
-                        field,
-                        offset,
-                        bits,
-                    );
-                    if added < 0 {
-                        return Err(format!("libbpf refused a field ({added})"));
-                    }
+                    let name = name_of(src, m.name_off).as_ptr();
+                    added(
+                        libbpf_sys::btf__add_field(dst, name, field, offset, bits),
+                        "a field",
+                    )?;
                 }
                 new
             }
@@ -476,14 +479,11 @@ impl Cut<'_> {
                     } else {
                         i64::from(v.val as u32)
                     };
-                    let added = libbpf_sys::btf__add_enum_value(
-                        dst,
-                        name_of(src, v.name_off).as_ptr(),
-                        value,
-                    );
-                    if added < 0 {
-                        return Err(format!("libbpf refused an enum value ({added})"));
-                    }
+                    let name = name_of(src, v.name_off).as_ptr();
+                    added(
+                        libbpf_sys::btf__add_enum_value(dst, name, value),
+                        "an enum value",
+                    )?;
                 }
                 new
             }
@@ -491,14 +491,11 @@ impl Cut<'_> {
                 let new = libbpf_sys::btf__add_enum64(dst, name, size, kflag(t));
                 for v in records::<libbpf_sys::btf_enum64>(t, vlen(t)) {
                     let value = u64::from(v.val_hi32) << 32 | u64::from(v.val_lo32);
-                    let added = libbpf_sys::btf__add_enum64_value(
-                        dst,
-                        name_of(src, v.name_off).as_ptr(),
-                        value,
-                    );
-                    if added < 0 {
-                        return Err(format!("libbpf refused an enum value ({added})"));
-                    }
+                    let name = name_of(src, v.name_off).as_ptr();
+                    added(
+                        libbpf_sys::btf__add_enum64_value(dst, name, value),
+                        "an enum value",
+                    )?;
                 }
                 new
             }
@@ -529,9 +526,7 @@ impl Cut<'_> {
             }
             other => return Err(format!("a type of kind {other} in a struct")),
         };
-        if new < 0 {
-            return Err(format!("libbpf refused a type ({new})"));
-        }
+        let new = added(new, "a type")?;
         self.done.insert(id, new);
         Ok(new)
     }
