@@ -122,14 +122,31 @@ fn link_descriptor(path: &Path) -> Option<OwnedFd> {
 
 /// Drops the last references of `links` in a child process, which the
 /// loader does not wait for: it closes everything else it inherited (the
-/// lock, the terminal, a caller's pipe), then exits, and its exit drops
-/// the links one detach at a time. Without a child (fork fails), they are
-/// dropped here.
+/// lock, the terminal, a caller's pipe), waits until the loader has
+/// closed its own copies of the links, then exits, and its exit drops the
+/// links one detach at a time. Were the child to exit first, the loader's
+/// copies would be the last, and the loader would wait for every detach
+/// (10 billion instructions in a benchmark run on 6.12). Without a child
+/// (fork fails), they are dropped here.
 fn detach_in_background(links: Vec<OwnedFd>) {
     if links.is_empty() {
         return;
     }
-    let mut keep: Vec<u32> = links.iter().map(|fd| fd.as_raw_fd() as u32).collect();
+    // The child reads until the loader's end is closed.
+    let mut ends = [0 as libc::c_int; 2];
+    // SAFETY: a two-descriptor array for pipe2 to fill.
+    if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        drop(links);
+        return;
+    }
+    // SAFETY: descriptors pipe2 just made, owned here.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    let mut keep: Vec<u32> = links
+        .iter()
+        .map(|fd| fd.as_raw_fd() as u32)
+        .chain(std::iter::once(read_end.as_raw_fd() as u32))
+        .collect();
     keep.sort_unstable();
     // The highest descriptor open, for closing one at a time where
     // close_range is refused (a seccomp filter, a kernel before 5.9).
@@ -142,8 +159,8 @@ fn detach_in_background(links: Vec<OwnedFd>) {
         .unwrap_or(1023)
         .max(1023);
     // SAFETY: bpfbox-load is single-threaded; the child only calls
-    // async-signal-safe functions (setsid, close_range, close, _exit) and
-    // allocates nothing.
+    // async-signal-safe functions (setsid, close_range, close, read,
+    // _exit) and allocates nothing.
     match unsafe { libc::fork() } {
         0 => unsafe {
             libc::setsid();
@@ -156,10 +173,18 @@ fn detach_in_background(links: Vec<OwnedFd>) {
                 }
                 from = fd + 1;
             }
+            // Until end of file: the loader's end closed (or the loader gone).
+            let mut byte = 0u8;
+            while libc::read(read_end.as_raw_fd(), (&raw mut byte).cast(), 1) < 0
+                && *libc::__errno_location() == libc::EINTR
+            {}
             libc::_exit(0)
         },
-        // The parent's copies go; the child's keep the links attached.
-        _ => drop(links),
+        // The parent's copies go first; the child's keep the links attached.
+        _ => {
+            drop(links);
+            drop(write_end);
+        }
     }
 }
 
