@@ -18,6 +18,7 @@
  * every hook shares, verified once (shared.h).
  */
 #include "shared.h"
+#include "walkable.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
