@@ -631,15 +631,13 @@ static __always_inline int file_verdict(struct state *s, struct object *o, struc
 }
 
 /* The file's fields file_decision asks of `o` (its class, its rules'
- * key), loaded here for a hot hook (`inode` is not null); no file system
- * (magic 0) is not a file. */
+ * key), loaded here; no file system (magic 0) is not a file. */
 static __always_inline void file_fields(struct object *o, struct inode *inode)
 {
 	struct inode *fields = walkable(inode, inode);
-	struct super_block *sb = fields->i_sb;
-	o->fields = 1;
-	o->mode = fields->i_mode;
-	o->ino = fields->i_ino;
+	struct super_block *sb = inode ? fields->i_sb : 0;
+	o->mode = inode ? fields->i_mode : 0;
+	o->ino = inode ? fields->i_ino : 0;
 	o->magic = sb ? sb->s_magic : 0;
 	o->s_flags = sb ? sb->s_flags : 0;
 	o->dev = sb ? sb->s_dev : 0;
@@ -650,6 +648,7 @@ static __always_inline int decide_file(struct state *s, __u32 op, struct inode *
 {
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk,
 			   .entry = entry};
+	file_fields(&o, inode);
 	int verdict = file_decision(&s->q, s->proc, &o, access);
 	return file_verdict(s, &o, path, verdict);
 }

@@ -488,14 +488,6 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 	struct inode *inode = o->inode;
 	if (!access || !inode)
 		return 0;
-	if (!o->fields) {
-		struct super_block *sb = BPF_CORE_READ(inode, i_sb);
-		o->mode = BPF_CORE_READ(inode, i_mode);
-		o->ino = BPF_CORE_READ(inode, i_ino);
-		o->magic = sb ? BPF_CORE_READ(sb, s_magic) : 0;
-		o->s_flags = sb ? BPF_CORE_READ(sb, s_flags) : 0;
-		o->dev = sb ? BPF_CORE_READ(sb, s_dev) : 0;
-	}
 	unsigned long magic = o->magic;
 	__u32 table = TABLE_FILE, kind = 0;
 	__u64 a, b;
