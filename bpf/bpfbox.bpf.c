@@ -630,25 +630,11 @@ static __always_inline int file_verdict(struct state *s, struct object *o, struc
 	return verdict ? -EPERM : 0;
 }
 
-/* The file's fields file_decision asks of `o` (its class, its rules'
- * key), loaded here; no file system (magic 0) is not a file. */
-static __always_inline void file_fields(struct object *o, struct inode *inode)
-{
-	struct inode *fields = walkable(inode, inode);
-	struct super_block *sb = inode ? fields->i_sb : 0;
-	o->mode = inode ? fields->i_mode : 0;
-	o->ino = inode ? fields->i_ino : 0;
-	o->magic = sb ? sb->s_magic : 0;
-	o->s_flags = sb ? sb->s_flags : 0;
-	o->dev = sb ? sb->s_dev : 0;
-}
-
 static __always_inline int decide_file(struct state *s, __u32 op, struct inode *inode, struct dentry *dentry,
 				       struct path *path, struct path *walk, struct dentry *entry, __u32 access)
 {
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk,
 			   .entry = entry};
-	file_fields(&o, inode);
 	int verdict = file_decision(&s->q, s->proc, &o, access);
 	return file_verdict(s, &o, path, verdict);
 }
@@ -670,16 +656,16 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 	 * bpffs (refused changes) or /proc (pid entries are questions about
 	 * another process). inode itself stays trusted for the file_memo
 	 * lookup (memo_slot). */
-	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk};
-	file_fields(&o, inode);
-	unsigned long magic = o.magic;
-	int class = file_class(o.mode, magic, o.s_flags);
-	/* Pipes and sockets: nothing to decide, no call. */
-	if (class == CLASS_NOT_A_FILE)
-		return 0;
 	struct memo_slot slot = {};
-	if (r && s->proc->tainted && class == CLASS_FILE && magic != BPF_FS_MAGIC && magic != PROC_SUPER_MAGIC)
-		memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
+	if (r && s->proc->tainted) {
+		struct inode *fields = walkable(inode, inode);
+		struct super_block *sb = fields->i_sb;
+		unsigned long magic = sb ? sb->s_magic : 0;
+		if (sb && file_class(fields->i_mode, magic, sb->s_flags) == CLASS_FILE && magic != BPF_FS_MAGIC &&
+		    magic != PROC_SUPER_MAGIC)
+			memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
+	}
+	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk};
 	int verdict = file_decision(&s->q, s->proc, &o, access);
 	/* Before the event: one state of the verifier's reaches this. */
 	if (r && slot.e && o.file_rules) {

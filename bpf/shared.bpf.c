@@ -488,10 +488,11 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 	struct inode *inode = o->inode;
 	if (!access || !inode)
 		return 0;
-	unsigned long magic = o->magic;
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	unsigned long magic = sb ? BPF_CORE_READ(sb, s_magic) : 0;
 	__u32 table = TABLE_FILE, kind = 0;
 	__u64 a, b;
-	switch (file_class(o->mode, magic, o->s_flags)) {
+	switch (file_class(BPF_CORE_READ(inode, i_mode), magic, sb ? BPF_CORE_READ(sb, s_flags) : 0)) {
 	case CLASS_NOT_A_FILE:
 		return 0;
 	case CLASS_MEMORY:
@@ -511,8 +512,8 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 		access = BPFBOX_SYS_MEMFD_EXEC;
 		break;
 	default:
-		a = o->dev;
-		b = o->ino;
+		a = o->dev = BPF_CORE_READ(sb, s_dev);
+		b = o->ino = BPF_CORE_READ(inode, i_ino);
 		/* Unlinking a pinned link would detach a bpfbox program:
 		 * refused to every confined process, in complain mode too. */
 		if (magic == BPF_FS_MAGIC && (access & FS_MODIFY)) {

@@ -74,11 +74,6 @@ struct object {
 	__u32 event, event_access;
 	int pathless;
 	int file_rules;
-	/* The file's own fields, loaded by the caller (file_fields), where a
-	 * load costs a few instructions and a probe some forty; with dev and
-	 * ino above. */
-	__u32 mode;
-	unsigned long magic, s_flags;
 };
 
 /* ---- Decisions ---------------------------------------------------------- */
@@ -93,8 +88,8 @@ enum object_class {
 /* An inode's class from its mode and its file system's (magic 0: it has
  * none). By file system magic, not by SB_KERNMOUNT: tracefs, debugfs and
  * securityfs have internal mounts too, and they are files to mediate.
- * Numbers in: the hooks load the fields (file_fields) and file_decision
- * is given them. */
+ * Numbers in, so that a hook reading fields directly and file_decision
+ * reading them through probes share it. */
 static __always_inline int file_class(__u32 mode, unsigned long magic, unsigned long s_flags)
 {
 	if ((mode & S_IFMT) == S_IFSOCK || !magic)
@@ -228,9 +223,8 @@ int rule_masks(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b);
 int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 access_decision);
 
 /* A file access decided in full, but for remembering it (the hot hooks do
- * that themselves): o->inode, o->dentry and o->op ask, with the file's
- * fields the caller loaded (o->mode, o->magic, o->s_flags, o->dev,
- * o->ino); o->walk and o->entry are for the event. Files that are not files (pipes, sockets)
+ * that themselves): o->inode, o->dentry and o->op ask, o->walk and
+ * o->entry are for the event. Files that are not files (pipes, sockets)
  * are allowed; memory is a sys(memfd_exec) question when run; bpffs is
  * refused changes; /proc/PID of another process is a proc question about
  * it; any other file is asked of the file rules in the thread's scopes
