@@ -41,7 +41,10 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", include.display());
     // Every header there, not a list kept by hand.
-    for header in std::fs::read_dir(&include).expect("bpf/include is readable").flatten() {
+    for header in std::fs::read_dir(&include)
+        .expect("bpf/include is readable")
+        .flatten()
+    {
         if header.path().extension().is_some_and(|e| e == "h") {
             println!("cargo:rerun-if-changed={}", header.path().display());
         }
