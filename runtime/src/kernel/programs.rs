@@ -15,7 +15,7 @@ use super::hooks::{lsm_hook, KernelHooks};
 use super::maps::lookup;
 use super::pins::{create_pin_dir, existing_pins, links_dir, maps_dir, remove_new_pins, PIN_DIR};
 use super::shared::{link_shared_functions, links_removed, open_shared};
-use super::types::{set_type_ids, KernelTypes};
+use super::types::{relocate_against, set_type_ids, KernelTypes};
 use crate::failure::Failure;
 use crate::libbpf_log;
 use crate::skel;
@@ -125,12 +125,10 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     let mut types = hooks.as_ref().map(|_| KernelTypes::create()).transpose()?;
     let mut storage = MaybeUninit::uninit();
     let mut builder = skel::bpfbox::BpfboxSkelBuilder::default();
-    if let Some(types) = &types {
-        builder
-            .obj_builder
-            .btf_custom_path(types.path())
-            .map_err(|e| bpf_failure("cannot point libbpf at the kernel's types", e))?;
-    }
+    relocate_against(
+        &mut builder.obj_builder,
+        types.as_ref().map(KernelTypes::path),
+    )?;
     let mut open = builder
         .open(&mut storage)
         .map_err(|e| bpf_failure("cannot open bpfbox's BPF object", e))?;

@@ -14,7 +14,7 @@ use zerocopy::IntoBytes;
 use super::maps::{entries, Maps};
 use super::pins::{create_pin_dir, maps_dir, scope_pin, scopes_dir, unpin_link};
 use super::programs::{bpf_failure, load_failure};
-use super::types::kept_path;
+use super::types::{kept_path, relocate_against};
 use crate::failure::Failure;
 use crate::skel;
 
@@ -38,7 +38,8 @@ pub(super) fn attach_scopes(
     if !user.is_empty() {
         let mut storage = MaybeUninit::uninit();
         let mut builder = skel::uprobe::UprobeSkelBuilder::default();
-        relocate_against_kept_types(&mut builder.obj_builder)?;
+        // Against the cut the first load made, when this process made it.
+        relocate_against(&mut builder.obj_builder, kept_path().as_deref())?;
         let mut open = builder
             .open(&mut storage)
             .map_err(|e| bpf_failure("cannot open the uprobe object", e))?;
@@ -77,7 +78,8 @@ pub(super) fn attach_scopes(
     for scope in missing.iter().filter(|s| s.kind == ScopeKind::Kernel) {
         let mut storage = MaybeUninit::uninit();
         let mut builder = skel::kfunc::KfuncSkelBuilder::default();
-        relocate_against_kept_types(&mut builder.obj_builder)?;
+        // Against the cut the first load made, when this process made it.
+        relocate_against(&mut builder.obj_builder, kept_path().as_deref())?;
         let mut open = builder
             .open(&mut storage)
             .map_err(|e| bpf_failure("cannot open the kfunc object", e))?;
@@ -117,17 +119,6 @@ pub(super) fn attach_scopes(
         }
     }
     Ok(created)
-}
-
-/// Points libbpf at the kernel types the first load cut (types.rs), when
-/// this process made that load.
-fn relocate_against_kept_types(builder: &mut libbpf_rs::ObjectBuilder) -> Result<(), Failure> {
-    if let Some(path) = kept_path() {
-        builder
-            .btf_custom_path(path)
-            .map_err(|e| bpf_failure("cannot point libbpf at the kernel's types", e))?;
-    }
-    Ok(())
 }
 
 pub(super) fn reuse_maps(object: &mut libbpf_rs::OpenObject) -> Result<(), Failure> {

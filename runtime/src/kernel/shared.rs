@@ -17,6 +17,7 @@ use libbpf_rs::AsRawLibbpf;
 use super::pins::links_dir;
 use super::programs::{bpf_failure, load_failure};
 use super::scopes::reuse_maps;
+use super::types::relocate_against;
 use crate::failure::Failure;
 use crate::skel;
 
@@ -33,12 +34,7 @@ pub(super) fn open_shared<'obj>(
     types: Option<&std::path::Path>,
 ) -> Result<skel::shared::OpenSharedSkel<'obj>, Failure> {
     let mut builder = skel::shared::SharedSkelBuilder::default();
-    if let Some(types) = types {
-        builder
-            .obj_builder
-            .btf_custom_path(types)
-            .map_err(|e| bpf_failure("cannot point libbpf at the kernel's types", e))?;
-    }
+    relocate_against(&mut builder.obj_builder, types)?;
     builder
         .open(storage)
         .map_err(|e| bpf_failure("cannot open bpfbox's shared BPF object", e))

@@ -36,6 +36,7 @@ use std::sync::Mutex;
 use libbpf_rs::libbpf_sys::{self, btf, btf_type};
 use libbpf_rs::AsRawLibbpf;
 
+use super::programs::bpf_failure;
 use crate::failure::Failure;
 use crate::libbpf_log;
 
@@ -56,6 +57,20 @@ static KEPT: Mutex<Option<KernelTypes>> = Mutex::new(None);
 /// Where the kept cut is, if this process made one.
 pub(super) fn kept_path() -> Option<PathBuf> {
     KEPT.lock().ok()?.as_ref().map(|t| t.path.clone())
+}
+
+/// Points libbpf at the kernel types in `path` (a cut) for an object about
+/// to be opened; without one, libbpf reads the kernel's whole BTF.
+pub(super) fn relocate_against(
+    builder: &mut libbpf_rs::ObjectBuilder,
+    path: Option<&Path>,
+) -> Result<(), Failure> {
+    if let Some(path) = path {
+        builder
+            .btf_custom_path(path)
+            .map_err(|e| bpf_failure("cannot point libbpf at the kernel's types", e))?;
+    }
+    Ok(())
 }
 
 /// The prefix of the read-only variables that hold a kernel type's id.
