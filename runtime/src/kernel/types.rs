@@ -22,7 +22,7 @@
 //!   a pointer member CO-RE asks only that it is one.
 //!
 //! The kernel type ids that programs cast to (walkable(),
-//! bpf/include/kernel.h) cannot come from a cut: they are written into the
+//! bpf/include/walkable.h) cannot come from a cut: they are written into the
 //! objects' read-only data from the kernel's own BTF (`set_type_ids`).
 
 use std::collections::{HashMap, HashSet};
@@ -185,7 +185,7 @@ impl KernelTypes {
 }
 
 /// Writes each `kernel_type_<name>` variable of `object`'s read-only data
-/// (bpf/include/kernel.h) with the kernel's id of `struct <name>`.
+/// (bpf/include/walkable.h) with the kernel's id of `struct <name>`.
 pub(super) fn set_type_ids(
     object: &mut libbpf_rs::OpenObject,
     ids: &HashMap<String, u32>,
