@@ -176,11 +176,11 @@ fn load_programs(before: &BTreeSet<PathBuf>, max_procs: Option<u32>) -> Result<b
     // Opened now, loaded after the programs (link_shared_functions): the
     // kernel's types are cut once for both objects.
     let mut shared_storage = MaybeUninit::uninit();
-    let mut shared = open_shared(&mut shared_storage, types.as_ref().map(KernelTypes::path))?;
+    let shared = open_shared(&mut shared_storage, types.as_ref().map(KernelTypes::path))?;
     if let (Some(hooks), Some(types)) = (&hooks, &mut types) {
         let ids = types.write(hooks.btf(), &[open.open_object(), shared.open_object()])?;
+        // Only bpfbox.bpf.c walks fields with walkable() (walkable.h).
         set_type_ids(open.open_object_mut(), &ids)?;
-        set_type_ids(shared.open_object_mut(), &ids)?;
     }
     if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
         // inode_setattr gained a leading `struct mnt_idmap *` after 6.1;
