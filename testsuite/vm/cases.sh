@@ -97,6 +97,7 @@ for f in readable writable appendable secret secret2 quiet loud trigger a-only b
 done
 mkdir -p /srv/t/mv/in/d /srv/t/mv/in/keep
 for f in in/d/f in/keep/f in/linked in/moved in/renamed; do echo x > /srv/t/mv/$f; done
+mkdir -p /srv/t/freed && echo x > /srv/t/freed/a
 echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
 echo "root:x:0:" > /etc/group
 echo "root:\$6\$hash:19000:0:99999:7:::" > /etc/shadow
@@ -135,7 +136,7 @@ other_lsm_cases "alone"
 
 # The first load attaches the programs; --max-procs (a small limit on
 # confined processes) lets the fork-limit case reach it.
-for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt memo scopedeny; do
+for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt memo scopedeny freed; do
     out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
@@ -444,6 +445,26 @@ expect "memo: a file moved by link() and unlink() out of the ** rule: denied und
 expect "memo: a file renamed out of the ** rule: denied under its new name" "ok ok ok denied" \
     across "mv /srv/t/mv/in/renamed /srv/t/mv/renamed" \
     $M read /srv/t/mv/in/renamed , read /srv/t/mv/in/renamed , waitfor /tmp/go , read /srv/t/mv/renamed
+
+# An inode freed and its memory given to the next file's inode: what the
+# CPU remembered for the first is not the second's. A file the profile
+# lets the probe read is made afresh on CPU 0 (its inode from that CPU's
+# slab, the profile reloaded to name it); the probe holds it, the test
+# unlinks it (a new epoch), the probe reads it again (remembered on CPU 0
+# in the new epoch), closes it (the inode is freed, after an RCU grace
+# period, back to CPU 0's slab, whose next inode takes its memory), makes
+# a directory (which its profile lets it create, and no more) and opens
+# it: denied. Between that read and the open no task exits, execs or
+# renames (the sleeps let the test's own exits pass first). Without
+# inode_free_security's new epoch, the open matched the entry and was
+# allowed.
+$ONE_CPU sh -c 'rm -rf /srv/t/freed/a /srv/t/freed/b; echo x > /srv/t/freed/a'
+$LOAD -q $IMG/freed.bbx
+expect "memo: an unlinked file's inode freed, a new directory made: it is not opened on the file's rules" \
+    "ok ok ok ok ok ok ok denied" \
+    across "rm /srv/t/freed/a" \
+    $ONE_CPU /opt/t/freed/probe hold /srv/t/freed/a , waitfor /tmp/go , sleep 1 , readheld , closeheld , sleep 1 , \
+    mkdir /srv/t/freed/b , openonly /srv/t/freed/b
 
 # ---- signals, ptrace, /proc, sockets -----------------------------------------
 /opt/t/task/target sleep 300 &

@@ -342,6 +342,11 @@ static int run_one(char **argv, int argc, const char **result)
 		char c;
 		rc = read(held, &c, 1) < 0 ? -1 : 0;
 		used = 1;
+	} else if (!strcmp(op, "closeheld")) {
+		/* the last reference: an unlinked file's inode is freed */
+		rc = close(held);
+		held = -1;
+		used = 1;
 	} else if (!strcmp(op, "sleep")) {
 		sleep(atoi(a));
 		rc = 0;
