@@ -346,9 +346,10 @@ static __always_inline __u32 granted_by(struct bpfbox_masks *m, __u32 op)
 
 /* 1 when this CPU's recent entry for the inode's slot is for this thread
  * and file under the current rules and grants `access` with no event; 0
- * when file_memo (or a full decision) must answer. */
-static __always_inline int recent_allows(struct recall *r, struct inode *inode, struct path *path, __u32 op,
-					 __u32 access)
+ * when file_memo (or a full decision) must answer. `dentry` is the file's
+ * when the hook has it loaded already, else 0 (it is path's). */
+static __always_inline int recent_allows(struct recall *r, struct inode *inode, struct dentry *dentry,
+					 struct path *path, __u32 op, __u32 access)
 {
 	__u32 slot = recent_slot(inode);
 	struct recent *c = bpf_map_lookup_elem(&recent, &slot);
@@ -366,8 +367,12 @@ static __always_inline int recent_allows(struct recall *r, struct inode *inode, 
 	if (read_once_ordered(&c->seq) != before || !hit)
 		return 0;
 	if (subtrees) {
+		/* Through walkable(), for the profiles with "**" rules only: a
+		 * direct load of a pointer field makes 6.12's verifier search
+		 * its BTF, in every hot hook. */
+		struct dentry *here = dentry ? dentry : walkable(path, path)->dentry;
 		__u32 now;
-		if (place != (unsigned long)path->dentry || !rename_sequence(&now) || now != rename_seq)
+		if (place != (unsigned long)here || !rename_sequence(&now) || now != rename_seq)
 			return 0;
 	}
 	return !(access & ~granted);
@@ -676,22 +681,23 @@ static __always_inline int opened_for_exec(unsigned int flags, unsigned int mode
 
 /* A file access on the hot path (open, read and write, mmap, stat): from
  * the remembered rules when they answer, else decided in full (and the
- * rules found remembered). */
-static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inode, struct path *file_path,
-					  int d_path_allowed, __u32 access, struct file *file)
+ * rules found remembered). `loaded`: the file's dentry where the hook has
+ * loaded it already, else 0 (file_path's is walked when needed). */
+static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inode, struct dentry *loaded,
+					  struct path *file_path, int d_path_allowed, __u32 access, struct file *file)
 {
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	if (!access || !inode)
 		return 0;
 	struct recall r;
 	int tagged = recall_thread(&r);
-	if (tagged && recent_allows(&r, inode, file_path, op, access))
+	if (tagged && recent_allows(&r, inode, loaded, file_path, op, access))
 		return 0;
 	/* Asked after the recent entry: its answer is an allow without an
 	 * event, as for a file opened by exec. */
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
-	struct dentry *dentry = walkable(file_path, path)->dentry;
+	struct dentry *dentry = loaded ? loaded : walkable(file_path, path)->dentry;
 	tagged = tagged && recall_process(&r, tgid, tid);
 	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
@@ -732,7 +738,7 @@ int BPF_PROG(file_open, struct file *file, int ret)
 		access |= BPFBOX_FS_READ;
 	if (mode & FMODE_WRITE)
 		access |= file_write_access(file->f_flags);
-	return check_hot_file(id, BPFBOX_OP_OPEN, inode, &file->f_path, 1, access, file);
+	return check_hot_file(id, BPFBOX_OP_OPEN, inode, 0, &file->f_path, 1, access, file);
 }
 
 SEC("lsm/file_permission")
@@ -750,7 +756,7 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 	if (mask & (MAY_WRITE | MAY_APPEND))
 		access |= file_write_access(file->f_flags);
 	/* Denied writes to an inherited stdout must say which file: a path. */
-	return check_hot_file(id, BPFBOX_OP_PERMISSION, inode, &file->f_path, 0, access, file);
+	return check_hot_file(id, BPFBOX_OP_PERMISSION, inode, 0, &file->f_path, 0, access, file);
 }
 
 SEC("lsm/bprm_check_security")
@@ -802,7 +808,7 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	__u32 access = mmap_access(prot, flags & MAP_SHARED);
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
-	return check_hot_file(id, BPFBOX_OP_MMAP, inode, &file->f_path, 1, access, 0);
+	return check_hot_file(id, BPFBOX_OP_MMAP, inode, 0, &file->f_path, 1, access, 0);
 }
 
 /* mprotect is checked for the access it adds: what the mapping allows
@@ -1111,7 +1117,7 @@ int BPF_PROG(inode_getattr, const struct path *path, int ret)
 	struct dentry *dentry = first_walked(path->dentry);
 	if (!dentry)
 		return 0;
-	return check_hot_file(id, BPFBOX_OP_GETATTR, dentry->d_inode, (struct path *)path, 0, BPFBOX_FS_GETATTR, 0);
+	return check_hot_file(id, BPFBOX_OP_GETATTR, dentry->d_inode, dentry, (struct path *)path, 0, BPFBOX_FS_GETATTR, 0);
 }
 
 SEC("lsm/inode_getxattr")
