@@ -182,14 +182,10 @@ struct {
  * memo, made for one thread: tagged by the thread's task address and
  * recent_epoch (bpf/include/scopes.h), which every change that could
  * make the copy wrong bumps (the rules, a task freed or exec'd, a scope
- * entered, a file linked, unlinked or renamed, an inode with a memo
- * freed), so that a hit loads no kernel field for the thread. The file
- * is told by its inode's address alone: an entry is written only where
- * the inode has a memo, whose inode starts a new epoch when it is freed
- * (inode_free_security), before its memory can be another file's inode;
- * so a hit loads no kernel field for the file either (each such load on
- * the hit path was a guarded load, and on 6.12 a search of the kernel's
- * BTF by the verifier). For a profile with "**" rules, its
+ * entered, a file linked, unlinked or renamed), so that a hit loads no
+ * kernel field for the thread. The file is told by its inode's address,
+ * number and file system, so that an inode freed and its memory given
+ * to another file does not match. For a profile with "**" rules, its
  * place as in the memo (dentry, rename_lock sequence). Written only
  * where a memo is, read and written by one CPU, preemptible: a seqlock
  * whose writer claims it with a compare-and-swap.
@@ -199,6 +195,8 @@ struct recent {
 	__u64 task;
 	__u64 epoch;
 	__u64 inode;
+	__u64 ino;
+	__u64 sb;
 	/* For a profile with "**" rules (subtrees): where in the tree. */
 	__u64 dentry;
 	__u32 rename_seq;

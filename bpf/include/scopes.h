@@ -69,9 +69,7 @@ struct {
  *  - a thread enters a function scope: scope_enter (an entry is written
  *    only outside scopes, so the thread's own entries are all older);
  *  - a file is linked, unlinked, renamed or a directory removed
- *    (forget_file): the memo an entry copies would have been deleted;
- *  - an inode with a memo is freed (inode_free_security): its address,
- *    the file's part of an entry's tag, may be the next inode's.
+ *    (forget_file): the memo an entry copies would have been deleted.
  * 64 bits: a confined process can bump it at will (by calling a scoped
  * function), and must not be able to wrap it back onto an old entry.
  */

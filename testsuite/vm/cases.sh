@@ -455,9 +455,9 @@ expect "memo: a file renamed out of the ** rule: denied under its new name" "ok 
 # period, back to CPU 0's slab, whose next inode takes its memory), makes
 # a directory (which its profile lets it create, and no more) and opens
 # it: denied. Between that read and the open no task exits, execs or
-# renames (the sleeps let the test's own exits pass first). Without
-# inode_free_security's new epoch, the open matched the entry and was
-# allowed.
+# renames (the sleeps let the test's own exits pass first). With an
+# entry told by the inode's address alone, the open matched it and was
+# allowed: the entry's inode number and file system are what tell.
 $ONE_CPU sh -c 'rm -rf /srv/t/freed/a /srv/t/freed/b; echo x > /srv/t/freed/a'
 $LOAD -q $IMG/freed.bbx
 expect "memo: an unlinked file's inode freed, a new directory made: it is not opened on the file's rules" \
