@@ -237,6 +237,20 @@ __noinline int user_frames(void)
 	return 0;
 }
 
+/* The executable an address space runs (0 for none: a kernel thread),
+ * and its device and inode number into *dev, *ino (0 for none): for an
+ * event's exe, and for the process a /proc entry is of. Probes: the
+ * address space may be another process's. */
+static __always_inline struct file *executable(struct mm_struct *mm, __u64 *dev, __u64 *ino)
+{
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : 0;
+	struct inode *inode = exe ? BPF_CORE_READ(exe, f_inode) : 0;
+	struct super_block *sb = inode ? BPF_CORE_READ(inode, i_sb) : 0;
+	*dev = sb ? BPF_CORE_READ(sb, s_dev) : 0;
+	*ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	return exe;
+}
+
 /* ---- Events ------------------------------------------------------------- */
 
 SEC("freplace/emit_event")
@@ -278,12 +292,8 @@ int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 a
 	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
 	e->ppid = parent ? BPF_CORE_READ(parent, tgid) : 0;
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : 0;
+	struct file *exe = executable(mm, &e->exe_dev, &e->exe_ino);
 	e->exe[0] = 0;
-	struct inode *exe_inode = exe ? BPF_CORE_READ(exe, f_inode) : 0;
-	struct super_block *exe_sb = exe_inode ? BPF_CORE_READ(exe_inode, i_sb) : 0;
-	e->exe_dev = exe_sb ? BPF_CORE_READ(exe_sb, s_dev) : 0;
-	e->exe_ino = exe_inode ? BPF_CORE_READ(exe_inode, i_ino) : 0;
 	if (exe && o->scratch)
 		path_into(&exe->f_path, e->exe);
 	e->argv0[0] = 0;
@@ -467,10 +477,10 @@ static __always_inline __u32 procfs_target(struct inode *inode, struct object *o
 		return 0;
 	struct task_struct *task =
 		(struct task_struct *)((unsigned long)first - bpf_core_field_offset(struct task_struct, pid_links));
-	struct file *exe_file = BPF_CORE_READ(task, mm, exe_file);
-	struct inode *exe = exe_file ? BPF_CORE_READ(exe_file, f_inode) : 0;
-	o->dev = exe ? BPF_CORE_READ(exe, i_sb, s_dev) : 0;
-	o->ino = exe ? BPF_CORE_READ(exe, i_ino) : 0;
+	__u64 dev, ino;
+	struct file *exe_file = executable(BPF_CORE_READ(task, mm), &dev, &ino);
+	o->dev = dev;
+	o->ino = ino;
 	o->walk = exe_file ? &exe_file->f_path : 0;
 	return BPF_CORE_READ(task, tgid);
 }
