@@ -344,6 +344,15 @@ static __always_inline __u32 granted_by(struct bpfbox_masks *m, __u32 op)
 	return allowed & ~(m->deny | m->audit);
 }
 
+/* The dentry of a hot hook's file: the one the hook loaded already
+ * (`loaded`), else `path`'s, walked through walkable(): a direct load of
+ * a pointer field makes 6.12's verifier search its BTF, in every hot
+ * hook. */
+static __always_inline struct dentry *hot_dentry(struct dentry *loaded, struct path *path)
+{
+	return loaded ? loaded : walkable(path, path)->dentry;
+}
+
 /* 1 when this CPU's recent entry for the inode's slot is for this thread
  * and file under the current rules and grants `access` with no event; 0
  * when file_memo (or a full decision) must answer. `dentry` is the file's
@@ -376,12 +385,9 @@ static __always_inline int recent_allows(struct recall *r, struct inode *inode, 
 	if (read_once_ordered(&c->seq) != before || !hit)
 		return 0;
 	if (subtrees) {
-		/* Through walkable(), for the profiles with "**" rules only: a
-		 * direct load of a pointer field makes 6.12's verifier search
-		 * its BTF, in every hot hook. */
-		struct dentry *here = dentry ? dentry : walkable(path, path)->dentry;
+		/* Walked here, for the profiles with "**" rules only. */
 		__u32 now;
-		if (place != (unsigned long)here || !rename_sequence(&now) || now != rename_seq)
+		if (place != (unsigned long)hot_dentry(dentry, path) || !rename_sequence(&now) || now != rename_seq)
 			return 0;
 	}
 	return !(access & ~granted);
@@ -710,7 +716,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * event, as for a file opened by exec. */
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
-	struct dentry *dentry = loaded ? loaded : walkable(file_path, path)->dentry;
+	struct dentry *dentry = hot_dentry(loaded, file_path);
 	tagged = tagged && recall_process(&r, tgid, tid);
 	if (tagged && recalled_allow(&r, inode, dentry, op, access))
 		return 0;
