@@ -431,15 +431,48 @@ static __always_inline int memorable(struct inode *inode)
 	return (inode->i_mode & S_IFMT) == S_IFDIR || inode->i_nlink <= 1;
 }
 
-static __always_inline int memo_matches(struct memo *e, struct recall *r)
+/* Whether memo e's tag is the caller's: with `proc` 0, the process that
+ * remembered it last (no state looked up); else the profile of `proc`, a
+ * tainted process's state. */
+static __always_inline int memo_matches(struct memo *e, struct recall *r, struct bpfbox_proc *proc)
 {
-	return e->generation == r->generation && e->tgid == r->tgid && e->start_time == r->start_time &&
-	       e->exec_id == r->exec_id;
+	if (e->generation != r->generation)
+		return 0;
+	if (proc)
+		return e->slot == proc->slot && e->serial == proc->serial;
+	return e->tgid == r->tgid && e->start_time == r->start_time && e->exec_id == r->exec_id;
 }
 
-/* 1 when the remembered rules give `access` to `inode` with no event to
- * make; 0 when the access must be decided in full. As decide() would for a
- * tainted process: allowed, not denied, not audited. */
+/* 1 when memo e, under the caller's tag (memo_matches), gives `access` to
+ * `inode` with no event to make; 0 when the access must be decided in
+ * full. As decide() would for a tainted process: allowed, not denied, not
+ * audited. `*m` gets the masks read. */
+static __always_inline int memo_allows(struct memo *e, struct recall *r, struct bpfbox_proc *proc,
+				       struct dentry *dentry, __u32 op, __u32 access, struct bpfbox_masks *m,
+				       __u32 *subtrees, __u32 *rename_seq)
+{
+	/* A seqlock's reader: what was read counts only if no writer was at
+	 * it meanwhile. Without a lock, readers on many CPUs share the memo. */
+	__u64 before = read_once_ordered(&e->seq);
+	if (before & 1)
+		return 0;
+	int hit = memo_matches(e, r, proc);
+	*subtrees = e->subtrees;
+	*rename_seq = e->rename_seq;
+	__u64 place = e->dentry;
+	*m = e->masks;
+	if (read_once_ordered(&e->seq) != before || !hit)
+		return 0;
+	if (*subtrees) {
+		__u32 now;
+		if (place != (unsigned long)dentry || !rename_sequence(&now) || now != *rename_seq)
+			return 0;
+	}
+	return !(access & ~granted_by(m, op));
+}
+
+/* The memo's answer for the process that remembered it last, before any
+ * of its state is looked up. */
 static __always_inline int recalled_allow(struct recall *r, struct inode *inode, struct dentry *dentry, __u32 op,
 					  __u32 access)
 {
@@ -448,23 +481,9 @@ static __always_inline int recalled_allow(struct recall *r, struct inode *inode,
 	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
 	if (!e)
 		return 0;
-	/* A seqlock's reader: what was read counts only if no writer was at
-	 * it meanwhile. Without a lock, readers on many CPUs share the memo. */
-	__u64 before = read_once_ordered(&e->seq);
-	if (before & 1)
-		return 0;
-	int hit = memo_matches(e, r);
-	__u32 subtrees = e->subtrees, rename_seq = e->rename_seq;
-	__u64 place = e->dentry;
-	struct bpfbox_masks m = e->masks;
-	if (read_once_ordered(&e->seq) != before || !hit)
-		return 0;
-	if (subtrees) {
-		__u32 now;
-		if (place != (unsigned long)dentry || !rename_sequence(&now) || now != rename_seq)
-			return 0;
-	}
-	if (access & ~granted_by(&m, op))
+	struct bpfbox_masks m;
+	__u32 subtrees, rename_seq;
+	if (!memo_allows(e, r, 0, dentry, op, access, &m, &subtrees, &rename_seq))
 		return 0;
 	note_recent(r, inode, dentry, &m, subtrees, rename_seq);
 	return 1;
@@ -501,8 +520,8 @@ static __always_inline int memo_slot(struct memo_slot *slot, struct inode *inode
 	return 1;
 }
 
-static __always_inline void remember(struct memo_slot *slot, struct recall *r, struct dentry *dentry,
-				     struct bpfbox_masks *m)
+static __always_inline void remember(struct memo_slot *slot, struct recall *r, struct bpfbox_proc *proc,
+				     struct dentry *dentry, struct bpfbox_masks *m)
 {
 	struct memo *e = slot->e;
 	if (!e)
@@ -515,6 +534,8 @@ static __always_inline void remember(struct memo_slot *slot, struct recall *r, s
 	e->tgid = r->tgid;
 	e->start_time = r->start_time;
 	e->exec_id = r->exec_id;
+	e->slot = proc->slot;
+	e->serial = proc->serial;
 	e->subtrees = slot->subtrees;
 	e->rename_seq = slot->rename_seq;
 	e->dentry = (unsigned long)dentry;
@@ -681,11 +702,21 @@ static __always_inline int check_file(struct state *s, struct recall *r, __u32 o
 		    magic != PROC_SUPER_MAGIC)
 			memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
 	}
+	/* What another process of the profile remembered, taken over: the
+	 * memo's tag becomes this process's. */
+	struct bpfbox_masks m;
+	__u32 subtrees, rename_seq;
+	if (slot.e && memo_allows(slot.e, r, s->proc, dentry, op, access, &m, &subtrees, &rename_seq) &&
+	    subtrees == slot.subtrees) {
+		remember(&slot, r, s->proc, dentry, &m);
+		note_recent(r, inode, dentry, &m, slot.subtrees, slot.rename_seq);
+		return 0;
+	}
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk};
 	int verdict = file_decision(&s->q, s->proc, &o, access);
 	/* Before the event: one state of the verifier's reaches this. */
 	if (r && slot.e && o.file_rules) {
-		remember(&slot, r, dentry, &s->q.acc);
+		remember(&slot, r, s->proc, dentry, &s->q.acc);
 		note_recent(r, inode, dentry, &s->q.acc, slot.subtrees, slot.rename_seq);
 	}
 	return file_verdict(s, &o, path, verdict);
@@ -781,17 +812,19 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	__u64 id = maybe_confined_caller();
 	struct file *file = bprm->file;
-	if (!file)
+	if (!id || !file)
 		return 0;
-	/* file stays trusted for bpf_d_path */
+	/* file stays trusted for bpf_d_path. Not passed on: it was opened
+	 * for exec, which check_hot_file lets through for the open's sake. A
+	 * forked child's exec of its program: what the parent, or the last
+	 * run, remembered under the same profile answers it. */
 	struct file *fields = walkable(file, file);
-	return check_inode(&s, BPFBOX_OP_EXEC, fields->f_inode, fields->f_path.dentry, &file->f_path, BPFBOX_FS_EXEC);
+	return check_hot_file(id, BPFBOX_OP_EXEC, fields->f_inode, fields->f_path.dentry, &file->f_path, 1,
+			      BPFBOX_FS_EXEC, 0);
 }
 
 /* The program a process runs may map itself (the C library protects its
@@ -840,7 +873,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
+	if (!maybe_confined_caller())
 		return 0;
 	vma = walkable(vma, vm_area_struct);
 	struct file *file = vma->vm_file;
@@ -854,6 +887,10 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 	struct inode *inode = file->f_inode;
 	if (own_executable(inode))
 		access &= BPFBOX_FS_WRITE;
+	/* Nothing added (ld.so making its RELRO read-only, once per start):
+	 * nothing to decide, and no process state to look up for it. */
+	if (!access || !get_state(&s))
+		return 0;
 	return decide_file(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
 }
 
@@ -1431,8 +1468,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	c.start_time = start;
 	/* task_alloc claimed room for this child; without a claim (the
 	 * programs were attached between the two) claim it now. */
-	__u64 key = (__u64)child;
-	if (bpf_map_delete_elem(&forking, &key) == 0 || claim_proc())
+	if (end_fork(parent->pid) || claim_proc())
 		add_proc(ctgid, &c);
 	/* The child is inside what its parent is inside, as thread_scopes
 	 * sees it: recorded scopes, or scopes that could not be (no entry,
@@ -1485,11 +1521,11 @@ int BPF_PROG(task_alloc, struct task_struct *task, unsigned long clone_flags, in
 	if (!maybe_confined(tgid) || !bpf_map_lookup_elem(&procs, &tgid))
 		return 0;
 	if (claim_proc()) {
-		__u64 key = (__u64)task;
-		__u8 one = 1;
-		if (bpf_map_update_elem(&forking, &key, &one, BPF_NOEXIST) == 0)
-			return 0;
-		release_proc_claim();
+		/* A bit left set (by a fork whose tracepoint program was not
+		 * attached yet) holds a claim already: this one goes back. */
+		if (!begin_fork((__u32)bpf_get_current_pid_tgid()))
+			release_proc_claim();
+		return 0;
 	}
 	struct bpfbox_stats *st = stats_entry();
 	if (st)
@@ -1497,12 +1533,14 @@ int BPF_PROG(task_alloc, struct task_struct *task, unsigned long clone_flags, in
 	return -EAGAIN;
 }
 
-/* A fork that failed after task_alloc gives its claim back. */
+/* A fork that failed after task_alloc gives its claim back: it frees the
+ * child, which never ran (so never exited), in the forking thread. A task
+ * that ran is freed after its exit, maybe from an interrupt on a thread
+ * that is forking: that thread keeps its claim. */
 SEC("lsm/task_free")
 int BPF_PROG(task_free, struct task_struct *task)
 {
-	__u64 key = (__u64)task;
-	if (bpf_map_delete_elem(&forking, &key) == 0)
+	if (!(task->flags & PF_EXITING) && end_fork((__u32)bpf_get_current_pid_tgid()))
 		release_proc_claim();
 	/* Its address may be the next task's: what recent entries say for
 	 * it goes stale before the memory is freed. */

@@ -18,7 +18,7 @@
 /* Bump when a map layout below changes, or the set of shared functions
  * (shared.h) whose links a load pins: a loader refuses pinned state of
  * another ABI version instead of misreading it. */
-#define BPFBOX_ABI_VERSION 8
+#define BPFBOX_ABI_VERSION 9
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {
@@ -165,9 +165,6 @@ enum bpfbox_limits {
 	BPFBOX_MAX_SCOPES = 1 << 12,
 	BPFBOX_PATH_LEN = 256,
 	BPFBOX_MAX_PROCS = 1 << 16,
-	/* forks of confined processes under way at once (between task_alloc
-	 * and the fork tracepoint) */
-	BPFBOX_MAX_FORKING = 1 << 12,
 	/* words of the confined-process bitmap: one bit per pid up to 2^22 */
 	BPFBOX_PID_WORDS = 1 << 16,
 	BPFBOX_COMM_LEN = 16,

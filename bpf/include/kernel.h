@@ -99,6 +99,7 @@ struct pid {
 struct task_struct {
 	int pid;
 	int tgid;
+	unsigned int flags; /* PF_* */
 	__u64 start_time;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
@@ -206,6 +207,8 @@ struct sockaddr;
 #define MNT_DETACH 0x2
 #define CAP_OPT_NOAUDIT 0x2
 #define CLONE_THREAD 0x00010000
+/* task_struct.flags: set by do_exit, which every task that ran goes through */
+#define PF_EXITING 0x00000004
 #define F_SETOWN 8
 #define F_SETOWN_EX 15
 #define FIOSETOWN 0x8901

@@ -120,23 +120,55 @@ struct {
 	__array(values, struct grace_inner);
 } grace SEC(".maps");
 
-/* Children of confined processes between task_alloc and the fork
- * tracepoint, each holding a claim on room in procs (by task address). */
+/* One bit per thread id: set while the thread forks a child of a confined
+ * process, between task_alloc and the fork tracepoint (both run in the
+ * forking thread, which forks one child at a time), for which it holds a
+ * claim on room in procs. A fork that fails in between frees the child in
+ * the same thread (task_free), which gives the claim back. A bit per
+ * thread, not an entry per child: two atomics instead of a hash insert and
+ * delete per fork, and no entry to look for at every task free. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_FORKING);
-	__type(key, __u64);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBOX_PID_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
 } forking SEC(".maps");
 
+/* Sets thread tid's forking bit; 1 when it was clear. */
+static __always_inline int begin_fork(__u32 tid)
+{
+	__u32 word = tid >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&forking, &word);
+	if (!bits)
+		return 0;
+	__u64 bit = 1ULL << (tid & 63);
+	return !(__sync_fetch_and_or(bits, bit) & bit);
+}
+
+/* Clears thread tid's forking bit; 1 when it was set (a claim is the
+ * caller's to use or give back). */
+static __always_inline int end_fork(__u32 tid)
+{
+	__u32 word = tid >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&forking, &word);
+	__u64 bit = 1ULL << (tid & 63);
+	if (!bits || !(*bits & bit))
+		return 0;
+	return !!(__sync_fetch_and_and(bits, ~bit) & bit);
+}
+
 /*
- * A file's rules for one process are remembered on its inode, so that the
- * read after an open, or the next open of the same file, costs one
+ * A file's rules under one profile are remembered on its inode, so that
+ * the read after an open, or the next open of the same file, costs one
  * local-storage lookup instead of the process, profile and rule lookups and
  * the walk up the directories. What was remembered is used only while all
  * of what it was computed from still holds, told by a tag, never by a sweep:
- *  - the same process: thread group, its leader's start time, its exec
- *    (an exec may change its profile);
+ *  - the same profile: its slot and serial. The rules are the profile's,
+ *    not the process's, so any tainted process under it (a forked child,
+ *    the next run of the program) uses them, once it has looked up its own
+ *    state; the process that remembered them last (thread group, its
+ *    leader's start time, its exec, which may change its profile) uses
+ *    them without that lookup;
  *  - the same rules: meta's generation, bumped after every load, reload
  *    and unload;
  *  - the same place in the tree, for a profile with "**" rules (whose
@@ -147,8 +179,11 @@ struct {
  *    more than one name is never remembered. Without rename_lock's address
  *    (a kernel without CONFIG_KALLSYMS_ALL), such profiles decide every
  *    access in full.
- * Only a tainted process's rules are remembered (its taint is final), and
- * only outside function scopes (the thread's scoped bit). Only an answer
+ * Only a tainted process remembers, and only outside function scopes (the
+ * thread's scoped bit). Its taint is final, so its own tag needs no look at
+ * its state; another process recalls by the profile only when its state
+ * says it is tainted too (an untainted one must still meet its taint
+ * rules). Only an answer
  * that needs no event is given from memory: anything else is decided in
  * full, by the same code as before.
  */
@@ -158,6 +193,9 @@ struct memo {
 	__u32 tgid;
 	__u64 start_time;
 	__u64 exec_id;
+	/* The profile whose rules these are (struct bpfbox_proc). */
+	__u32 slot;
+	__u32 serial;
 	/* For a profile with "**" rules (subtrees): where in the tree. */
 	__u64 dentry;
 	__u32 rename_seq;

@@ -348,6 +348,12 @@ expect "taint: anything before the taint, only the allowed after" "ok ok denied 
 expect "taint: a child inherits the taint" "ok ok denied" \
     /opt/t/taint/probe read /srv/t/trigger , fork read /srv/t/readable , fork read /srv/t/secret
 expect "taint: a new process starts untainted" "ok" /opt/t/taint/probe read /srv/t/secret
+# What a tainted process remembered about a file answers the profile's other
+# tainted processes, never an untainted one: its open of the trigger, which
+# the profile allows too, still taints it.
+expect "taint: a file remembered by a tainted process still taints the next, untainted one" "ok ok
+ok denied" taskset -c 0 sh -c "/opt/t/taint/probe read /srv/t/trigger , read /srv/t/trigger; \
+    /opt/t/taint/probe read /srv/t/trigger , read /srv/t/secret"
 # (the parent's "ok", the exec'd child's line, then the parent's exec "ok")
 expect "taint: exec of its own binary keeps the taint" "okdenied
  ok" /opt/t/taint/probe read /srv/t/trigger , exec /opt/t/taint/probe read /srv/t/secret
@@ -760,6 +766,13 @@ expect "reload: a process that read a file under the old rules is denied it unde
     across "$LOAD -q $IMG/reload-v1.bbx" \
     $ONE_CPU $P hold /srv/t/b-only , readheld , read /srv/t/b-only , waitfor /tmp/go , readheld , read /srv/t/b-only
 $LOAD -q $IMG/reload-v2.bbx
+# What one process remembered under a profile answers the profile's next
+# process, under the same rules only.
+expect "reload: a file remembered by one process answers the next one (control)" "ok
+ok" sh -c "$ONE_CPU $P read /srv/t/b-only; $ONE_CPU $P read /srv/t/b-only"
+expect "reload: a file remembered by one process under the old rules: the next one is denied it under the new" "ok
+denied" sh -c "$ONE_CPU $P read /srv/t/b-only; $LOAD -q $IMG/reload-v1.bbx; $ONE_CPU $P read /srv/t/b-only"
+$LOAD -q $IMG/reload-v2.bbx
 # A switch that fails half-way (exe_profiles filled up by hand) is undone:
 # the reload probe, switched first, goes back to v2; the new profile is not
 # in force; the error names the map.
@@ -916,7 +929,10 @@ rm /sys/fs/bpf/bpfbox/links/socket_create:rule_masks
 expect "shared functions: without rule_masks' link, socket_create denies even what the profile allows; file_open still allows" "denied ok" \
     $A socket inet , read /srv/t/readable
 rm /sys/fs/bpf/bpfbox/links/file_open:file_decision
-expect "shared functions: without file_open's file_decision link, a read the profile allows is denied" "denied" $A read /srv/t/readable
+# What the profile's processes remembered (the control's read) is the
+# rules' answer, not the stub's, and still answers.
+expect "shared functions: without file_open's file_decision link, a read the profile allows is denied (the one remembered is not)" \
+    "denied ok" $A read /srv/t/a-only , read /srv/t/readable
 expect "shared functions: ... a process without a profile is not affected" "ok" /opt/t/fs/probe read /srv/t/secret
 expect_status "shared functions: the next load refuses, exit 3, and says how to repair" 3 "bpfbox-load --unload., then load again" \
     $LOAD $IMG/fleet-b.bbx
