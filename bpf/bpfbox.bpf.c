@@ -135,8 +135,10 @@ __noinline int file_decision(struct query *q, struct bpfbox_proc *proc, struct o
 	return denied;
 }
 
-/* Fills `s` for a confined process; 0 when the caller is not confined. */
-static __always_inline int get_state(struct state *s)
+/* The caller's state in procs, `s->proc`; 0 when the caller is not
+ * confined. The first half of get_state: all that a remembered answer for
+ * another process of the profile needs (check_hot_file). */
+static __always_inline int get_proc(struct state *s)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	s->tgid = id >> 32;
@@ -152,8 +154,13 @@ static __always_inline int get_state(struct state *s)
 	 * loaded from a field is checked before use. */
 	struct task_struct *task = walkable(bpf_get_current_task_btf(), task_struct);
 	struct task_struct *leader = task->group_leader;
-	if (!leader || s->proc->start_time != leader->start_time)
-		return 0; /* a stale entry of an earlier process with this pid */
+	/* else a stale entry of an earlier process with this pid */
+	return leader && s->proc->start_time == leader->start_time;
+}
+
+/* The second half: its profile, in force, and the thread's scopes. */
+static __always_inline int get_profile(struct state *s)
+{
 	s->profile = bpf_map_lookup_elem(&profiles, &s->proc->slot);
 	if (!s->profile || !s->profile->version)
 		return 0; /* the profile was unloaded */
@@ -163,6 +170,12 @@ static __always_inline int get_state(struct state *s)
 	s->q.flags = s->profile->flags;
 	thread_scopes(&s->q, s->tid);
 	return 1;
+}
+
+/* Fills `s` for a confined process; 0 when the caller is not confined. */
+static __always_inline int get_state(struct state *s)
+{
+	return get_proc(s) && get_profile(s);
 }
 
 static __always_inline __u32 innermost_scope(struct state *s)
@@ -431,62 +444,43 @@ static __always_inline int memorable(struct inode *inode)
 	return (inode->i_mode & S_IFMT) == S_IFDIR || inode->i_nlink <= 1;
 }
 
-/* Whether memo e's tag is the caller's: with `proc` 0, the process that
- * remembered it last (no state looked up); else the profile of `proc`, a
- * tainted process's state. */
-static __always_inline int memo_matches(struct memo *e, struct recall *r, struct bpfbox_proc *proc)
-{
-	if (e->generation != r->generation)
-		return 0;
-	if (proc)
-		return e->slot == proc->slot && e->serial == proc->serial;
-	return e->tgid == r->tgid && e->start_time == r->start_time && e->exec_id == r->exec_id;
-}
+/* What a memo said, read once for both of its tags. */
+struct recalled {
+	int own; /* remembered last by the calling process */
+	__u32 slot, serial; /* the profile whose rules they are */
+	__u32 subtrees, rename_seq;
+	struct bpfbox_masks masks;
+};
 
-/* 1 when memo e, under the caller's tag (memo_matches), gives `access` to
- * `inode` with no event to make; 0 when the access must be decided in
- * full. As decide() would for a tainted process: allowed, not denied, not
- * audited. `*m` gets the masks read. */
-static __always_inline int memo_allows(struct memo *e, struct recall *r, struct bpfbox_proc *proc,
-				       struct dentry *dentry, __u32 op, __u32 access, struct bpfbox_masks *m,
-				       __u32 *subtrees, __u32 *rename_seq)
+/* 1 when memo e was remembered under the current rules, for the file's
+ * current place (a profile with "**" rules), and gives `access` with no
+ * event to make, as decide() would for a tainted process: allowed, not
+ * denied, not audited; whose tag it is is in *v, for the caller to match
+ * (own, or its profile's). 0 when the access must be decided in full. */
+static __always_inline int memo_allows(struct memo *e, struct recall *r, struct dentry *dentry, __u32 op,
+				       __u32 access, struct recalled *v)
 {
 	/* A seqlock's reader: what was read counts only if no writer was at
 	 * it meanwhile. Without a lock, readers on many CPUs share the memo. */
 	__u64 before = read_once_ordered(&e->seq);
 	if (before & 1)
 		return 0;
-	int hit = memo_matches(e, r, proc);
-	*subtrees = e->subtrees;
-	*rename_seq = e->rename_seq;
+	__u32 generation = e->generation;
+	v->own = e->tgid == r->tgid && e->start_time == r->start_time && e->exec_id == r->exec_id;
+	v->slot = e->slot;
+	v->serial = e->serial;
+	v->subtrees = e->subtrees;
+	v->rename_seq = e->rename_seq;
 	__u64 place = e->dentry;
-	*m = e->masks;
-	if (read_once_ordered(&e->seq) != before || !hit)
+	v->masks = e->masks;
+	if (read_once_ordered(&e->seq) != before || generation != r->generation)
 		return 0;
-	if (*subtrees) {
+	if (v->subtrees) {
 		__u32 now;
-		if (place != (unsigned long)dentry || !rename_sequence(&now) || now != *rename_seq)
+		if (place != (unsigned long)dentry || !rename_sequence(&now) || now != v->rename_seq)
 			return 0;
 	}
-	return !(access & ~granted_by(m, op));
-}
-
-/* The memo's answer for the process that remembered it last, before any
- * of its state is looked up. */
-static __always_inline int recalled_allow(struct recall *r, struct inode *inode, struct dentry *dentry, __u32 op,
-					  __u32 access)
-{
-	if (!memorable(inode))
-		return 0;
-	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
-	if (!e)
-		return 0;
-	struct bpfbox_masks m;
-	__u32 subtrees, rename_seq;
-	if (!memo_allows(e, r, 0, dentry, op, access, &m, &subtrees, &rename_seq))
-		return 0;
-	note_recent(r, inode, dentry, &m, subtrees, rename_seq);
-	return 1;
+	return !(access & ~granted_by(&v->masks, op));
 }
 
 /* Where a decision about to be made will be remembered, taken before it is
@@ -504,20 +498,33 @@ struct memo_slot {
 	__u32 subtrees;
 };
 
-static __always_inline int memo_slot(struct memo_slot *slot, struct inode *inode, int subtrees)
+static __always_inline int memo_slot(struct memo_slot *slot, struct memo *e, int subtrees)
 {
 	slot->e = 0;
 	slot->subtrees = subtrees;
 	slot->rename_seq = 0;
-	if (subtrees && !rename_lock_address)
-		return 0;
-	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!e || !memorable(inode))
+	if (!e || (subtrees && !rename_lock_address))
 		return 0;
 	if (subtrees && !rename_sequence(&slot->rename_seq))
 		return 0;
 	slot->e = e;
 	return 1;
+}
+
+/* The memo of a file whose rules may be remembered, created if need be: not
+ * memory, bpffs (refused changes) or /proc (pid entries are questions about
+ * another process), nor a file with more than one name (read after the
+ * memo is taken: see memo_slot). inode stays trusted for the lookup. */
+static __always_inline struct memo *memo_of(struct inode *inode)
+{
+	struct inode *fields = walkable(inode, inode);
+	struct super_block *sb = fields->i_sb;
+	unsigned long magic = sb ? sb->s_magic : 0;
+	if (!sb || file_class(fields->i_mode, magic, sb->s_flags) != CLASS_FILE || magic == BPF_FS_MAGIC ||
+	    magic == PROC_SUPER_MAGIC)
+		return 0;
+	struct memo *e = bpf_inode_storage_get(&file_memo, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return e && memorable(inode) ? e : 0;
 }
 
 static __always_inline void remember(struct memo_slot *slot, struct recall *r, struct bpfbox_proc *proc,
@@ -683,35 +690,14 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
 
 /* A file access on the hot path, decided in full by file_decision; for a
  * tainted process, the rules it found for a file of a directory tree are
- * remembered under `r`'s tag. */
-static __always_inline int check_file(struct state *s, struct recall *r, __u32 op, struct inode *inode,
-				      struct dentry *dentry, struct path *path, struct path *walk, __u32 access)
+ * remembered in memo `e` (memo_of) under `r`'s tag. */
+static __always_inline int check_file(struct state *s, struct recall *r, struct memo *e, __u32 op,
+				      struct inode *inode, struct dentry *dentry, struct path *path, struct path *walk,
+				      __u32 access)
 {
-	if (!access || !inode)
-		return 0;
-	/* Remembered for a tainted process (its taint is final); not memory,
-	 * bpffs (refused changes) or /proc (pid entries are questions about
-	 * another process). inode itself stays trusted for the file_memo
-	 * lookup (memo_slot). */
 	struct memo_slot slot = {};
-	if (r && s->proc->tainted) {
-		struct inode *fields = walkable(inode, inode);
-		struct super_block *sb = fields->i_sb;
-		unsigned long magic = sb ? sb->s_magic : 0;
-		if (sb && file_class(fields->i_mode, magic, sb->s_flags) == CLASS_FILE && magic != BPF_FS_MAGIC &&
-		    magic != PROC_SUPER_MAGIC)
-			memo_slot(&slot, inode, s->q.flags & BPFBOX_PROFILE_SUBTREES);
-	}
-	/* What another process of the profile remembered, taken over: the
-	 * memo's tag becomes this process's. */
-	struct bpfbox_masks m;
-	__u32 subtrees, rename_seq;
-	if (slot.e && memo_allows(slot.e, r, s->proc, dentry, op, access, &m, &subtrees, &rename_seq) &&
-	    subtrees == slot.subtrees) {
-		remember(&slot, r, s->proc, dentry, &m);
-		note_recent(r, inode, dentry, &m, slot.subtrees, slot.rename_seq);
-		return 0;
-	}
+	if (r)
+		memo_slot(&slot, e, s->q.flags & BPFBOX_PROFILE_SUBTREES);
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk};
 	int verdict = file_decision(&s->q, s->proc, &o, access);
 	/* Before the event: one state of the verifier's reaches this. */
@@ -741,7 +727,9 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		return 0;
 	struct recall r;
 	int tagged = recall_thread(&r);
-	if (tagged && recent_allows(&r, inode, loaded, file_path, op, access))
+	/* An exec is the first thing a forked child asks about: nothing is
+	 * remembered for it yet, nor on this CPU for its thread. */
+	if (op != BPFBOX_OP_EXEC && tagged && recent_allows(&r, inode, loaded, file_path, op, access))
 		return 0;
 	/* Asked after the recent entry: its answer is an allow without an
 	 * event, as for a file opened by exec. */
@@ -749,16 +737,48 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		return 0;
 	struct dentry *dentry = hot_dentry(loaded, file_path);
 	tagged = tagged && recall_process(&r, tgid, tid);
-	if (tagged && recalled_allow(&r, inode, dentry, op, access))
+	/* The file's memo, read once: the calling process's own (no state to
+	 * look up), else what another tainted process of its profile
+	 * remembered, taken over (its tag becomes the caller's). */
+	struct memo *e = 0;
+	struct recalled v;
+	int usable = 0;
+	if (tagged && memorable(inode)) {
+		e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
+		usable = e && memo_allows(e, &r, dentry, op, access, &v);
+	}
+	/* Not kept on this CPU for an exec: the process is about to become
+	 * another (a new exec count, a new epoch), for which it would not
+	 * hold. */
+	if (usable && v.own) {
+		if (op != BPFBOX_OP_EXEC)
+			note_recent(&r, inode, dentry, &v.masks, v.subtrees, v.rename_seq);
 		return 0;
+	}
 	struct state s;
-	if (!get_state(&s))
+	if (!get_proc(&s))
+		return 0;
+	/* Remembered for a tainted process (its taint is final), and used by
+	 * one: an untainted process must still meet its taint rules. */
+	int tainted = tagged && s.proc->tainted;
+	if (tainted && usable && v.slot == s.proc->slot && v.serial == s.proc->serial) {
+		/* Nor taken over, for the same reason. */
+		if (op == BPFBOX_OP_EXEC)
+			return 0;
+		struct memo_slot taken = {.e = e, .subtrees = v.subtrees, .rename_seq = v.rename_seq};
+		remember(&taken, &r, s.proc, dentry, &v.masks);
+		note_recent(&r, inode, dentry, &v.masks, v.subtrees, v.rename_seq);
+		return 0;
+	}
+	/* The memo a full decision is remembered in, created if need be. */
+	e = tainted ? memo_of(inode) : 0;
+	if (!get_profile(&s))
 		return 0;
 	/* The event's path from bpf_d_path where the hook allows it, else
 	 * built by walking. */
 	struct path *path = d_path_allowed ? file_path : 0;
 	struct path *walk = d_path_allowed ? 0 : file_path;
-	return check_file(&s, tagged ? &r : 0, op, inode, dentry, path, walk, access);
+	return check_file(&s, tagged ? &r : 0, e, op, inode, dentry, path, walk, access);
 }
 
 /* The kernel mapping an executable and its interpreter during exec. */
@@ -1439,6 +1459,11 @@ int BPF_PROG(bprm_committed_creds, struct linux_binprm *bprm)
 	 * process that must be confined but cannot be tracked (65,536 confined
 	 * processes already) does not get to run unconfined. */
 	if (old) {
+		/* The same state (a program that runs itself again, a child that
+		 * execs its parent's program): nothing to write. */
+		if (old->slot == proc.slot && old->serial == proc.serial && old->tainted == proc.tainted &&
+		    old->start_time == proc.start_time)
+			return 0;
 		if (bpf_map_update_elem(&procs, &tgid, &proc, BPF_EXIST))
 			bpf_send_signal(SIGKILL);
 		return 0;
@@ -1461,8 +1486,13 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	if (ctgid == ptgid || !maybe_confined(ptgid))
 		return 0;
 	struct bpfbox_proc *p = bpf_map_lookup_elem(&procs, &ptgid);
-	if (!p)
+	if (!p) {
+		/* A bit set without an entry (task_alloc asks the bit alone):
+		 * the claim it made goes back. */
+		if (end_fork(parent->pid))
+			release_proc_claim();
 		return 0;
+	}
 	__u64 start = child->start_time;
 	struct bpfbox_proc c = *p;
 	c.start_time = start;
@@ -1517,8 +1547,11 @@ int BPF_PROG(task_alloc, struct task_struct *task, unsigned long clone_flags, in
 		return prior(ret);
 	if (clone_flags & CLONE_THREAD)
 		return 0;
+	/* The bit alone, no lookup in procs: a bit may be set without an
+	 * entry (it is set before one is added, cleared after it is removed),
+	 * and the claim made for it the fork tracepoint gives back. */
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!maybe_confined(tgid) || !bpf_map_lookup_elem(&procs, &tgid))
+	if (!maybe_confined(tgid))
 		return 0;
 	if (claim_proc()) {
 		/* A bit left set (by a fork whose tracepoint program was not

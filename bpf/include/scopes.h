@@ -19,9 +19,14 @@ struct {
 	__type(value, struct bpfbox_proc);
 } procs SEC(".maps");
 
+/* Not preallocated, unlike procs: an insert that fails (no room, no
+ * memory) fails closed (the thread's scope is lost, and everything inside
+ * it denied), and a first load does not write 64k entries. An entry is
+ * made at a thread's first scope and kept until it exits or execs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_PROCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32); /* tid */
 	__type(value, struct bpfbox_thread);
 } threads SEC(".maps");
