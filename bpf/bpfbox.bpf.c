@@ -838,13 +838,14 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	struct file *file = bprm->file;
 	if (!id || !file)
 		return 0;
-	/* file stays trusted for bpf_d_path. Not passed on: it was opened
-	 * for exec, which check_hot_file lets through for the open's sake. A
-	 * forked child's exec of its program: what the parent, or the last
-	 * run, remembered under the same profile answers it. */
-	struct file *fields = walkable(file, file);
-	return check_hot_file(id, BPFBOX_OP_EXEC, fields->f_inode, fields->f_path.dentry, &file->f_path, 1,
-			      BPFBOX_FS_EXEC, 0);
+	/* file stays trusted for bpf_d_path, its inode for the memo's lookup.
+	 * file is not passed on: it was opened for exec, which check_hot_file
+	 * lets through for the open's sake. A forked child's exec of its
+	 * program: what the parent, or the last run, remembered under the
+	 * same profile answers it. */
+	struct inode *inode = first_walked(file->f_inode);
+	struct dentry *dentry = walkable(file, file)->f_path.dentry;
+	return check_hot_file(id, BPFBOX_OP_EXEC, inode, dentry, &file->f_path, 1, BPFBOX_FS_EXEC, 0);
 }
 
 /* The program a process runs may map itself (the C library protects its
