@@ -340,6 +340,15 @@ case "$out" in
     *) fail "fork at the limit of tracked processes" "got [$out]" ;;
 esac
 expect "after the children exit, their room is free again" "ok:5" $E forks 5
+# A fork that fails after bpfbox claimed room for the child (here at the
+# pids cgroup's limit, which the kernel checks after the LSM hooks) gives
+# the room back: 200 such failures, then 5 forks, of 64 rooms.
+mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup
+echo +pids > /sys/fs/cgroup/cgroup.subtree_control
+mkdir -p /sys/fs/cgroup/failfork
+echo 1 > /sys/fs/cgroup/failfork/pids.max
+expect "a fork refused after the claim (a pids cgroup's limit) gives its room back: 200 refused, then 5 forks" "failed:200:EAGAIN
+ok:5" sh -c "sh -c 'echo \$\$ > /sys/fs/cgroup/failfork/cgroup.procs && exec $E failforks 200'; echo; $E forks 5"
 kill $VICTIM 2>/dev/null
 
 # ---- taint -----------------------------------------------------------------

@@ -212,6 +212,28 @@ static long memfd_exec(void)
 	return -1;
 }
 
+/* N forks one after another, each child exiting at once: prints how many
+ * failed, and with which error ("failed:N:EAGAIN"), else "ok:N". */
+static void failforks(int n)
+{
+	int failed = 0, err = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0) {
+			failed++;
+			err = errno;
+		} else {
+			waitpid(pid, NULL, 0);
+		}
+	}
+	if (failed)
+		printf("failed:%d:%s", failed, strerrorname_np(err));
+	else
+		printf("ok:%d", n);
+}
+
 static long forks(int n)
 {
 	int gate[2];
@@ -450,6 +472,9 @@ static void run(char **argv, int argc)
 		rc = in_child(become, a);
 	} else if (!strcmp(op, "forks")) {
 		forks(atoi(a));
+		return;
+	} else if (!strcmp(op, "failforks")) {
+		failforks(atoi(a));
 		return;
 	} else if (!strcmp(op, "fill") || !strcmp(op, "unfill")) {
 		rc = fill(a, !strcmp(op, "unfill"));
