@@ -444,41 +444,38 @@ static __always_inline int memorable(struct inode *inode)
 	return (inode->i_mode & S_IFMT) == S_IFDIR || inode->i_nlink <= 1;
 }
 
-/* What a memo said, read once for both of its tags. */
+/* What a memo said (memo_answers). */
 struct recalled {
-	__u64 dentry; /* in: the file's, for a "**" profile's place check */
-	int own; /* remembered last by the calling process */
-	__u32 slot, serial; /* the profile whose rules they are */
+	/* in: the file's dentry, for a "**" profile's place check; in memory,
+	 * since a global function takes no pointer as a number */
+	__u64 dentry;
 	__u32 subtrees, rename_seq;
 	struct bpfbox_masks masks;
 };
 
-/* 1 when memo e was remembered under the current rules, for the file's
- * current place (`dentry`, for a profile with "**" rules), and gives
- * `access` with no event to make, as decide() would for a tainted process:
- * allowed, not denied, not audited; whose tag it is is in *v, for the
- * caller to match (own, or its profile's). 0 when the access must be
- * decided in full. A global function, verified once per program: inlined,
- * its branches multiplied the hot hooks' paths (6.12's verifier took
- * three times as long over them). */
-__noinline int memo_allows(struct memo *e, struct recall *r, __u32 op, __u32 access, struct recalled *v)
+/* 1 when memo e, remembered under the current rules for the file's
+ * current place (v->dentry, for a profile with "**" rules), is the
+ * caller's and gives `access` with no event to make, as decide() would for
+ * a tainted process: allowed, not denied, not audited; 0 when the access
+ * must be decided in full. The caller's: with `proc` 0, remembered last by
+ * the calling process (no state looked up); else by the profile of `proc`,
+ * a tainted process's state. What it said is in *v. */
+static __always_inline int memo_answers(struct memo *e, struct recall *r, struct bpfbox_proc *proc, __u32 op,
+					__u32 access, struct recalled *v)
 {
-	if (!e || !r || !v)
-		return 0;
 	/* A seqlock's reader: what was read counts only if no writer was at
 	 * it meanwhile. Without a lock, readers on many CPUs share the memo. */
 	__u64 before = read_once_ordered(&e->seq);
 	if (before & 1)
 		return 0;
-	__u32 generation = e->generation;
-	v->own = e->tgid == r->tgid && e->start_time == r->start_time && e->exec_id == r->exec_id;
-	v->slot = e->slot;
-	v->serial = e->serial;
+	int hit = e->generation == r->generation &&
+		  (proc ? e->slot == proc->slot && e->serial == proc->serial
+			: e->tgid == r->tgid && e->start_time == r->start_time && e->exec_id == r->exec_id);
 	v->subtrees = e->subtrees;
 	v->rename_seq = e->rename_seq;
 	__u64 place = e->dentry;
 	v->masks = e->masks;
-	if (read_once_ordered(&e->seq) != before || generation != r->generation)
+	if (read_once_ordered(&e->seq) != before || !hit)
 		return 0;
 	if (v->subtrees) {
 		__u32 now;
@@ -486,6 +483,20 @@ __noinline int memo_allows(struct memo *e, struct recall *r, __u32 op, __u32 acc
 			return 0;
 	}
 	return !(access & ~granted_by(&v->masks, op));
+}
+
+/* memo_answers for another process of the profile: a global function,
+ * verified once per program, since this path is taken only at a process's
+ * first use of a file (inlined, its branches multiplied the hot hooks'
+ * paths: 6.12's verifier took 0.07 billion instructions more at a first
+ * load). The calling process's own memo is read inline: a global
+ * function's call cost nginx's open 330 instructions more on 6.12. */
+__noinline int memo_taken_over(struct memo *e, struct recall *r, struct bpfbox_proc *proc, __u64 op_access,
+			       struct recalled *v)
+{
+	if (!e || !r || !proc || !v)
+		return 0;
+	return memo_answers(e, r, proc, op_access >> 32, (__u32)op_access, v);
 }
 
 /* Where a decision about to be made will be remembered, taken before it is
@@ -742,22 +753,17 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		return 0;
 	struct dentry *dentry = hot_dentry(loaded, file_path);
 	tagged = tagged && recall_process(&r, tgid, tid);
-	/* The file's memo, read once: the calling process's own (no state to
-	 * look up), else what another tainted process of its profile
-	 * remembered, taken over (its tag becomes the caller's). */
+	/* The file's memo: the calling process's own (no state to look up),
+	 * else what another tainted process of its profile remembered, taken
+	 * over (its tag becomes the caller's). */
 	struct memo *e = 0;
-	struct recalled v;
-	int usable = 0;
-	if (tagged && memorable(inode)) {
+	struct recalled v = {.dentry = (unsigned long)dentry};
+	if (tagged && memorable(inode))
 		e = bpf_inode_storage_get(&file_memo, inode, 0, 0);
-		/* In memory: a global function takes no pointer as a number. */
-		v.dentry = (unsigned long)dentry;
-		usable = e && memo_allows(e, &r, op, access, &v);
-	}
 	/* Not kept on this CPU for an exec: the process is about to become
 	 * another (a new exec count, a new epoch), for which it would not
 	 * hold. */
-	if (usable && v.own) {
+	if (e && memo_answers(e, &r, 0, op, access, &v)) {
 		if (op != BPFBOX_OP_EXEC)
 			note_recent(&r, inode, dentry, &v.masks, v.subtrees, v.rename_seq);
 		return 0;
@@ -768,7 +774,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	/* Remembered for a tainted process (its taint is final), and used by
 	 * one: an untainted process must still meet its taint rules. */
 	int tainted = tagged && s.proc->tainted;
-	if (tainted && usable && v.slot == s.proc->slot && v.serial == s.proc->serial) {
+	if (tainted && e && memo_taken_over(e, &r, s.proc, pair(op, access), &v)) {
 		/* Nor taken over, for the same reason. */
 		if (op == BPFBOX_OP_EXEC)
 			return 0;
