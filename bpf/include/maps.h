@@ -183,9 +183,8 @@ static __always_inline int end_fork(__u32 tid)
  * thread's scoped bit). Its taint is final, so its own tag needs no look at
  * its state; another process recalls by the profile only when its state
  * says it is tainted too (an untainted one must still meet its taint
- * rules). Only an answer
- * that needs no event is given from memory: anything else is decided in
- * full, by the same code as before.
+ * rules). Only an answer that needs no event is given from memory:
+ * anything else is decided in full, by the same code as before.
  */
 struct memo {
 	__u64 seq; /* odd while a writer is at it (a seqlock) */
