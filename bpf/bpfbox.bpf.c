@@ -1564,13 +1564,13 @@ int BPF_PROG(task_alloc, struct task_struct *task, unsigned long clone_flags, in
 	/* The bit alone, no lookup in procs: a bit may be set without an
 	 * entry (it is set before one is added, cleared after it is removed),
 	 * and the claim made for it the fork tracepoint gives back. */
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!maybe_confined(tgid))
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!maybe_confined(id >> 32))
 		return 0;
 	if (claim_proc()) {
 		/* A bit left set (by a fork whose tracepoint program was not
 		 * attached yet) holds a claim already: this one goes back. */
-		if (!begin_fork((__u32)bpf_get_current_pid_tgid()))
+		if (!begin_fork((__u32)id))
 			release_proc_claim();
 		return 0;
 	}

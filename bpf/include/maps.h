@@ -137,11 +137,10 @@ struct {
 /* Sets thread tid's forking bit; 1 when it was clear. */
 static __always_inline int begin_fork(__u32 tid)
 {
-	__u32 word = tid >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&forking, &word);
+	__u64 *bits = id_word(&forking, tid);
 	if (!bits)
 		return 0;
-	__u64 bit = 1ULL << (tid & 63);
+	__u64 bit = id_bit(tid);
 	return !(__sync_fetch_and_or(bits, bit) & bit);
 }
 
@@ -149,9 +148,8 @@ static __always_inline int begin_fork(__u32 tid)
  * caller's to use or give back). */
 static __always_inline int end_fork(__u32 tid)
 {
-	__u32 word = tid >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&forking, &word);
-	__u64 bit = 1ULL << (tid & 63);
+	__u64 *bits = id_word(&forking, tid);
+	__u64 bit = id_bit(tid);
 	if (!bits || !(*bits & bit))
 		return 0;
 	return !!(__sync_fetch_and_and(bits, ~bit) & bit);

@@ -99,30 +99,41 @@ static __always_inline void new_recent_epoch(void)
 	barrier_var(was);
 }
 
+/* The per-id bitmaps (confined, scoped, forking: one bit per process or
+ * thread id, BPFBOX_PID_WORDS words): the word that holds id's bit (an
+ * array lookup the verifier inlines), and the bit. */
+static __always_inline __u64 *id_word(void *bitmap, __u32 id)
+{
+	__u32 word = id >> 6;
+	return bpf_map_lookup_elem(bitmap, &word);
+}
+
+static __always_inline __u64 id_bit(__u32 id)
+{
+	return 1ULL << (id & 63);
+}
+
 static __always_inline int in_scope(__u32 tid)
 {
-	__u32 word = tid >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&scoped, &word);
-	return !bits || (*bits & (1ULL << (tid & 63)));
+	__u64 *bits = id_word(&scoped, tid);
+	return !bits || (*bits & id_bit(tid));
 }
 
 static __always_inline void mark_scoped(__u32 tid, int inside)
 {
-	__u32 word = tid >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&scoped, &word);
+	__u64 *bits = id_word(&scoped, tid);
 	if (!bits)
 		return;
 	if (inside)
-		__sync_fetch_and_or(bits, 1ULL << (tid & 63));
+		__sync_fetch_and_or(bits, id_bit(tid));
 	else
-		__sync_fetch_and_and(bits, ~(1ULL << (tid & 63)));
+		__sync_fetch_and_and(bits, ~id_bit(tid));
 }
 
 static __always_inline int maybe_confined(__u32 tgid)
 {
-	__u32 word = tgid >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&confined, &word);
-	return !bits || (*bits & (1ULL << (tgid & 63)));
+	__u64 *bits = id_word(&confined, tgid);
+	return !bits || (*bits & id_bit(tgid));
 }
 
 static __always_inline struct bpfbox_stats *stats_entry(void)
@@ -143,10 +154,9 @@ static __always_inline void release_proc_claim(void)
  * Returns non-zero when the entry could not be stored. */
 static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
 {
-	__u32 word = tgid >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&confined, &word);
+	__u64 *bits = id_word(&confined, tgid);
 	if (bits)
-		__sync_fetch_and_or(bits, 1ULL << (tgid & 63));
+		__sync_fetch_and_or(bits, id_bit(tgid));
 	long err = bpf_map_update_elem(&procs, &tgid, proc, BPF_NOEXIST);
 	if (err == 0)
 		return 0;
@@ -156,12 +166,11 @@ static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
 
 static __always_inline void remove_proc(__u32 tgid)
 {
-	__u32 word = tgid >> 6;
 	if (bpf_map_delete_elem(&procs, &tgid) == 0) {
 		release_proc_claim();
-		__u64 *bits = bpf_map_lookup_elem(&confined, &word);
+		__u64 *bits = id_word(&confined, tgid);
 		if (bits)
-			__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
+			__sync_fetch_and_and(bits, ~id_bit(tgid));
 	}
 }
 
