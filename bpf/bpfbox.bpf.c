@@ -135,6 +135,14 @@ __noinline int file_decision(struct query *q, struct bpfbox_proc *proc, struct o
 	return denied;
 }
 
+__noinline int current_decision(struct object *o, __u32 table, __u32 access)
+{
+	int denied;
+	/* -EPERM, which the compiler must not see */
+	asm volatile("%0 = -1" : "=r"(denied) : "r"(o), "r"(table), "r"(access) : "memory");
+	return denied;
+}
+
 /* The caller's state in procs, `s->proc`; 0 when the caller is not
  * confined. The first half of get_state: all that a remembered answer for
  * another process of the profile needs (check_hot_file). */
@@ -178,14 +186,6 @@ static __always_inline int get_state(struct state *s)
 	return get_proc(s) && get_profile(s);
 }
 
-static __always_inline __u32 innermost_scope(struct state *s)
-{
-	__u32 scope = 0;
-	for (int i = 1; i < NSCOPES; i++)
-		if (s->q.scopes[i] != BPFBOX_NO_SCOPE)
-			scope = s->q.scopes[i];
-	return scope;
-}
 
 /* ---- Events ------------------------------------------------------------- */
 
@@ -194,14 +194,7 @@ static __always_inline __u32 innermost_scope(struct state *s)
  * sees one call returning a number, not the map and the exchange. */
 __noinline int claim_scratch(void)
 {
-	__u32 zero = 0;
-	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
-	return busy && __sync_lock_test_and_set(busy, 1) == 0;
-}
-
-static __always_inline __u64 pair(__u32 high, __u32 low)
-{
-	return ((__u64)high << 32) | low;
+	return try_claim_scratch();
 }
 
 /* The event of a decision: the path from bpf_d_path where the hook allows
@@ -219,7 +212,7 @@ static __always_inline void emit(struct state *s, struct object *o, __u32 access
 			o->d_path = 1;
 	}
 	/* emit_event releases the buffers when it claimed them */
-	emit_event(o, pair(s->proc->slot, s->profile->serial), pair(s->profile->version, innermost_scope(s)),
+	emit_event(o, pair(s->proc->slot, s->profile->serial), pair(s->profile->version, innermost_scope_of(&s->q)),
 		   pair(access, decision));
 }
 
@@ -633,10 +626,10 @@ static __always_inline int check_cap(struct state *s, __u32 op, __u32 cap)
  * for hooks whose arguments do not matter. */
 static __always_inline int current_priv(__u32 op, __u32 kind, __u32 number, __u32 access)
 {
-	struct state s;
-	if (!get_state(&s))
+	if (!maybe_confined_caller())
 		return 0;
-	return check_priv(&s, op, kind, number, access, 0);
+	struct object o = {.op = op, .kind = kind, .number = number};
+	return current_decision(&o, TABLE_PRIV, access) ? -EPERM : 0;
 }
 
 /* bpfbox's own protection: refused to every confined process, tainted or
@@ -1300,13 +1293,10 @@ static __always_inline void net_masks(struct state *s, __u32 family, struct bpfb
 
 static __always_inline int check_net(__u32 op, __u32 family, __u32 access)
 {
-	struct state s;
-	if (!get_state(&s))
+	if (!maybe_confined_caller())
 		return 0;
 	struct object o = {.op = op, .kind = BPFBOX_RULE_NET, .family = family};
-	struct bpfbox_masks acc = {};
-	net_masks(&s, family, &acc);
-	return decide(&s, &acc, access, &o);
+	return current_decision(&o, TABLE_NET, access) ? -EPERM : 0;
 }
 
 /* A net set's `bit` as the fs set's connect. */
@@ -1606,16 +1596,21 @@ int BPF_PROG(task_free, struct task_struct *task)
 SEC("lsm/capable")
 int BPF_PROG(capable, const struct cred *cred, void *ns, int cap, unsigned int opts, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
+	if (!maybe_confined_caller())
 		return 0;
 	struct task_struct *task = walkable(bpf_get_current_task_btf(), task_struct);
 	unsigned long c = (unsigned long)cred;
 	if (c != (unsigned long)task->cred && c != (unsigned long)task->real_cred)
 		return 0;
-	return check_priv(&s, BPFBOX_OP_CAPABLE, BPFBOX_RULE_CAP, cap, BPFBOX_CAP_USE, opts & CAP_OPT_NOAUDIT);
+	struct object o = {
+		.op = BPFBOX_OP_CAPABLE,
+		.kind = BPFBOX_RULE_CAP,
+		.number = cap,
+		.quiet = opts & CAP_OPT_NOAUDIT,
+	};
+	return current_decision(&o, TABLE_PRIV, BPFBOX_CAP_USE) ? -EPERM : 0;
 }
 
 /* bpf(2): a confined process, tainted or not, uses it only with cap(bpf),

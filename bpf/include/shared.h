@@ -3,9 +3,9 @@
  * What the hooks (bpfbox.bpf.c) and the shared functions (shared.bpf.c)
  * both see.
  *
- * Four functions do most of the work of a decision: thread_scopes,
- * rule_masks, emit_event, and file_decision for the file hooks that are
- * not on the hot path. The kernel verifies a program's functions with
+ * Five functions do most of the work of a decision: thread_scopes,
+ * rule_masks, emit_event, file_decision for the file hooks that are not
+ * on the hot path, and current_decision, the whole of most other hooks. The kernel verifies a program's functions with
  * the program, so while their bodies were in bpfbox.bpf.c the verifier
  * walked them again for each of the 68 programs that call them (and
  * inode_rename's file check four times): most of a first load's time.
@@ -77,6 +77,22 @@ struct object {
 };
 
 /* ---- Decisions ---------------------------------------------------------- */
+
+static __always_inline __u64 pair(__u32 high, __u32 low)
+{
+	return ((__u64)high << 32) | low;
+}
+
+/* The innermost function scope the thread is in (0: none), which an event
+ * names. */
+static __always_inline __u32 innermost_scope_of(const struct query *q)
+{
+	__u32 scope = 0;
+	for (int i = 1; i < NSCOPES; i++)
+		if (q->scopes[i] != BPFBOX_NO_SCOPE)
+			scope = q->scopes[i];
+	return scope;
+}
 
 /* What an inode is to the file rules. */
 enum object_class {
@@ -185,6 +201,15 @@ struct {
 	__type(value, __u32);
 } emit_busy SEC(".maps");
 
+/* Claims this CPU's scratch buffers for one event: 1 if claimed, 0 if
+ * another event holds them. */
+static __always_inline int try_claim_scratch(void)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&emit_busy, &zero);
+	return busy && __sync_lock_test_and_set(busy, 1) == 0;
+}
+
 static __always_inline void release_scratch(void)
 {
 	__u32 zero = 0;
@@ -232,5 +257,14 @@ int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 a
  * (o->event, o->event_access, o->pathless), where bpf_d_path may be given
  * the hook's own path. A taint rule that fires taints proc. */
 int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, __u32 access);
+
+/* A decision about the calling process that needs nothing of the hook but
+ * numbers: a cap or sys rule (table TABLE_PRIV: o->kind, o->number) or a
+ * net rule (TABLE_NET: o->family), for o->op and `access`. The whole of
+ * it: the process's state (0 when it is not confined), the thread's
+ * scopes, the rules' masks, the verdict, a taint, and the event (none when
+ * o->quiet). Returns the verdict (0 or -EPERM). Most hooks are only this,
+ * and as one shared body it is verified once instead of once per hook. */
+int current_decision(struct object *o, __u32 table, __u32 access);
 
 #endif /* BPFBOX_SHARED_H */

@@ -943,8 +943,8 @@ expect "shared functions: the profile allows what it names (control)" "ok ok ok"
 rm /sys/fs/bpf/bpfbox/links/file_ioctl:file_decision
 expect "shared functions: without file_decision's link, file_ioctl denies even what the profile allows; file_open still allows" "ok denied" \
     $A read /srv/t/readable , ioctl /srv/t/readable
-rm /sys/fs/bpf/bpfbox/links/socket_create:rule_masks
-expect "shared functions: without rule_masks' link, socket_create denies even what the profile allows; file_open still allows" "denied ok" \
+rm /sys/fs/bpf/bpfbox/links/socket_create:current_decision
+expect "shared functions: without current_decision's link, socket_create denies even what the profile allows; file_open still allows" "denied ok" \
     $A socket inet , read /srv/t/readable
 rm /sys/fs/bpf/bpfbox/links/file_open:file_decision
 # What the profile's processes remembered (the control's read) is the
