@@ -135,11 +135,11 @@ __noinline int file_decision(struct query *q, struct bpfbox_proc *proc, struct o
 	return denied;
 }
 
-__noinline int current_decision(struct object *o, __u32 table, __u32 access)
+__noinline int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 {
 	int denied;
 	/* -EPERM, which the compiler must not see */
-	asm volatile("%0 = -1" : "=r"(denied) : "r"(o), "r"(table), "r"(access) : "memory");
+	asm volatile("%0 = -1" : "=r"(denied) : "r"(o), "r"(table), "r"(access), "r"(how) : "memory");
 	return denied;
 }
 
@@ -629,7 +629,7 @@ static __always_inline int current_priv(__u32 op, __u32 kind, __u32 number, __u3
 	if (!maybe_confined_caller())
 		return 0;
 	struct object o = {.op = op, .kind = kind, .number = number};
-	return current_decision(&o, TABLE_PRIV, access) ? -EPERM : 0;
+	return current_decision(&o, TABLE_PRIV, access, BY_RULES) ? -EPERM : 0;
 }
 
 /* bpfbox's own protection: refused to every confined process, tainted or
@@ -651,11 +651,10 @@ static __always_inline int protect(struct state *s, struct object *o, __u32 acce
  * taint: operations that could switch bpfbox off. */
 static __always_inline int current_protected(__u32 op, __u32 cap)
 {
-	struct state s;
-	if (!get_state(&s))
+	if (!maybe_confined_caller())
 		return 0;
 	struct object o = {.op = op, .kind = BPFBOX_RULE_CAP, .number = cap};
-	return protect(&s, &o, BPFBOX_CAP_USE, 1);
+	return current_decision(&o, TABLE_PRIV, BPFBOX_CAP_USE, PROTECTED) ? -EPERM : 0;
 }
 
 /* The rules of file o->dev, o->ino in the thread's scopes into acc: its
@@ -1296,7 +1295,7 @@ static __always_inline int check_net(__u32 op, __u32 family, __u32 access)
 	if (!maybe_confined_caller())
 		return 0;
 	struct object o = {.op = op, .kind = BPFBOX_RULE_NET, .family = family};
-	return current_decision(&o, TABLE_NET, access) ? -EPERM : 0;
+	return current_decision(&o, TABLE_NET, access, BY_RULES) ? -EPERM : 0;
 }
 
 /* A net set's `bit` as the fs set's connect. */
@@ -1610,7 +1609,7 @@ int BPF_PROG(capable, const struct cred *cred, void *ns, int cap, unsigned int o
 		.number = cap,
 		.quiet = opts & CAP_OPT_NOAUDIT,
 	};
-	return current_decision(&o, TABLE_PRIV, BPFBOX_CAP_USE) ? -EPERM : 0;
+	return current_decision(&o, TABLE_PRIV, BPFBOX_CAP_USE, BY_RULES) ? -EPERM : 0;
 }
 
 /* bpf(2): a confined process, tainted or not, uses it only with cap(bpf),
@@ -1764,12 +1763,13 @@ int BPF_PROG(syslog, int type, int ret)
  * (root changing another root process). */
 static __always_inline int check_other_task(struct task_struct *p, __u32 cap)
 {
-	struct state s;
-	if (!get_state(&s))
+	__u64 id = maybe_confined_caller();
+	if (!id)
 		return 0;
-	if (p && (__u32)p->tgid == s.tgid)
+	if (p && (__u32)p->tgid == (__u32)(id >> 32))
 		return 0;
-	return check_cap(&s, BPFBOX_OP_SCHED, cap);
+	struct object o = {.op = BPFBOX_OP_SCHED, .kind = BPFBOX_RULE_CAP, .number = cap};
+	return current_decision(&o, TABLE_PRIV, BPFBOX_CAP_USE, BY_RULES) ? -EPERM : 0;
 }
 
 SEC("lsm/task_setnice")
@@ -1795,14 +1795,11 @@ int BPF_PROG(task_setscheduler, struct task_struct *p, int ret)
 SEC("lsm/task_prlimit")
 int BPF_PROG(task_prlimit, const struct cred *cred, const struct cred *tcred, unsigned int flags, int ret)
 {
-	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
 	if ((unsigned long)cred == (unsigned long)tcred)
 		return 0;
-	return check_cap(&s, BPFBOX_OP_SCHED, BPFBOX_CAPABILITY_SYS_RESOURCE);
+	return check_other_task(0, BPFBOX_CAPABILITY_SYS_RESOURCE);
 }
 
 SEC("lsm/file_fcntl")

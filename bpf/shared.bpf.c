@@ -569,7 +569,7 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 /* ---- Decisions about the caller alone ----------------------------------- */
 
 SEC("freplace/current_decision")
-int current_decision(struct object *o, __u32 table, __u32 access)
+int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 {
 	if (!o)
 		return -EPERM;
@@ -599,8 +599,14 @@ int current_decision(struct object *o, __u32 table, __u32 access)
 		masks_of(&q, TABLE_NET, 0, o->family, 0);
 	else
 		masks_of(&q, TABLE_PRIV, o->kind, o->number, 0);
-	int verdict;
-	__u32 event = judge_access(proc, q.flags, &q.acc, access, o->op, &verdict);
+	int verdict = -EPERM;
+	__u32 event = BPFBOX_DECISION_DENY;
+	if (how == PROTECTED) {
+		if ((q.acc.allow & access) == access && !(q.acc.deny & access))
+			return 0;
+	} else {
+		event = judge_access(proc, q.flags, &q.acc, access, o->op, &verdict);
+	}
 	if (event && !o->quiet) {
 		o->d_path = 0;
 		o->scratch = try_claim_scratch();

@@ -258,13 +258,22 @@ int emit_event(struct object *o, __u64 slot_serial, __u64 version_scope, __u64 a
  * the hook's own path. A taint rule that fires taints proc. */
 int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, __u32 access);
 
+/* How current_decision judges. */
+enum judged_by {
+	BY_RULES,  /* judge_access: taint, audit, complain mode */
+	PROTECTED, /* bpfbox's own protection: refused to every confined
+		    * process, tainted or not, in complain mode too, unless
+		    * its profile grants the rule */
+};
+
 /* A decision about the calling process that needs nothing of the hook but
  * numbers: a cap or sys rule (table TABLE_PRIV: o->kind, o->number) or a
- * net rule (TABLE_NET: o->family), for o->op and `access`. The whole of
- * it: the process's state (0 when it is not confined), the thread's
- * scopes, the rules' masks, the verdict, a taint, and the event (none when
- * o->quiet). Returns the verdict (0 or -EPERM). Most hooks are only this,
- * and as one shared body it is verified once instead of once per hook. */
-int current_decision(struct object *o, __u32 table, __u32 access);
+ * net rule (TABLE_NET: o->family), for o->op and `access`, judged `how`
+ * (enum judged_by). The whole of it: the process's state (0 when it is
+ * not confined), the thread's scopes, the rules' masks, the verdict, a
+ * taint, and the event (none when o->quiet). Returns the verdict (0 or
+ * -EPERM). Most hooks are only this, and as one shared body it is
+ * verified once instead of once per hook. */
+int current_decision(struct object *o, __u32 table, __u32 access, __u32 how);
 
 #endif /* BPFBOX_SHARED_H */
