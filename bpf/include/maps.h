@@ -215,9 +215,10 @@ struct {
  * local-storage helper. 64 slots, so that a server's few files (its
  * page, its log) seldom push each other out: two files share a slot
  * with odds of one in 64, and then each misses whenever the other was
- * used last. With 16, one boot in seven of the nginx benchmark had its
- * page share a slot with a log, and its opens cost 637 instructions a
- * run instead of 350. It holds a copy of a
+ * used last. With 16, one boot in seven of the nginx benchmark ran its
+ * opens at 637 instructions instead of 350, as a page sharing its slot
+ * with a log would (not confirmed: the slots depend on where the inodes
+ * are, which changes with every boot). It holds a copy of a
  * memo, made for one thread: tagged by the thread's task address and
  * recent_epoch (bpf/include/scopes.h), which every change that could
  * make the copy wrong bumps (the rules, a task freed or exec'd, a scope
