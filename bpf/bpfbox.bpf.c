@@ -162,18 +162,15 @@ static __always_inline int get_proc(struct state *s)
 	 * loaded from a field is checked before use. */
 	struct task_struct *task = walkable(bpf_get_current_task_btf(), task_struct);
 	struct task_struct *leader = task->group_leader;
-	/* else a stale entry of an earlier process with this pid */
-	return leader && s->proc->start_time == leader->start_time;
+	return leader && proc_is_callers(s->proc, leader->start_time);
 }
 
 /* The second half: its profile, in force, and the thread's scopes. */
 static __always_inline int get_profile(struct state *s)
 {
-	s->profile = bpf_map_lookup_elem(&profiles, &s->proc->slot);
-	if (!s->profile || !s->profile->version)
-		return 0; /* the profile was unloaded */
-	if (s->proc->serial != s->profile->serial)
-		return 0; /* ... and its slot given to another executable */
+	s->profile = profile_in_force(s->proc);
+	if (!s->profile)
+		return 0;
 	s->q.version = s->profile->version;
 	s->q.flags = s->profile->flags;
 	thread_scopes(&s->q, s->tid);

@@ -575,9 +575,7 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 		return -EPERM;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	/* The process's state, as the hooks' get_state reads it: confined,
-	 * its entry its own (not an earlier process's with this pid), its
-	 * profile in force and not another's in the same slot. */
+	/* The process's state, as the hooks' get_state reads it. */
 	if (!maybe_confined(tgid))
 		return 0;
 	struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
@@ -588,10 +586,10 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 	 * once here, the trust search 6.12 makes for them is paid once. */
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct *leader = task->group_leader;
-	if (!leader || proc->start_time != leader->start_time)
+	if (!leader || !proc_is_callers(proc, leader->start_time))
 		return 0;
-	struct bpfbox_profile *profile = bpf_map_lookup_elem(&profiles, &proc->slot);
-	if (!profile || !profile->version || proc->serial != profile->serial)
+	struct bpfbox_profile *profile = profile_in_force(proc);
+	if (!profile)
 		return 0;
 	struct query q = {.version = profile->version, .flags = profile->flags};
 	scopes_of(&q, tid);

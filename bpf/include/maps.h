@@ -33,6 +33,25 @@ struct {
 	__type(value, struct bpfbox_profile);
 } profiles SEC(".maps");
 
+/* What makes a procs entry the calling process's state: the entry is its
+ * own, not an earlier process's with the same pid (its group leader's
+ * start time), and its profile is in force (the hooks' get_proc and
+ * get_profile, shared.bpf.c's current_decision). */
+static __always_inline int proc_is_callers(const struct bpfbox_proc *proc, __u64 leader_start_time)
+{
+	return proc->start_time == leader_start_time;
+}
+
+/* The process's profile, or 0 when it was unloaded, or its slot given
+ * to another executable since (the serial). */
+static __always_inline struct bpfbox_profile *profile_in_force(struct bpfbox_proc *proc)
+{
+	struct bpfbox_profile *profile = bpf_map_lookup_elem(&profiles, &proc->slot);
+	if (!profile || !profile->version || proc->serial != profile->serial)
+		return 0;
+	return profile;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_RULES);
