@@ -637,7 +637,7 @@ static __always_inline int protect(struct state *s, struct object *o, __u32 acce
 	if (grant) {
 		struct bpfbox_masks acc = {};
 		priv_masks(s, o->kind, o->number, &acc);
-		if ((acc.allow & access) == access && !(acc.deny & access))
+		if (protection_granted(&acc, access))
 			return 0;
 	}
 	emit(s, o, access, BPFBOX_DECISION_DENY);

@@ -575,9 +575,9 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 		return -EPERM;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	/* The process's state, as the hooks' get_state reads it. */
-	if (!maybe_confined(tgid))
-		return 0;
+	/* The process's state, as the hooks' get_state reads it, but for the
+	 * confined bit: every caller asks it first (maybe_confined_caller),
+	 * so that a process without a profile does not even build o. */
 	struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
 	if (!proc)
 		return 0;
@@ -600,7 +600,7 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 	int verdict = -EPERM;
 	__u32 event = BPFBOX_DECISION_DENY;
 	if (how == PROTECTED) {
-		if ((q.acc.allow & access) == access && !(q.acc.deny & access))
+		if (protection_granted(&q.acc, access))
 			return 0;
 	} else {
 		event = judge_access(proc, q.flags, &q.acc, access, o->op, &verdict);

@@ -129,6 +129,13 @@ static __always_inline int file_class(__u32 mode, unsigned long magic, unsigned 
 	return CLASS_FILE;
 }
 
+/* bpfbox's own protection's test: the profile grants all of `access`
+ * and denies none of it (taint, audit and complain mode play no part). */
+static __always_inline int protection_granted(const struct bpfbox_masks *m, __u32 access)
+{
+	return (m->allow & access) == access && !(m->deny & access);
+}
+
 /* One access decided from the masks of its rules: the verdict into
  * *verdict, and the event to make (0: none). At most one event: a denial
  * (or, in complain mode, a would-be denial), else a taint, else an audit.

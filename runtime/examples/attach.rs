@@ -21,24 +21,16 @@ use libbpf_rs::{ObjectBuilder, UprobeOpts};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args == ["--empty-hooks"] {
-        return match empty_hooks::attach() {
-            Ok((links, took)) => {
-                // In the benchmark's VM the clock counts instructions: the
-                // floor of attaching as many programs at the same hooks.
-                println!(
-                    "attached {} programs in {} ms",
-                    links.len(),
-                    took.as_millis()
-                );
-                loop {
-                    std::thread::park();
-                }
-            }
-            Err(e) => {
-                eprintln!("attach: {e}");
-                ExitCode::from(1)
-            }
-        };
+        // In the benchmark's VM the clock counts instructions: the floor
+        // of attaching as many programs at the same hooks.
+        return hold(empty_hooks::attach().map(|(links, took)| {
+            let said = format!(
+                "attached {} programs in {} ms",
+                links.len(),
+                took.as_millis()
+            );
+            (links, said)
+        }));
     }
     let (object, target) = match args.as_slice() {
         [object] => (object, None),
@@ -48,9 +40,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match attach(object, target) {
-        Ok(links) => {
-            println!("attached {} programs", links.len());
+    hold(attach(object, target).map(|links| {
+        let said = format!("attached {} programs", links.len());
+        (links, said)
+    }))
+}
+
+/// Says what was attached, then holds the links until killed; or says why
+/// nothing is held.
+fn hold<L>(attached: Result<(L, String), impl std::fmt::Display>) -> ExitCode {
+    match attached {
+        Ok((_links, said)) => {
+            println!("{said}");
             loop {
                 std::thread::park();
             }
