@@ -800,10 +800,11 @@ int BPF_PROG(file_open, struct file *file, int ret)
 {
 	if (ret)
 		return prior(ret);
+	/* Loaded before maybe_confined_caller's two paths: see first_walked(). */
+	struct inode *inode = first_walked(file->f_inode);
 	__u64 id = maybe_confined_caller();
 	if (!id)
 		return 0;
-	struct inode *inode = first_walked(file->f_inode);
 	unsigned int mode = file->f_mode;
 	__u32 access = 0;
 	if (mode & FMODE_READ)
@@ -818,10 +819,10 @@ int BPF_PROG(file_permission, struct file *file, int mask, int ret)
 {
 	if (ret)
 		return prior(ret);
+	struct inode *inode = first_walked(file->f_inode);
 	__u64 id = maybe_confined_caller();
 	if (!id)
 		return 0;
-	struct inode *inode = first_walked(file->f_inode);
 	__u32 access = 0;
 	if (mask & MAY_READ)
 		access |= BPFBOX_FS_READ;
@@ -836,16 +837,18 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return prior(ret);
-	__u64 id = maybe_confined_caller();
-	struct file *file = bprm->file;
-	if (!id || !file)
-		return 0;
 	/* file stays trusted for bpf_d_path, its inode for the memo's lookup.
 	 * file is not passed on: it was opened for exec, which check_hot_file
 	 * lets through for the open's sake. A forked child's exec of its
 	 * program: what the parent, or the last run, remembered under the
 	 * same profile answers it. */
+	struct file *file = first_walked(bprm->file);
+	if (!file)
+		return 0;
 	struct inode *inode = first_walked(file->f_inode);
+	__u64 id = maybe_confined_caller();
+	if (!id)
+		return 0;
 	struct dentry *dentry = walkable(file, file)->f_path.dentry;
 	return check_hot_file(id, BPFBOX_OP_EXEC, inode, dentry, &file->f_path, 1, BPFBOX_FS_EXEC, 0);
 }
@@ -1190,11 +1193,9 @@ int BPF_PROG(inode_getattr, const struct path *path, int ret)
 {
 	if (ret)
 		return prior(ret);
-	__u64 id = maybe_confined_caller();
-	if (!id)
-		return 0;
 	struct dentry *dentry = first_walked(path->dentry);
-	if (!dentry)
+	__u64 id = maybe_confined_caller();
+	if (!id || !dentry)
 		return 0;
 	return check_hot_file(id, BPFBOX_OP_GETATTR, dentry->d_inode, dentry, (struct path *)path, 0, BPFBOX_FS_GETATTR, 0);
 }

@@ -31,7 +31,11 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 /* A pointer loaded from a field of a trusted one, where a hook needs it
  * trusted (for a helper): loaded here, before the branches that follow,
  * so that the verifier walks the load on one path and makes its searches
- * (above) once, not once per path. */
+ * (above) once, not once per path. Before maybe_confined_caller() too,
+ * whose two ways out (no bitmap word, or the bit set) the verifier walks
+ * apart: after it, file_open's, file_permission's and inode_getattr's
+ * loads were each searched for twice (6.12, a probe on
+ * btf_nested_type_is_trusted). The unconfined pay one load for it. */
 #define first_walked(load)                  \
 	({                                  \
 		__auto_type loaded_ = (load);  \
