@@ -365,8 +365,9 @@ static long walk_up(__u32 index, void *data)
 	if (!parent || parent == dentry)
 		return 1; /* the root of the file system */
 	w->dentry = parent;
-	struct bpfbox_file_key key = {
+	struct bpfbox_rule_key key = {
 		.version = q->version,
+		.kind = BPFBOX_RULE_SUBTREE,
 		.dev = w->dev,
 		.ino = BPF_CORE_READ(parent, d_inode, i_ino),
 	};
@@ -374,31 +375,15 @@ static long walk_up(__u32 index, void *data)
 		if (q->scopes[i] == BPFBOX_NO_SCOPE)
 			continue;
 		key.scope = q->scopes[i];
-		add_masks(&q->acc, bpf_map_lookup_elem(&tree_rules, &key));
+		add_masks(&q->acc, bpf_map_lookup_elem(&rules, &key));
 	}
 	return 0;
-}
-
-static __always_inline void *rule_lookup(__u32 table, void *key)
-{
-	switch (table) {
-	case TABLE_FILE:
-		return bpf_map_lookup_elem(&file_rules, key);
-	case TABLE_TASK:
-		return bpf_map_lookup_elem(&task_rules, key);
-	case TABLE_PRIV:
-		return bpf_map_lookup_elem(&priv_rules, key);
-	default:
-		return bpf_map_lookup_elem(&net_rules, key);
-	}
 }
 
 /* The lookups of one object's rules, one per scope (bpf_loop's context). */
 struct scope_lookups {
 	struct query *q;
-	__u32 table;
-	__u32 pad;
-	struct bpfbox_task_key key; /* the object's key, of table's type */
+	struct bpfbox_rule_key key;
 };
 
 static long scope_lookup(__u32 index, void *data)
@@ -410,8 +395,8 @@ static long scope_lookup(__u32 index, void *data)
 	__u32 scope = q->scopes[index];
 	if (scope == BPFBOX_NO_SCOPE)
 		return 0;
-	l->key.scope = scope; /* every key starts with version, scope */
-	add_masks(&q->acc, rule_lookup(l->table, &l->key));
+	l->key.scope = scope;
+	add_masks(&q->acc, bpf_map_lookup_elem(&rules, &l->key));
 	return 0;
 }
 
@@ -419,29 +404,25 @@ static long scope_lookup(__u32 index, void *data)
 static __always_inline int masks_of(struct query *q, __u32 table, __u32 kind, __u64 a, __u64 b)
 {
 	__builtin_memset(&q->acc, 0, sizeof(q->acc));
-	struct bpfbox_task_key key = {.version = q->version}; /* the largest key */
+	struct bpfbox_rule_key key = {.version = q->version};
 	switch (table) {
-	case TABLE_FILE: {
-		struct bpfbox_file_key *file = (void *)&key;
-		file->dev = a;
-		file->ino = b;
+	case TABLE_FILE:
+		key.kind = BPFBOX_RULE_FILE;
+		key.dev = a;
+		key.ino = b;
 		break;
-	}
 	case TABLE_TASK:
 		key.kind = kind;
 		key.dev = a;
 		key.ino = b;
 		break;
-	case TABLE_PRIV: {
-		struct bpfbox_priv_key *priv = (void *)&key;
-		priv->kind = kind;
-		priv->number = a;
+	case TABLE_PRIV:
+		key.kind = kind;
+		key.number = a;
 		break;
-	}
-	default: {
-		struct bpfbox_net_key *net = (void *)&key;
-		net->family = a;
-	}
+	default:
+		key.kind = BPFBOX_RULE_NET;
+		key.number = a;
 	}
 	if (q->lost) {
 		/* Fail closed: a scope whose rules are unknown denies all. */
@@ -450,7 +431,7 @@ static __always_inline int masks_of(struct query *q, __u32 table, __u32 kind, __
 		return 0;
 	}
 	if (table != TABLE_FILE || b) {
-		struct scope_lookups l = {.q = q, .table = table, .key = key};
+		struct scope_lookups l = {.q = q, .key = key};
 		bpf_loop(q->count, scope_lookup, &l, 0);
 	}
 	if (table != TABLE_FILE || !q->dentry)

@@ -18,7 +18,7 @@
 /* Bump when a map layout below changes, or the set of shared functions
  * (shared.h) whose links a load pins: a loader refuses pinned state of
  * another ABI version instead of misreading it. */
-#define BPFBOX_ABI_VERSION 10
+#define BPFBOX_ABI_VERSION 11
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {
@@ -291,40 +291,26 @@ struct bpfbox_masks {
 	__u32 deny_line;
 };
 
-/* file_rules and tree_rules: a file (or, for tree_rules, a directory whose
- * descendants the rule covers) under one rule version and scope. */
-struct bpfbox_file_key {
+/* rules: the sets of one kind of rule for one object, under one rule
+ * version and scope. One map for every kind, not one a kind: a hash map's
+ * buckets are allocated and cleared when it is made, for as many entries
+ * as it may hold, whether used or not (4 MB for 262,144), and five such
+ * maps were a tenth of a first load's instructions outside attaching. The
+ * object, by kind (the fields a kind does not use are 0):
+ *  - BPFBOX_RULE_FILE: a file, by dev and ino;
+ *  - BPFBOX_RULE_SUBTREE: a directory, for the files below it ("**");
+ *  - BPFBOX_RULE_SIGNAL, _PTRACE, _PROC: the processes running the
+ *    executable of dev and ino;
+ *  - BPFBOX_RULE_NET: sockets of the address family `number`;
+ *  - BPFBOX_RULE_CAP: the capability `number`;
+ *  - BPFBOX_RULE_SYS: the privileged operations (number 0). */
+struct bpfbox_rule_key {
 	__u32 version;
 	__u32 scope; /* 0: always; else a function scope id */
-	__u64 dev;
-	__u64 ino;
-};
-
-/* task_rules: signal/ptrace/proc access to processes running an executable. */
-struct bpfbox_task_key {
-	__u32 version;
-	__u32 scope;
-	__u32 kind; /* BPFBOX_RULE_SIGNAL, _PTRACE or _PROC */
-	__u32 pad;
-	__u64 dev;
-	__u64 ino;
-};
-
-/* priv_rules: capabilities (kind BPFBOX_RULE_CAP, number: the capability)
- * and privileged operations (kind BPFBOX_RULE_SYS, number 0). */
-struct bpfbox_priv_key {
-	__u32 version;
-	__u32 scope;
-	__u32 kind;
+	__u32 kind;  /* enum bpfbox_rule_kind */
 	__u32 number;
-};
-
-/* net_rules: socket access by address family. */
-struct bpfbox_net_key {
-	__u32 version;
-	__u32 scope;
-	__u32 family;
-	__u32 pad;
+	__u64 dev;
+	__u64 ino;
 };
 
 /* events: one record per audited, denied, complained or tainting access. */

@@ -56,33 +56,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBOX_MAX_RULES);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_file_key);
+	__type(key, struct bpfbox_rule_key);
 	__type(value, struct bpfbox_masks);
-} file_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_file_key);
-	__type(value, struct bpfbox_masks);
-} tree_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_task_key);
-	__type(value, struct bpfbox_masks);
-} task_rules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_net_key);
-	__type(value, struct bpfbox_masks);
-} net_rules SEC(".maps");
+} rules SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -112,14 +88,6 @@ struct {
 	__type(key, __u32); /* scope id */
 	__type(value, struct bpfbox_scope_name);
 } scope_names SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBOX_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_RDONLY_PROG);
-	__type(key, struct bpfbox_priv_key);
-	__type(value, struct bpfbox_masks);
-} priv_rules SEC(".maps");
 
 /* No program reads this map: bpfbox-load updates it to wait for every
  * program already running (an update of a map-in-map returns after an RCU

@@ -174,7 +174,8 @@ static __always_inline __u32 judge_access(struct bpfbox_proc *proc, __u32 profil
 	return quiet ? 0 : event;
 }
 
-/* Which rule map a query reads, and the shape of its key. */
+/* Which of a query's numbers make its key in the rules map (the kind's
+ * own, or one number, or none) and the kind when the table fixes it. */
 enum rule_table {
 	TABLE_FILE,
 	TABLE_TASK,

@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use bpfbox_abi as abi;
 use bpfbox_image::RuleKind;
 
-use crate::kernel::{lookup, Maps};
+use crate::kernel::{inode_rule_key, lookup, number_rule_key, Maps};
 use crate::resolve::kernel_dev;
 
 /// The map values an event's decision read, nearest first.
@@ -65,7 +65,7 @@ fn unix_family_as_connect(m: abi::bpfbox_masks) -> abi::bpfbox_masks {
     }
 }
 
-/// The pinned rule maps.
+/// The pinned rules map.
 pub struct PinnedRules<'a> {
     pub maps: &'a Maps,
 }
@@ -80,79 +80,44 @@ impl RuleSource for PinnedRules<'_> {
         let mut out = Vec::new();
         let kind = RuleKind::from_code(e.kind as u8);
         for &scope in &scopes {
+            use abi::bpfbox_rule_kind::*;
+            let rules = &self.maps.rules;
+            let (version, k) = (e.version, e.kind);
             let found: Vec<Option<abi::bpfbox_masks>> = match kind {
                 Some(RuleKind::File) => {
-                    let mut found = vec![lookup(
-                        &self.maps.file_rules,
-                        &abi::bpfbox_file_key {
-                            version: e.version,
-                            scope,
-                            dev: e.dev,
-                            ino: e.ino,
-                        },
-                    )];
+                    let own = inode_rule_key(version, scope, BPFBOX_RULE_FILE, e.dev, e.ino);
+                    let mut found = vec![lookup(rules, &own)];
                     let above = path.map(|p| ancestors(p, e.dev)).unwrap_or_default();
                     for (dev, ino) in above {
-                        found.push(lookup(
-                            &self.maps.tree_rules,
-                            &abi::bpfbox_file_key {
-                                version: e.version,
-                                scope,
-                                dev,
-                                ino,
-                            },
-                        ));
+                        let key = inode_rule_key(version, scope, BPFBOX_RULE_SUBTREE, dev, ino);
+                        found.push(lookup(rules, &key));
                     }
                     // A unix peer by path is granted by its file or by
                     // net(unix, connect), as the kernel decided it.
                     use abi::bpfbox_op::*;
                     if matches!(e.op, BPFBOX_OP_UNIX_CONNECT | BPFBOX_OP_UNIX_SEND) {
-                        let family = lookup(
-                            &self.maps.net_rules,
-                            &abi::bpfbox_net_key {
-                                version: e.version,
-                                scope,
-                                family: libc::AF_UNIX as u32,
-                                pad: 0,
-                            },
-                        );
-                        found.push(family.map(unix_family_as_connect));
+                        let unix =
+                            number_rule_key(version, scope, BPFBOX_RULE_NET, libc::AF_UNIX as u32);
+                        found.push(lookup(rules, &unix).map(unix_family_as_connect));
                     }
                     found
                 }
-                Some(RuleKind::Signal | RuleKind::Ptrace | RuleKind::Proc) => vec![lookup(
-                    &self.maps.task_rules,
-                    &abi::bpfbox_task_key {
-                        version: e.version,
-                        scope,
-                        kind: e.kind,
-                        pad: 0,
-                        dev: e.dev,
-                        ino: e.ino,
-                    },
-                )],
-                Some(RuleKind::Net) => vec![lookup(
-                    &self.maps.net_rules,
-                    &abi::bpfbox_net_key {
-                        version: e.version,
-                        scope,
-                        family: e.family,
-                        pad: 0,
-                    },
-                )],
-                Some(RuleKind::Cap | RuleKind::Sys) => vec![lookup(
-                    &self.maps.priv_rules,
-                    &abi::bpfbox_priv_key {
-                        version: e.version,
-                        scope,
-                        kind: e.kind,
-                        number: if kind == Some(RuleKind::Cap) {
-                            e.number
-                        } else {
-                            0
-                        },
-                    },
-                )],
+                Some(RuleKind::Signal | RuleKind::Ptrace | RuleKind::Proc) => {
+                    vec![lookup(
+                        rules,
+                        &inode_rule_key(version, scope, k, e.dev, e.ino),
+                    )]
+                }
+                Some(RuleKind::Net) => {
+                    vec![lookup(
+                        rules,
+                        &number_rule_key(version, scope, BPFBOX_RULE_NET, e.family),
+                    )]
+                }
+                Some(RuleKind::Cap) => {
+                    vec![lookup(rules, &number_rule_key(version, scope, k, e.number))]
+                }
+                Some(RuleKind::Sys) => vec![lookup(rules, &number_rule_key(version, scope, k, 0))],
                 _ => Vec::new(),
             };
             out.extend(found.into_iter().flatten());

@@ -809,7 +809,7 @@ $LOAD -q $IMG/reload-v2.bbx
 # moments spread over a 10,000-rule reload leave no rule entries behind
 # (killed while writing, they would leave the new version's entries, which
 # nothing points at, until the next load).
-RULES=/sys/fs/bpf/bpfbox/maps/file_rules
+RULES=/sys/fs/bpf/bpfbox/maps/rules
 (cd /srv/t/bench && seq 1 9997 | sed 's/^/f/' | xargs touch)
 $LOAD -q $IMG/bench-10k.bbx
 before=$(/opt/t/root-free/escape count $RULES)
@@ -827,7 +827,7 @@ after=$(/opt/t/root-free/escape count $RULES)
 if [ "$before" = "$after" ] && [ "$killed" -gt 0 ]; then
     pass "loaders killed during a reload ($killed of 14) leave no rule entries behind ($after)"
 else
-    fail "loaders killed during a reload leave no rule entries behind" "$killed killed; file_rules had $before entries, now $after"
+    fail "loaders killed during a reload leave no rule entries behind" "$killed killed; the rules map had $before entries, now $after"
 fi
 # The keys each version wrote are recorded beside the maps (versions/, see
 # runtime/src/kernel/written.rs), so that a version is deleted without
@@ -853,7 +853,7 @@ done
 for image in bench-10k-changed bench-10k bench-10k-changed bench-10k; do $LOAD -q $IMG/$image.bbx; done
 after=$(/opt/t/root-free/escape count $RULES)
 [ "$before" = "$after" ] && pass "loaders killed with SIGKILL: the next loads delete what they left ($after entries)" ||
-    fail "loaders killed with SIGKILL: the next loads delete what they left" "file_rules had $before entries, now $after"
+    fail "loaders killed with SIGKILL: the next loads delete what they left" "the rules map had $before entries, now $after"
 records_match "... and their records"
 # The loader lists a directory whose many files a profile names, instead
 # of a stat per name (runtime/src/resolve.rs): each rule still names its

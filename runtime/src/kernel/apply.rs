@@ -11,10 +11,12 @@ use bpfbox_abi as abi;
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle};
 use zerocopy::IntoBytes;
 
-use super::maps::{all_entries, c_chars, entries, registry_exe, Maps};
+use super::maps::{
+    all_entries, c_chars, entries, inode_rule_key, number_rule_key, registry_exe, Maps,
+};
 use super::pins::unpin_link;
 use super::scopes::{attach_scopes, remove_scopes};
-use super::written::{self, RULE_MAPS};
+use super::written;
 use crate::failure::Failure;
 use crate::plan::PlannedProfile;
 
@@ -36,31 +38,11 @@ struct Prepared<'a> {
     pins: Vec<PathBuf>,
 }
 
-fn file_key(version: u32, scope: u32, inode: crate::resolve::Inode) -> abi::bpfbox_file_key {
-    abi::bpfbox_file_key {
-        version,
-        scope,
-        dev: inode.dev,
-        ino: inode.ino,
-    }
+fn key_size(maps: &Maps) -> u32 {
+    maps.rules.key_size()
 }
 
-/// The rule maps, in the order of a version's record (written.rs).
-fn rule_maps(maps: &Maps) -> [&MapHandle; RULE_MAPS] {
-    [
-        &maps.file_rules,
-        &maps.tree_rules,
-        &maps.task_rules,
-        &maps.net_rules,
-        &maps.priv_rules,
-    ]
-}
-
-fn key_sizes(maps: &Maps) -> [u32; RULE_MAPS] {
-    rule_maps(maps).map(MapHandle::key_size)
-}
-
-/// One rule map's entries: keys and values, each concatenated.
+/// Rule entries: keys and values, each concatenated.
 #[derive(Default)]
 struct Entries {
     keys: Vec<u8>,
@@ -84,74 +66,53 @@ fn write_entries(
     profile: &PlannedProfile,
     version: u32,
 ) -> Result<(), libbpf_rs::Error> {
-    let mut tables: [Entries; RULE_MAPS] = Default::default();
+    use abi::bpfbox_rule_kind::*;
+    let mut entries = Entries::default();
     for ((scope, inode), masks) in &profile.file {
-        tables[0].push(file_key(version, *scope, *inode), masks);
+        let key = inode_rule_key(version, *scope, BPFBOX_RULE_FILE, inode.dev, inode.ino);
+        entries.push(key, masks);
     }
     for ((scope, inode), masks) in &profile.tree {
-        tables[1].push(file_key(version, *scope, *inode), masks);
+        let key = inode_rule_key(version, *scope, BPFBOX_RULE_SUBTREE, inode.dev, inode.ino);
+        entries.push(key, masks);
     }
     for ((scope, kind, inode), masks) in &profile.task {
-        let key = abi::bpfbox_task_key {
-            version,
-            scope: *scope,
-            kind: *kind,
-            pad: 0,
-            dev: inode.dev,
-            ino: inode.ino,
-        };
-        tables[2].push(key, masks);
+        entries.push(
+            inode_rule_key(version, *scope, *kind, inode.dev, inode.ino),
+            masks,
+        );
     }
     for ((scope, family), masks) in &profile.net {
-        let key = abi::bpfbox_net_key {
-            version,
-            scope: *scope,
-            family: *family,
-            pad: 0,
-        };
-        tables[3].push(key, masks);
+        entries.push(
+            number_rule_key(version, *scope, BPFBOX_RULE_NET, *family),
+            masks,
+        );
     }
     for ((scope, kind, number), masks) in &profile.privileged {
-        let key = abi::bpfbox_priv_key {
-            version,
-            scope: *scope,
-            kind: *kind,
-            number: *number,
-        };
-        tables[4].push(key, masks);
+        entries.push(number_rule_key(version, *scope, *kind, *number), masks);
     }
     // Recorded first: a write that fails half-way is undone from it too.
-    written::record(
-        version,
-        key_sizes(maps),
-        tables.each_ref().map(|t| t.keys.as_slice()),
-    );
-    for (map, table) in rule_maps(maps).into_iter().zip(&tables) {
-        let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
-        for (keys, values) in table
-            .keys
-            .chunks(key_size * BATCH)
-            .zip(table.values.chunks(value_size * BATCH))
-        {
-            let count = (keys.len() / key_size) as u32;
-            map.update_batch(keys, values, count, MapFlags::ANY, MapFlags::ANY)?;
-        }
+    written::record(version, key_size(maps), &entries.keys);
+    let map = &maps.rules;
+    let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
+    for (keys, values) in entries
+        .keys
+        .chunks(key_size * BATCH)
+        .zip(entries.values.chunks(value_size * BATCH))
+    {
+        let count = (keys.len() / key_size) as u32;
+        map.update_batch(keys, values, count, MapFlags::ANY, MapFlags::ANY)?;
     }
     Ok(())
 }
 
 /// Deletes every rule entry of `version`: the keys its record names, and
-/// in a map where that does not account for them all, every key that
-/// starts with the version (found by reading the whole map).
+/// where that does not account for them all, every key that starts with
+/// the version (found by reading the whole map).
 pub(super) fn delete_version(maps: &Maps, version: u32) {
-    let recorded = written::recorded(version, key_sizes(maps));
-    for (i, map) in rule_maps(maps).into_iter().enumerate() {
-        let deleted = recorded
-            .as_ref()
-            .is_some_and(|keys| delete_keys(map, &keys[i]));
-        if !deleted {
-            delete_found(map, version);
-        }
+    let recorded = written::recorded(version, key_size(maps));
+    if !recorded.is_some_and(|keys| delete_keys(&maps.rules, &keys)) {
+        delete_found(&maps.rules, version);
     }
     written::forget(version);
 }
@@ -310,7 +271,7 @@ fn prepare<'a>(
             prepared.push(entry);
             rollback(maps, &prepared);
             let hint = if e.kind() == ErrorKind::TooBig {
-                "the rule maps are full: unload profiles you no longer need"
+                "the rules map is full (262,144 entries, every kind together): unload profiles you no longer need"
             } else {
                 "nothing was changed; run with --verbose for libbpf's log"
             };

@@ -14,11 +14,7 @@ pub struct Maps {
     pub exe_profiles: MapHandle,
     pub profiles: MapHandle,
     pub procs: MapHandle,
-    pub file_rules: MapHandle,
-    pub tree_rules: MapHandle,
-    pub task_rules: MapHandle,
-    pub net_rules: MapHandle,
-    pub priv_rules: MapHandle,
+    pub rules: MapHandle,
     pub grace: MapHandle,
     pub events: MapHandle,
     pub registry: MapHandle,
@@ -42,11 +38,7 @@ impl Maps {
             exe_profiles: open("exe_profiles")?,
             profiles: open("profiles")?,
             procs: open("procs")?,
-            file_rules: open("file_rules")?,
-            tree_rules: open("tree_rules")?,
-            task_rules: open("task_rules")?,
-            net_rules: open("net_rules")?,
-            priv_rules: open("priv_rules")?,
+            rules: open("rules")?,
             grace: open("grace")?,
             events: open("events")?,
             registry: open("registry")?,
@@ -69,6 +61,38 @@ impl Maps {
 
     pub fn stats(&self) -> abi::bpfbox_stats {
         lookup(&self.stats, &0u32).unwrap_or_default()
+    }
+}
+
+/// A key of the rules map: a rule of `kind` about an inode (a file, a
+/// directory's subtree, processes running an executable).
+pub fn inode_rule_key(
+    version: u32,
+    scope: u32,
+    kind: u32,
+    dev: u64,
+    ino: u64,
+) -> abi::bpfbox_rule_key {
+    abi::bpfbox_rule_key {
+        version,
+        scope,
+        kind,
+        number: 0,
+        dev,
+        ino,
+    }
+}
+
+/// A key of the rules map: a rule of `kind` about a number (an address
+/// family, a capability; 0 for the privileged operations).
+pub fn number_rule_key(version: u32, scope: u32, kind: u32, number: u32) -> abi::bpfbox_rule_key {
+    abi::bpfbox_rule_key {
+        version,
+        scope,
+        kind,
+        number,
+        dev: 0,
+        ino: 0,
     }
 }
 

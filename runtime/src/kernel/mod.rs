@@ -39,7 +39,8 @@ mod written;
 
 pub use apply::{apply, Outcome};
 pub use maps::{
-    chars_to_string, entries, lookup, processes_per_slot, registry_exe, scope_name, Maps,
+    chars_to_string, entries, inode_rule_key, lookup, number_rule_key, processes_per_slot,
+    registry_exe, scope_name, Maps,
 };
 pub use pins::is_loaded;
 pub use programs::ensure_programs;

@@ -1,12 +1,12 @@
 //! The keys each rule version wrote, pinned at versions/<version>, so that
-//! deleting a version deletes exactly those keys instead of reading every
-//! rule map to find them. Reading a rule map walks all of its 262,144
-//! buckets, empty or not: five maps, 60 M instructions of a 10,000-rule
-//! reload in the benchmark VM.
+//! deleting a version deletes exactly those keys instead of reading the
+//! rules map to find them. Reading it walks all of its 262,144 buckets,
+//! empty or not: 60 M instructions of a 10,000-rule reload in the
+//! benchmark VM, when the rules were in five maps.
 //!
 //! A record is a BPF_F_MMAPABLE array of 8-byte words, written and read
-//! through its memory: a header (magic, version, and for each rule map its
-//! key size and how many keys), then the keys, map after map. It is never
+//! through its memory: a header (magic, version, the key size and how many
+//! keys), then the keys. It is never
 //! trusted beyond what it can do: every key must carry the version it is
 //! for, and a record that does not hold up is ignored (the maps are then
 //! read as before). A record is made before its version's entries are
@@ -22,20 +22,18 @@ use libbpf_rs::{MapCore, MapHandle, MapType};
 
 use super::pins::versions_dir;
 
-/// How many rule maps a record covers: `rule_maps` in apply.rs, in order.
-pub(super) const RULE_MAPS: usize = 5;
 const MAGIC: u32 = u32::from_le_bytes(*b"BBXW");
-const HEADER_BYTES: usize = 8 + 8 * RULE_MAPS;
+const HEADER_BYTES: usize = 16;
 
 fn pin(version: u32) -> PathBuf {
     versions_dir().join(version.to_string())
 }
 
-/// Pins the keys `version` wrote, `keys[i]` the concatenated keys of rule
-/// map `i` of key size `key_sizes[i]`. Without it (the record cannot be
-/// made), deleting the version reads the maps: nothing else changes.
-pub(super) fn record(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) {
-    let bytes = encode(version, key_sizes, keys);
+/// Pins the keys `version` wrote, concatenated, of `key_size` bytes each.
+/// Without it (the record cannot be made), deleting the version reads the
+/// map: nothing else changes.
+pub(super) fn record(version: u32, key_size: u32, keys: &[u8]) {
+    let bytes = encode(version, key_size, keys);
     let words = bytes.len().div_ceil(8);
     let opts = libbpf_sys::bpf_map_create_opts {
         sz: size_of::<libbpf_sys::bpf_map_create_opts>() as _,
@@ -65,57 +63,38 @@ pub(super) fn record(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RU
 }
 
 /// A record's bytes: the header, then the keys.
-fn encode(version: u32, key_sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(HEADER_BYTES + keys.iter().map(|k| k.len()).sum::<usize>());
+fn encode(version: u32, key_size: u32, keys: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + keys.len());
     bytes.extend_from_slice(&MAGIC.to_le_bytes());
     bytes.extend_from_slice(&version.to_le_bytes());
-    for (size, keys) in key_sizes.iter().zip(keys) {
-        bytes.extend_from_slice(&size.to_le_bytes());
-        bytes.extend_from_slice(&((keys.len() / *size as usize) as u32).to_le_bytes());
-    }
-    for keys in keys {
-        bytes.extend_from_slice(keys);
-    }
+    bytes.extend_from_slice(&key_size.to_le_bytes());
+    bytes.extend_from_slice(&((keys.len() / key_size as usize) as u32).to_le_bytes());
+    bytes.extend_from_slice(keys);
     bytes
 }
 
-/// The keys `version` wrote, for each rule map, when its record holds up:
-/// the key sizes are `key_sizes`, and every key starts with `version`.
-pub(super) fn recorded(version: u32, key_sizes: [u32; RULE_MAPS]) -> Option<[Vec<u8>; RULE_MAPS]> {
+/// The keys `version` wrote, when its record holds up: the key size is
+/// `key_size`, and every key starts with `version`.
+pub(super) fn recorded(version: u32, key_size: u32) -> Option<Vec<u8>> {
     let map = MapHandle::from_pinned_path(pin(version)).ok()?;
     if map.map_type() != MapType::Array || map.value_size() != 8 {
         return None;
     }
     let len = map.max_entries() as usize * 8;
     let bytes = with_memory(&map, len, false, |memory| memory.to_vec())?;
-    parse(&bytes, version, key_sizes)
+    parse(&bytes, version, key_size)
 }
 
-fn parse(bytes: &[u8], version: u32, key_sizes: [u32; RULE_MAPS]) -> Option<[Vec<u8>; RULE_MAPS]> {
+fn parse(bytes: &[u8], version: u32, key_size: u32) -> Option<Vec<u8>> {
     let word = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
-    if word(0)? != MAGIC || word(4)? != version {
+    if word(0)? != MAGIC || word(4)? != version || word(8)? != key_size || key_size < 4 {
         return None;
     }
-    let mut out: [Vec<u8>; RULE_MAPS] = Default::default();
-    let mut at = HEADER_BYTES;
-    for (i, keys) in out.iter_mut().enumerate() {
-        let size = word(8 + 8 * i)?;
-        let count = word(12 + 8 * i)? as usize;
-        if size != key_sizes[i] || size < 4 {
-            return None;
-        }
-        let len = count.checked_mul(size as usize)?;
-        let these = bytes.get(at..at.checked_add(len)?)?;
-        if !these
-            .chunks_exact(size as usize)
-            .all(|key| key[..4] == version.to_ne_bytes())
-        {
-            return None;
-        }
-        *keys = these.to_vec();
-        at += len;
-    }
-    Some(out)
+    let len = (word(12)? as usize).checked_mul(key_size as usize)?;
+    let keys = bytes.get(HEADER_BYTES..HEADER_BYTES.checked_add(len)?)?;
+    keys.chunks_exact(key_size as usize)
+        .all(|key| key[..4] == version.to_ne_bytes())
+        .then(|| keys.to_vec())
 }
 
 /// Removes `version`'s record.
@@ -175,23 +154,18 @@ mod tests {
     use super::*;
 
     /// As the map holds it: whole 8-byte words.
-    fn record_bytes(version: u32, sizes: [u32; RULE_MAPS], keys: [&[u8]; RULE_MAPS]) -> Vec<u8> {
-        let mut bytes = encode(version, sizes, keys);
+    fn record_bytes(version: u32, size: u32, keys: &[u8]) -> Vec<u8> {
+        let mut bytes = encode(version, size, keys);
         bytes.resize(bytes.len().div_ceil(8) * 8, 0);
         bytes
     }
 
-    const SIZES: [u32; RULE_MAPS] = [8, 8, 4, 4, 4];
-
     #[test]
     fn a_record_gives_back_its_keys() {
-        let file = [7u8, 0, 0, 0, 1, 2, 3, 4, 7, 0, 0, 0, 5, 6, 7, 8];
-        let net = [7u8, 0, 0, 0];
-        let bytes = record_bytes(7, SIZES, [&file, &[], &[], &net, &[]]);
-        let keys = parse(&bytes, 7, SIZES).unwrap();
-        assert_eq!(keys[0], file);
-        assert!(keys[1].is_empty() && keys[2].is_empty() && keys[4].is_empty());
-        assert_eq!(keys[3], net);
+        let keys = [7u8, 0, 0, 0, 1, 2, 3, 4, 7, 0, 0, 0, 5, 6, 7, 8];
+        let bytes = record_bytes(7, 8, &keys);
+        assert_eq!(parse(&bytes, 7, 8).unwrap(), keys);
+        assert!(parse(&record_bytes(7, 8, &[]), 7, 8).unwrap().is_empty());
     }
 
     /// Never a key of another version, never past the end, never keys of
@@ -199,18 +173,16 @@ mod tests {
     #[test]
     fn a_record_that_does_not_hold_up_is_ignored() {
         let other_version = [8u8, 0, 0, 0, 1, 2, 3, 4];
-        let bytes = record_bytes(7, SIZES, [&other_version, &[], &[], &[], &[]]);
-        assert!(parse(&bytes, 7, SIZES).is_none());
-        let good = record_bytes(7, SIZES, [&[7u8, 0, 0, 0, 1, 2, 3, 4], &[], &[], &[], &[]]);
-        assert!(parse(&good, 8, SIZES).is_none(), "another version's record");
-        assert!(
-            parse(&good, 7, [4, 8, 4, 4, 4]).is_none(),
-            "other key sizes"
-        );
+        let bytes = record_bytes(7, 8, &other_version);
+        assert!(parse(&bytes, 7, 8).is_none());
+        let good = record_bytes(7, 8, &[7u8, 0, 0, 0, 1, 2, 3, 4]);
+        assert!(parse(&good, 7, 8).is_some());
+        assert!(parse(&good, 8, 8).is_none(), "another version's record");
+        assert!(parse(&good, 7, 4).is_none(), "another key size");
         let mut long = good.clone();
         long[12..16].copy_from_slice(&1000u32.to_le_bytes());
-        assert!(parse(&long, 7, SIZES).is_none(), "more keys than it holds");
-        assert!(parse(&good[..20], 7, SIZES).is_none(), "cut short");
-        assert!(parse(&[], 7, SIZES).is_none());
+        assert!(parse(&long, 7, 8).is_none(), "more keys than it holds");
+        assert!(parse(&good[..20], 7, 8).is_none(), "cut short");
+        assert!(parse(&[], 7, 8).is_none());
     }
 }
