@@ -939,7 +939,17 @@ expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secre
 # The shared functions (bpf/include/shared.h) are linked into each program
 # in place of a stub; a program whose link is gone runs the stub, which
 # fails closed, and the next load says so rather than go on.
-expect "shared functions: the profile allows what it names (control)" "ok ok ok" $A read /srv/t/readable , ioctl /srv/t/readable , socket inet
+/opt/t/free/probe unixlisten @bpfbox-stub , sleep 120 > /dev/null &
+STUB_SERVER=$!
+sleep 1
+expect "shared functions: the profile allows what it names (control)" "ok ok ok ok" \
+    $A read /srv/t/readable , ioctl /srv/t/readable , socket inet , unixconnect @bpfbox-stub
+# rule_masks: the rules of one object in the thread's scopes, which the
+# unix peer, signal, ptrace and file hooks ask for.
+rm /sys/fs/bpf/bpfbox/links/unix_stream_connect:rule_masks
+expect "shared functions: without rule_masks' link, unix_stream_connect denies a connect the profile allows; file_open still allows" \
+    "denied ok" $A unixconnect @bpfbox-stub , read /srv/t/readable
+kill $STUB_SERVER; wait $STUB_SERVER 2>/dev/null
 rm /sys/fs/bpf/bpfbox/links/file_ioctl:file_decision
 expect "shared functions: without file_decision's link, file_ioctl denies even what the profile allows; file_open still allows" "ok denied" \
     $A read /srv/t/readable , ioctl /srv/t/readable
