@@ -143,9 +143,11 @@ __noinline int current_decision(struct object *o, __u32 table, __u32 access, __u
 	return denied;
 }
 
-/* The caller's state in procs, `s->proc`; 0 when the caller is not
- * confined. The first half of get_state: all that a remembered answer for
- * another process of the profile needs (check_hot_file). */
+/* The caller's state in procs, `s->proc`: 1; 0 when the caller is not
+ * confined; -EPERM when it is lost (its bit set and no entry: procs,
+ * scopes.h), which the hook returns, the process killed. The first
+ * half of get_state: all that a remembered answer for another process of
+ * the profile needs (check_hot_file). */
 static __always_inline int get_proc(struct state *s)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -155,7 +157,7 @@ static __always_inline int get_proc(struct state *s)
 		return 0;
 	s->proc = bpf_map_lookup_elem(&procs, &s->tgid);
 	if (!s->proc)
-		return 0;
+		return lost_process();
 	/* Direct loads through BTF pointers, here and in the hooks: no helper
 	 * call per field, which is most of the cost of a check. */
 	/* Newer verifiers mark some pointer fields "or NULL": every pointer
@@ -177,10 +179,20 @@ static __always_inline int get_profile(struct state *s)
 	return 1;
 }
 
-/* Fills `s` for a confined process; 0 when the caller is not confined. */
+/* Fills `s` for a confined process: 1; 0 when the caller is not confined
+ * (or its profile is no longer in force); -EPERM when it is lost. A hook
+ * returns the verdict no_state() makes of anything but 1. */
 static __always_inline int get_state(struct state *s)
 {
-	return get_proc(s) && get_profile(s);
+	int standing = get_proc(s);
+	return standing > 0 ? get_profile(s) : standing;
+}
+
+/* What a hook returns when get_state (or get_proc) gave no state: allow the
+ * unconfined, deny the lost (killed already). */
+static __always_inline int no_state(int standing)
+{
+	return standing < 0 ? -EPERM : 0;
 }
 
 
@@ -758,8 +770,9 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		return 0;
 	}
 	struct state s;
-	if (!get_proc(&s))
-		return 0;
+	int standing = get_proc(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	/* Remembered for a tainted process (its taint is final), and used by
 	 * one: an untainted process must still meet its taint rules. */
 	int tainted = tagged && s.proc->tainted;
@@ -915,8 +928,11 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, u
 		access &= BPFBOX_FS_WRITE;
 	/* Nothing added (ld.so making its RELRO read-only, once per start):
 	 * nothing to decide, and no process state to look up for it. */
-	if (!access || !get_state(&s))
+	if (!access)
 		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	return decide_file(&s, BPFBOX_OP_MPROTECT, inode, file->f_path.dentry, 0, &file->f_path, 0, access);
 }
 
@@ -941,8 +957,9 @@ static __always_inline int check_sigio(struct state *s, unsigned int cmd, unsign
 static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	if (cmd == FIOSETOWN || cmd == SIOCSPGRP)
 		return check_sigio(&s, cmd, arg);
 	file = walkable(file, file);
@@ -967,8 +984,9 @@ int BPF_PROG(file_ioctl_compat, struct file *file, unsigned int cmd, unsigned lo
 static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 {
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct dentry *dir = walkable(dentry, dentry)->d_parent;
 	if (!dir)
 		return 0;
@@ -979,8 +997,9 @@ static __always_inline int check_dir_write(__u32 op, struct dentry *dentry)
 static __always_inline int check_remove(__u32 op, struct dentry *dentry)
 {
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct dentry *fields = walkable(dentry, dentry);
 	struct dentry *dir = fields->d_parent;
 	if (!dir)
@@ -1038,8 +1057,9 @@ static __always_inline __u32 creating_open_access(void)
 static __always_inline int check_new_file(struct dentry *dentry)
 {
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct dentry *dir = walkable(dentry, dentry)->d_parent;
 	struct inode *dir_inode = dir ? dir->d_inode : 0;
 	if (!dir_inode)
@@ -1121,8 +1141,9 @@ int BPF_PROG(inode_link, struct dentry *old_dentry, struct inode *dir, struct de
 	forget_file(old_dentry);
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	int verdict = check_inode(&s, BPFBOX_OP_LINK, walkable(old_dentry, dentry)->d_inode, old_dentry, 0,
 				  BPFBOX_FS_LINK);
 	if (verdict)
@@ -1149,8 +1170,9 @@ int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, str
 	if (verdict)
 		return verdict;
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct inode *replaced = walkable(new_dentry, dentry)->d_inode;
 	if (replaced)
 		return check_inode(&s, BPFBOX_OP_RENAME, replaced, new_dentry, 0, BPFBOX_FS_RM);
@@ -1160,8 +1182,11 @@ int BPF_PROG(inode_rename, struct inode *old_dir, struct dentry *old_dentry, str
 static __always_inline int check_dentry(__u32 op, struct dentry *dentry, __u32 access)
 {
 	struct state s;
-	if (!dentry || !get_state(&s))
+	if (!dentry)
 		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	return check_inode(&s, op, walkable(dentry, dentry)->d_inode, dentry, 0, access);
 }
 
@@ -1220,8 +1245,9 @@ int BPF_PROG(task_kill, struct task_struct *p, struct kernel_siginfo *info, int 
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	/* SEND_SIG_NOINFO (0) is from userspace; SEND_SIG_PRIV (1) and a
 	 * positive si_code are the kernel's own signals. */
 	if ((unsigned long)info == 1)
@@ -1256,8 +1282,9 @@ int BPF_PROG(ptrace_access_check, struct task_struct *child, unsigned int mode, 
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct object o = {.op = BPFBOX_OP_PTRACE};
 	task_exe(child, &o);
 	if (mode & PTRACE_MODE_ATTACH)
@@ -1273,8 +1300,9 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct object o = {.op = BPFBOX_OP_PTRACE};
 	task_exe(parent, &o);
 	return check_task(&s, BPFBOX_RULE_PTRACE, BPFBOX_PTRACE_ATTACH, &o);
@@ -1308,8 +1336,9 @@ static __always_inline __u32 as_connect(__u32 set, __u32 bit)
 static __always_inline int check_unix_peer(__u32 op, struct sock *other)
 {
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct bpfbox_masks family = {};
 	net_masks(&s, AF_UNIX, &family);
 	struct unix_sock *u = other ? bpf_skc_to_unix_sock(other) : 0;
@@ -1488,19 +1517,23 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		return 0;
 	struct bpfbox_proc *p = bpf_map_lookup_elem(&procs, &ptgid);
 	if (!p) {
-		/* A bit set without an entry (task_alloc asks the bit alone):
-		 * the claim it made goes back. */
+		/* A lost parent (its bit set without an entry): its child is
+		 * lost too, and needs no room; the claim task_alloc made for
+		 * it (task_alloc asks the bit alone) goes back. */
 		if (end_fork(parent->pid))
 			release_proc_claim();
+		mark_lost(ctgid);
 		return 0;
 	}
 	__u64 start = child->start_time;
 	struct bpfbox_proc c = *p;
 	c.start_time = start;
 	/* task_alloc claimed room for this child; without a claim (the
-	 * programs were attached between the two) claim it now. */
-	if (end_fork(parent->pid) || claim_proc())
-		add_proc(ctgid, &c);
+	 * programs were attached between the two) claim it now. A child
+	 * that cannot be tracked (no room, no memory for its entry) does
+	 * not run unconfined: it is lost. */
+	if (!(end_fork(parent->pid) || claim_proc()) || add_proc(ctgid, &c))
+		mark_lost(ctgid);
 	/* The child is inside what its parent is inside, as thread_scopes
 	 * sees it: recorded scopes, or scopes that could not be (no entry,
 	 * or dropped ones), which the child, marked with no entry or with
@@ -1617,8 +1650,9 @@ SEC("lsm/bpf")
 int BPF_PROG(bpf_syscall, int cmd, void *attr, unsigned int size)
 {
 	struct state s;
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct object o = {.op = BPFBOX_OP_BPF, .kind = BPFBOX_RULE_CAP, .number = BPFBOX_CAPABILITY_BPF};
 	int foreign = cmd == BPF_OBJ_GET || cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_PROG_GET_FD_BY_ID ||
 		      cmd == BPF_LINK_GET_FD_BY_ID;
@@ -1640,8 +1674,9 @@ int BPF_PROG(sb_umount, struct vfsmount *mnt, int flags, int ret)
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct object o = {.op = BPFBOX_OP_MOUNT};
 	if (mount_of_bpffs(mnt))
 		return protect(&s, &o, BPFBOX_CAP_USE, 0);
@@ -1660,8 +1695,9 @@ int BPF_PROG(sb_remount, struct super_block *sb, void *mnt_opts, int ret)
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	if (sb && sb->s_magic == BPF_FS_MAGIC) {
 		struct object o = {.op = BPFBOX_OP_MOUNT};
 		return protect(&s, &o, BPFBOX_CAP_USE, 0);
@@ -1806,8 +1842,9 @@ int BPF_PROG(file_fcntl, struct file *file, unsigned int cmd, unsigned long arg,
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	return check_sigio(&s, cmd, arg);
 }
 
@@ -1818,8 +1855,9 @@ int BPF_PROG(path_notify, const struct path *path, __u64 mask, unsigned int obj_
 	struct state s;
 	if (ret)
 		return prior(ret);
-	if (!get_state(&s))
-		return 0;
+	int standing = get_state(&s);
+	if (standing <= 0)
+		return no_state(standing);
 	struct dentry *dentry = walkable(path, path)->dentry;
 	if (!dentry)
 		return 0;

@@ -559,9 +559,10 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 	/* The process's state, as the hooks' get_state reads it, but for the
 	 * confined bit: every caller asks it first (maybe_confined_caller),
 	 * so that a process without a profile does not even build o. */
+	/* The bit set and no entry: a lost process (procs, scopes.h). */
 	struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
 	if (!proc)
-		return 0;
+		return lost_process();
 	/* Direct loads, not probes: a helper call each costs every socket
 	 * operation of a confined server about 60 instructions. Verified
 	 * once here, the trust search 6.12 makes for them is paid once. */

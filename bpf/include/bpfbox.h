@@ -374,9 +374,12 @@ struct bpfbox_stats {
 	__u64 events_dropped; /* ring buffer full */
 	__u64 scopes_dropped; /* a thread inside too many scoped functions */
 	/* procs entries plus forks and execs under way that will add one: never
-	 * above BPFBOX_MAX_PROCS, so an insert into procs cannot fail. */
+	 * above BPFBOX_MAX_PROCS, so an insert into procs never finds it full. */
 	__s64 procs_claimed;
 	__u64 forks_refused; /* forks refused because procs was full */
+	/* processes whose entry could not be stored (no memory), or forked by
+	 * such a one: killed at their first operation */
+	__u64 procs_lost;
 };
 
 /* registry: slot -> what the loader put there (for --list, reloads and

@@ -936,6 +936,51 @@ $LOAD -q --unload $B
 kill $REGISTRY; wait $REGISTRY 2>/dev/null
 expect_status "fleet: the registry down, exit 5" 5 "cannot reach the registry 127.0.0.1:5000" $LOAD "$REF_A"
 expect "fleet: ... what is in force stays" "denied ok" two "$A read /srv/t/secret" "$B read /srv/t/secret"
+# A process that must be confined but whose state cannot be stored (no
+# memory for its procs entry) is lost: it does not run on unconfined, but
+# is killed at the first operation it asks for, and so is a child it
+# forks. Its entry deleted by hand stands for the insert that failed; the
+# control runs the same without.
+lost_run() { # CHANGE OPS...: the probe's output and exit status, CHANGE made
+    # (with $LOST_PID its pid) while it waits
+    change=$1
+    shift
+    rm -f /tmp/go /tmp/lost.out /tmp/lost.pid
+    ( $A waitfor /tmp/go , "$@" & echo $! > /tmp/lost.pid; wait $!; echo "status:$?" ) 2>&1 | cat > /tmp/lost.out &
+    runner=$!
+    n=0
+    while ! grep -q "waiting for" /tmp/lost.out 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+    LOST_PID=$(cat /tmp/lost.pid)
+    eval "$change"
+    touch /tmp/go
+    wait $runner
+    # (and without the shell's word for a job killed by a signal)
+    grep -v -e "^probe: waiting for" -e "^Killed" /tmp/lost.out | tr '\n' ' '
+}
+FORGET='/opt/t/root-free/escape forget /sys/fs/bpf/bpfbox/maps/procs $LOST_PID > /tmp/forget.out'
+got=$(lost_run true read /srv/t/readable)
+[ "$got" = "ok ok status:0 " ] && pass "lost: the control reads what its profile allows" || fail "lost: the control reads" "[$got]"
+got=$(lost_run "$FORGET" read /srv/t/readable)
+[ "$got" = "status:137 " ] && [ "$(cat /tmp/forget.out)" = "ok" ] &&
+    pass "lost: without its state, a confined process is killed at its next operation" ||
+    fail "lost: without its state, a confined process is killed at its next operation" "[$got], forget [$(cat /tmp/forget.out)]"
+LOST_PID=$(cat /tmp/lost.pid)
+# Its bit went with it: a process given its pid later (the next fork
+# after ns_last_pid is set) is not lost.
+got=$(sh -c "echo $((LOST_PID - 1)) > /proc/sys/kernel/ns_last_pid; /opt/t/free/probe read /srv/t/secret & echo pid:\$!; wait" |
+    sort | tr '\n' ' ')
+[ "$got" = "ok pid:$LOST_PID " ] && pass "lost: its pid, given to an unconfined process after it exited, is not denied" ||
+    fail "lost: its pid, given to an unconfined process after it exited, is not denied" "[$got], the lost pid $LOST_PID"
+# A lost process's child is lost too: it does not create what an
+# unconfined process could (the control), nor, killed, what the profile
+# would deny it.
+rm -f /tmp/lost-child
+expect "lost: an unconfined process creates the file (control)" "ok" /opt/t/free/probe create /tmp/lost-child
+rm -f /tmp/lost-child
+got=$(lost_run "$FORGET" fork create /tmp/lost-child)
+[ ! -e /tmp/lost-child ] && [ "$got" = "status:137 " ] && pass "lost: ... its child is killed too, the file not created" ||
+    fail "lost: ... its child is killed too" "[$got], $(ls /tmp/lost-child 2>&1)"
+
 # The shared functions (bpf/include/shared.h) are linked into each program
 # in place of a stub; a program whose link is gone runs the stub, which
 # fails closed, and the next load says so rather than go on.

@@ -41,6 +41,8 @@
  *   fill PIN | unfill PIN   add marked junk keys to a pinned hash map until it
  *                           is full ("ok:N"), or remove them
  *   count PIN               the entries of a pinned hash map ("ok:N")
+ *   forget PIN KEY          delete the entry of a pinned hash map keyed by
+ *                           the 4-byte number KEY (a pid)
  *   noop                    nothing, silently (what memfd-exec runs)
  */
 #define _GNU_SOURCE
@@ -482,6 +484,12 @@ static void run(char **argv, int argc)
 			printf("ok:%ld", rc);
 			return;
 		}
+	} else if (!strcmp(op, "forget")) {
+		union bpf_attr get = {.pathname = (unsigned long)a};
+		int fd = sys_bpf(BPF_OBJ_GET, &get);
+		__u32 key = atoi(b);
+		union bpf_attr del = {.map_fd = fd, .key = (unsigned long)&key};
+		rc = fd < 0 ? -1 : sys_bpf(BPF_MAP_DELETE_ELEM, &del);
 	} else if (!strcmp(op, "count")) {
 		rc = count(a);
 		if (rc >= 0) {

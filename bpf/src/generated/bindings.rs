@@ -544,10 +544,11 @@ pub struct bpfbox_stats {
     pub scopes_dropped: __u64,
     pub procs_claimed: __s64,
     pub forks_refused: __u64,
+    pub procs_lost: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of bpfbox_stats"][::std::mem::size_of::<bpfbox_stats>() - 32usize];
+    ["Size of bpfbox_stats"][::std::mem::size_of::<bpfbox_stats>() - 40usize];
     ["Alignment of bpfbox_stats"][::std::mem::align_of::<bpfbox_stats>() - 8usize];
     ["Offset of field: bpfbox_stats::events_dropped"]
         [::std::mem::offset_of!(bpfbox_stats, events_dropped) - 0usize];
@@ -557,6 +558,8 @@ const _: () = {
         [::std::mem::offset_of!(bpfbox_stats, procs_claimed) - 16usize];
     ["Offset of field: bpfbox_stats::forks_refused"]
         [::std::mem::offset_of!(bpfbox_stats, forks_refused) - 24usize];
+    ["Offset of field: bpfbox_stats::procs_lost"]
+        [::std::mem::offset_of!(bpfbox_stats, procs_lost) - 32usize];
 };
 #[repr(C)]
 #[derive(
