@@ -558,8 +558,8 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	/* The process's state, as the hooks' get_state reads it, but for the
 	 * confined bit: every caller asks it first (maybe_confined_caller),
-	 * so that a process without a profile does not even build o. */
-	/* The bit set and no entry: a lost process (procs, scopes.h). */
+	 * so that a process without a profile does not even build o. The
+	 * bit set and no entry: a lost process (procs, scopes.h). */
 	struct bpfbox_proc *proc = bpf_map_lookup_elem(&procs, &tgid);
 	if (!proc)
 		return lost_process();

@@ -173,7 +173,7 @@ static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
 
 /* A process that must be confined but whose state could not be stored
  * (no memory for its entry, no room claimed, or a lost parent): its bit
- * with no entry, which every decision denies. */
+ * with no entry, which the first decision about it meets (lost_process). */
 static __always_inline void mark_lost(__u32 tgid)
 {
 	__u64 *bits = id_word(&confined, tgid);
