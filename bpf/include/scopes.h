@@ -126,15 +126,21 @@ static __always_inline int in_scope(__u32 tid)
 	return !bits || (*bits & id_bit(tid));
 }
 
-static __always_inline void mark_scoped(__u32 tid, int inside)
+/* Sets (`on`) or clears id's bit in one of the per-id bitmaps. */
+static __always_inline void set_id_bit(void *bitmap, __u32 id, int on)
 {
-	__u64 *bits = id_word(&scoped, tid);
+	__u64 *bits = id_word(bitmap, id);
 	if (!bits)
 		return;
-	if (inside)
-		__sync_fetch_and_or(bits, id_bit(tid));
+	if (on)
+		__sync_fetch_and_or(bits, id_bit(id));
 	else
-		__sync_fetch_and_and(bits, ~id_bit(tid));
+		__sync_fetch_and_and(bits, ~id_bit(id));
+}
+
+static __always_inline void mark_scoped(__u32 tid, int inside)
+{
+	set_id_bit(&scoped, tid, inside);
 }
 
 static __always_inline int maybe_confined(__u32 tgid)
@@ -161,9 +167,7 @@ static __always_inline void release_proc_claim(void)
  * Returns non-zero when the entry could not be stored. */
 static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
 {
-	__u64 *bits = id_word(&confined, tgid);
-	if (bits)
-		__sync_fetch_and_or(bits, id_bit(tgid));
+	set_id_bit(&confined, tgid, 1);
 	long err = bpf_map_update_elem(&procs, &tgid, proc, BPF_NOEXIST);
 	if (err == 0)
 		return 0;
@@ -176,9 +180,7 @@ static __always_inline long add_proc(__u32 tgid, struct bpfbox_proc *proc)
  * with no entry, which the first decision about it meets (lost_process). */
 static __always_inline void mark_lost(__u32 tgid)
 {
-	__u64 *bits = id_word(&confined, tgid);
-	if (bits)
-		__sync_fetch_and_or(bits, id_bit(tgid));
+	set_id_bit(&confined, tgid, 1);
 	struct bpfbox_stats *st = stats_entry();
 	if (st)
 		__sync_fetch_and_add(&st->procs_lost, 1);
@@ -199,9 +201,7 @@ static __always_inline void remove_proc(__u32 tgid)
 {
 	if (bpf_map_delete_elem(&procs, &tgid) == 0)
 		release_proc_claim();
-	__u64 *bits = id_word(&confined, tgid);
-	if (bits)
-		__sync_fetch_and_and(bits, ~id_bit(tgid));
+	set_id_bit(&confined, tgid, 0);
 }
 
 static __always_inline void count_scope_dropped(void)

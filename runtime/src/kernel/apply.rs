@@ -38,10 +38,6 @@ struct Prepared<'a> {
     pins: Vec<PathBuf>,
 }
 
-fn key_size(maps: &Maps) -> u32 {
-    maps.rules.key_size()
-}
-
 /// Rule entries: keys and values, each concatenated.
 #[derive(Default)]
 struct Entries {
@@ -92,8 +88,8 @@ fn write_entries(
         entries.push(number_rule_key(version, *scope, *kind, *number), masks);
     }
     // Recorded first: a write that fails half-way is undone from it too.
-    written::record(version, key_size(maps), &entries.keys);
     let map = &maps.rules;
+    written::record(version, map.key_size(), &entries.keys);
     let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
     for (keys, values) in entries
         .keys
@@ -110,7 +106,7 @@ fn write_entries(
 /// where that does not account for them all, every key that starts with
 /// the version (found by reading the whole map).
 pub(super) fn delete_version(maps: &Maps, version: u32) {
-    let recorded = written::recorded(version, key_size(maps));
+    let recorded = written::recorded(version, maps.rules.key_size());
     if !recorded.is_some_and(|keys| delete_keys(&maps.rules, &keys)) {
         delete_found(&maps.rules, version);
     }
@@ -271,9 +267,12 @@ fn prepare<'a>(
             prepared.push(entry);
             rollback(maps, &prepared);
             let hint = if e.kind() == ErrorKind::TooBig {
-                "the rules map is full (262,144 entries, every kind together): unload profiles you no longer need"
+                format!(
+                    "the rules map is full ({} entries, every kind together): unload profiles you no longer need",
+                    abi::bpfbox_limits::BPFBOX_MAX_RULES
+                )
             } else {
-                "nothing was changed; run with --verbose for libbpf's log"
+                "nothing was changed; run with --verbose for libbpf's log".to_string()
             };
             return Err(Failure::kernel(
                 format!("cannot write the rules of {}: {e}", profile.exe),
