@@ -14,7 +14,8 @@ use std::ffi::{c_int, c_long, CStr};
 use std::sync::Mutex;
 
 use libbpf_rs::libbpf_sys;
-use libbpf_rs::AsRawLibbpf;
+
+use super::btf::KernelBtf;
 
 /// A hook's BTF id (its `bpf_lsm_<hook>` function) and argument count.
 #[derive(Clone, Copy)]
@@ -27,7 +28,7 @@ struct Hook {
 /// from (types.rs cuts the objects' types from it).
 pub(super) struct KernelHooks {
     hooks: HashMap<String, Hook>,
-    btf: libbpf_rs::btf::Btf<'static>,
+    btf: KernelBtf,
 }
 
 const PREFIX: &[u8] = b"bpf_lsm_";
@@ -45,43 +46,34 @@ impl KernelHooks {
     /// From the kernel's BTF; `None` without it (every program is then
     /// left to libbpf, and the load says what failed).
     pub(super) fn read() -> Option<Self> {
-        let btf = libbpf_rs::btf::Btf::from_vmlinux().ok()?;
-        let raw = btf.as_libbpf_object().as_ptr();
+        let btf = KernelBtf::read()?;
         let mut hooks = HashMap::new();
-        // SAFETY: `raw` is the parsed BTF `btf` owns, alive for the loop;
-        // every id is below its type count, and libbpf returns its own
-        // records and strings for them.
-        unsafe {
-            let count = libbpf_sys::btf__type_cnt(raw);
-            for id in 1..count {
-                let t = libbpf_sys::btf__type_by_id(raw, id);
-                if t.is_null() || btf_kind((*t).info) != libbpf_sys::BTF_KIND_FUNC {
-                    continue;
-                }
-                let name = libbpf_sys::btf__name_by_offset(raw, (*t).name_off);
-                if name.is_null() {
-                    continue;
-                }
-                let Some(hook) = CStr::from_ptr(name).to_bytes().strip_prefix(PREFIX) else {
-                    continue;
-                };
-                let proto = libbpf_sys::btf__type_by_id(raw, (*t).__bindgen_anon_1.type_);
-                if proto.is_null() || btf_kind((*proto).info) != libbpf_sys::BTF_KIND_FUNC_PROTO {
-                    continue;
-                }
-                let args = ((*proto).info & 0xffff) as usize;
-                // The first of a name, as libbpf's search finds it.
-                hooks
-                    .entry(String::from_utf8_lossy(hook).into_owned())
-                    .or_insert(Hook { id, args });
+        for id in 1..btf.type_count() {
+            let Some(t) = btf.type_at(id) else { continue };
+            if btf_kind(t.info) != libbpf_sys::BTF_KIND_FUNC {
+                continue;
             }
+            let Some(hook) = btf.name_of(t.name_off).to_bytes().strip_prefix(PREFIX) else {
+                continue;
+            };
+            // SAFETY: a FUNC's word after its info is the type it is of.
+            let proto = btf.type_at(unsafe { t.__bindgen_anon_1.type_ });
+            let Some(proto) = proto.filter(|p| btf_kind(p.info) == libbpf_sys::BTF_KIND_FUNC_PROTO)
+            else {
+                continue;
+            };
+            let args = (proto.info & 0xffff) as usize;
+            // The first of a name, as libbpf's search finds it.
+            hooks
+                .entry(String::from_utf8_lossy(hook).into_owned())
+                .or_insert(Hook { id, args });
         }
         (!hooks.is_empty()).then_some(Self { hooks, btf })
     }
 
-    /// The kernel's parsed BTF, alive with `self`.
-    pub(super) fn btf(&self) -> *const libbpf_sys::btf {
-        self.btf.as_libbpf_object().as_ptr()
+    /// The kernel's BTF the hooks were read from.
+    pub(super) fn btf(&self) -> &KernelBtf {
+        &self.btf
     }
 
     /// How many arguments `hook` takes; `None` when the kernel has no such hook.

@@ -26,6 +26,7 @@
 //! unload.
 
 mod apply;
+mod btf;
 mod epoch;
 mod hooks;
 mod maps;

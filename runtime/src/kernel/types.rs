@@ -36,6 +36,7 @@ use std::sync::Mutex;
 use libbpf_rs::libbpf_sys::{self, btf, btf_type};
 use libbpf_rs::AsRawLibbpf;
 
+use super::btf::KernelBtf;
 use super::programs::bpf_failure;
 use crate::failure::Failure;
 use crate::libbpf_log;
@@ -123,7 +124,7 @@ impl KernelTypes {
     /// slower, never wrong.
     pub(super) fn write(
         &mut self,
-        kernel: *const btf,
+        kernel: &KernelBtf,
         objects: &[&libbpf_rs::OpenObject],
     ) -> Result<HashMap<String, u32>, Failure> {
         let mut names = HashSet::new();
@@ -135,16 +136,14 @@ impl KernelTypes {
                 unsafe { root_names(local, &mut names) };
             }
         }
-        // SAFETY: the kernel's BTF the caller holds for the call.
-        let roots = unsafe { kernel_roots(kernel, &names) };
+        let roots = kernel_roots(kernel, &names);
         let ids = roots
             .iter()
             .rev()
-            // SAFETY: ids of the kernel's BTF, found above.
-            .filter(|(_, id)| unsafe { type_at(kernel, *id) }.is_some_and(is_composite))
+            .filter(|(_, id)| kernel.type_at(*id).is_some_and(is_composite))
             .map(|(name, id)| (String::from_utf8_lossy(name).into_owned(), *id))
             .collect();
-        // SAFETY: as above; the cut is freed before return.
+        // SAFETY: the cut is freed before return.
         let bytes = match unsafe { cut(kernel, &names, &roots) } {
             Ok(bytes) => {
                 libbpf_log::note(&format!(
@@ -158,8 +157,7 @@ impl KernelTypes {
                 libbpf_log::note(&format!(
                     "the kernel's types could not be cut ({e}): libbpf is given all of them"
                 ));
-                // SAFETY: the kernel's BTF, as above.
-                unsafe { raw(kernel) }
+                Ok(kernel.bytes().to_vec())
             }
         };
         let written = bytes.and_then(|b| self.file.write_all(&b).map_err(|e| e.to_string()));
@@ -297,19 +295,16 @@ unsafe fn root_names(b: *const btf, names: &mut HashSet<Vec<u8>>) {
 }
 
 /// The kernel's structs, unions and enums of the `names`, in id order.
-///
-/// # Safety
-/// `kernel` is a parsed BTF.
-unsafe fn kernel_roots(kernel: *const btf, names: &HashSet<Vec<u8>>) -> Vec<(Vec<u8>, u32)> {
+fn kernel_roots(kernel: &KernelBtf, names: &HashSet<Vec<u8>>) -> Vec<(Vec<u8>, u32)> {
     let mut found = Vec::new();
-    for id in 1..libbpf_sys::btf__type_cnt(kernel) {
-        let Some(t) = type_at(kernel, id) else {
+    for id in 1..kernel.type_count() {
+        let Some(t) = kernel.type_at(id) else {
             continue;
         };
         if !is_named_root(t) {
             continue;
         }
-        let name = name_of(kernel, t.name_off).to_bytes();
+        let name = kernel.name_of(t.name_off).to_bytes();
         if names.contains(name) {
             found.push((name.to_vec(), id));
         }
@@ -338,25 +333,12 @@ unsafe fn rodata_variables(b: *const btf, prefix: &str) -> Vec<(String, usize)> 
         .collect()
 }
 
-/// The kernel's BTF as it is.
-///
-/// # Safety
-/// `kernel` is a parsed BTF.
-unsafe fn raw(kernel: *const btf) -> Result<Vec<u8>, String> {
-    let mut size = 0u32;
-    let data = libbpf_sys::btf__raw_data(kernel, &mut size);
-    if data.is_null() {
-        return Err("libbpf gives no raw data of the kernel's BTF".into());
-    }
-    Ok(std::slice::from_raw_parts(data.cast::<u8>(), size as usize).to_vec())
-}
-
 /// The cut (see the module's comment), as raw BTF.
 ///
 /// # Safety
-/// `kernel` is a parsed BTF; `roots` are ids of it.
+/// `roots` are ids of `kernel`.
 unsafe fn cut(
-    kernel: *const btf,
+    kernel: &KernelBtf,
     names: &HashSet<Vec<u8>>,
     roots: &[(Vec<u8>, u32)],
 ) -> Result<Vec<u8>, String> {
@@ -395,7 +377,7 @@ fn added(result: c_int, what: &str) -> Result<c_int, String> {
 }
 
 struct Cut<'a> {
-    src: *const btf,
+    src: &'a KernelBtf,
     dst: *mut btf,
     names: &'a HashSet<Vec<u8>>,
     /// The id in the cut of each kernel type added.
@@ -411,7 +393,7 @@ impl Cut<'_> {
     /// way back in C, are not followed.
     ///
     /// # Safety
-    /// `self.src` is a parsed BTF, `self.dst` a BTF being built.
+    /// `self.dst` is a BTF being built.
     unsafe fn add(&mut self, id: u32) -> Result<c_int, String> {
         if id == 0 {
             return Ok(0); // void
@@ -420,8 +402,8 @@ impl Cut<'_> {
             return Ok(done);
         }
         let (src, dst) = (self.src, self.dst);
-        let t = type_at(src, id).ok_or_else(|| format!("no type {id}"))?;
-        let name_c = name_of(src, t.name_off);
+        let t = src.type_at(id).ok_or_else(|| format!("no type {id}"))?;
+        let name_c = src.name_of(t.name_off);
         let name: *const c_char = name_c.as_ptr();
         let size = t.__bindgen_anon_1.size;
         let target = t.__bindgen_anon_1.type_;
@@ -478,7 +460,7 @@ impl Cut<'_> {
                     } else {
                         (m.offset, 0)
                     };
-                    let name = name_of(src, m.name_off).as_ptr();
+                    let name = src.name_of(m.name_off).as_ptr();
                     added(
                         libbpf_sys::btf__add_field(dst, name, field, offset, bits),
                         "a field",
@@ -494,7 +476,7 @@ impl Cut<'_> {
                     } else {
                         i64::from(v.val as u32)
                     };
-                    let name = name_of(src, v.name_off).as_ptr();
+                    let name = src.name_of(v.name_off).as_ptr();
                     added(
                         libbpf_sys::btf__add_enum_value(dst, name, value),
                         "an enum value",
@@ -506,7 +488,7 @@ impl Cut<'_> {
                 let new = libbpf_sys::btf__add_enum64(dst, name, size, kflag(t));
                 for v in records::<libbpf_sys::btf_enum64>(t, vlen(t)) {
                     let value = u64::from(v.val_hi32) << 32 | u64::from(v.val_lo32);
-                    let name = name_of(src, v.name_off).as_ptr();
+                    let name = src.name_of(v.name_off).as_ptr();
                     added(
                         libbpf_sys::btf__add_enum64_value(dst, name, value),
                         "an enum value",
@@ -587,6 +569,12 @@ mod tests {
             return;
         };
         let kernel = hooks.btf();
+        // The whole, as libbpf parses it, to hold the cut to.
+        // SAFETY: raw BTF bytes, copied by libbpf; freed below.
+        let whole_btf = unsafe {
+            libbpf_sys::btf__new(kernel.bytes().as_ptr().cast(), kernel.bytes().len() as u32)
+        };
+        assert!(!whole_btf.is_null(), "libbpf parses the kernel's BTF");
         let (mut main, mut shared) = (MaybeUninit::uninit(), MaybeUninit::uninit());
         let main = skel::bpfbox::BpfboxSkelBuilder::default()
             .open(&mut main)
@@ -605,7 +593,7 @@ mod tests {
 
         let task_struct = unsafe {
             libbpf_sys::btf__find_by_name_kind(
-                kernel,
+                whole_btf,
                 c"task_struct".as_ptr(),
                 libbpf_sys::BTF_KIND_STRUCT,
             )
@@ -623,7 +611,7 @@ mod tests {
             c"mount",
             c"proc_inode",
         ] {
-            let (whole, kept) = (members(kernel, name), members(cut, name));
+            let (whole, kept) = (members(whole_btf, name), members(cut, name));
             assert_eq!(kept.len(), whole.len(), "{name:?} keeps every member");
             for ((kname, koffset, kkind), (cname, coffset, ckind)) in whole.iter().zip(&kept) {
                 assert_eq!(
@@ -640,7 +628,7 @@ mod tests {
         // SAFETY: both parsed BTFs.
         let (whole, kept) = unsafe {
             (
-                libbpf_sys::btf__type_cnt(kernel),
+                libbpf_sys::btf__type_cnt(whole_btf),
                 libbpf_sys::btf__type_cnt(cut),
             )
         };
@@ -648,7 +636,10 @@ mod tests {
             kept * 20 < whole,
             "the cut has {kept} of the kernel's {whole} types"
         );
-        unsafe { libbpf_sys::btf__free(cut) };
+        unsafe {
+            libbpf_sys::btf__free(cut);
+            libbpf_sys::btf__free(whole_btf);
+        }
     }
 
     /// The names of the structs, unions and enums an opened object's BTF has.
