@@ -418,18 +418,21 @@ struct kept_file {
 	__u32 slot, serial;
 };
 
-/* The file a hot hook asks about, once its recent entry did not answer.
- * Through walkable(), off the hit path: on 6.12 a direct load of a
- * pointer field makes the verifier search its BTF. */
-static __always_inline void kept_file_of(struct kept_file *f, struct inode *inode, struct inode *fields,
-					 struct dentry *dentry)
+/* The file a hot hook keeps rules for, at `subtrees`, `rename_seq` (see
+ * memo_slot), of no profile yet. Made where they are kept, not before:
+ * an exec answered by its memo keeps nothing. Through walkable(), off
+ * the hit path: on 6.12 a direct load of a pointer field makes the
+ * verifier search its BTF. */
+static __always_inline void kept_file_of(struct kept_file *f, struct inode *inode, struct dentry *dentry,
+					 __u32 subtrees, __u32 rename_seq)
 {
+	struct inode *fields = walkable(inode, inode);
 	f->inode = (unsigned long)inode;
 	f->ino = fields->i_ino;
 	f->sb = (unsigned long)fields->i_sb;
 	f->dentry = (unsigned long)dentry;
-	f->subtrees = 0;
-	f->rename_seq = 0;
+	f->subtrees = subtrees;
+	f->rename_seq = rename_seq;
 	f->slot = 0;
 	f->serial = 0;
 }
@@ -532,13 +535,12 @@ __noinline int memo_taken_over(struct memo *e, struct recall *r, struct bpfbox_p
  * file's one name finds the memo taken after a link that gives it a
  * second name, and is not remembered. The sequence is read before the walk
  * up the directories, so a rename during the walk changes it. */
-static __always_inline struct memo *memo_slot(struct kept_file *f, struct memo *e, int subtrees)
+static __always_inline struct memo *memo_slot(struct memo *e, int subtrees, __u32 *rename_seq)
 {
-	f->subtrees = subtrees;
-	f->rename_seq = 0;
+	*rename_seq = 0;
 	if (!e || (subtrees && !rename_lock_address))
 		return 0;
-	if (subtrees && !rename_sequence(&f->rename_seq))
+	if (subtrees && !rename_sequence(rename_seq))
 		return 0;
 	return e;
 }
@@ -547,8 +549,9 @@ static __always_inline struct memo *memo_slot(struct kept_file *f, struct memo *
  * memory, bpffs (refused changes) or /proc (pid entries are questions about
  * another process), nor a file with more than one name (read after the
  * memo is taken: see memo_slot). inode stays trusted for the lookup. */
-static __always_inline struct memo *memo_of(struct inode *inode, struct inode *fields)
+static __always_inline struct memo *memo_of(struct inode *inode)
 {
+	struct inode *fields = walkable(inode, inode);
 	struct super_block *sb = fields->i_sb;
 	unsigned long magic = sb ? sb->s_magic : 0;
 	if (!sb || file_class(fields->i_mode, magic, sb->s_flags) != CLASS_FILE || magic == BPF_FS_MAGIC ||
@@ -734,18 +737,21 @@ static __always_inline int check_inode(struct state *s, __u32 op, struct inode *
 /* A file access on the hot path, decided in full by file_decision; for a
  * tainted process, the rules it found for a file of a directory tree are
  * remembered in memo `e` (memo_of) under `r`'s tag. */
-static __always_inline int check_file(struct state *s, struct recall *r, struct memo *e, struct kept_file *f,
-				      __u32 op, struct inode *inode, struct dentry *dentry, struct path *path,
-				      struct path *walk, __u32 access)
+static __always_inline int check_file(struct state *s, struct recall *r, struct memo *e, __u32 op,
+				      struct inode *inode, struct dentry *dentry, struct path *path, struct path *walk,
+				      __u32 access)
 {
-	struct memo *slot = r ? memo_slot(f, e, s->q.flags & BPFBOX_PROFILE_SUBTREES) : 0;
+	__u32 subtrees = s->q.flags & BPFBOX_PROFILE_SUBTREES, rename_seq = 0;
+	struct memo *slot = r ? memo_slot(e, subtrees, &rename_seq) : 0;
 	struct object o = {.op = op, .kind = BPFBOX_RULE_FILE, .inode = inode, .dentry = dentry, .walk = walk};
 	int verdict = file_decision(&s->q, s->proc, &o, access);
 	/* Before the event: one state of the verifier's reaches this. */
 	if (slot && o.file_rules) {
-		f->slot = s->proc->slot;
-		f->serial = s->proc->serial;
-		keep(slot, r, f, &s->q.acc);
+		struct kept_file f;
+		kept_file_of(&f, inode, dentry, subtrees, rename_seq);
+		f.slot = s->proc->slot;
+		f.serial = s->proc->serial;
+		keep(slot, r, &f, &s->q.acc);
 	}
 	return file_verdict(s, &o, path, verdict);
 }
@@ -779,11 +785,6 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		return 0;
 	struct dentry *dentry = hot_dentry(loaded, file_path);
 	tagged = tagged && recall_process(&r, tgid, tid);
-	/* Through walkable(), off the hit path: on 6.12 a direct load of a
-	 * pointer field makes the verifier search its BTF. */
-	struct inode *fields = walkable(inode, inode);
-	struct kept_file f;
-	kept_file_of(&f, inode, fields, dentry);
 	/* The file's memo: the calling process's own (no state to look up),
 	 * else what another tainted process of its profile remembered, taken
 	 * over (its tag becomes the caller's). */
@@ -796,8 +797,8 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * hold. */
 	if (e && memo_answers(e, &r, 0, op, access, &v)) {
 		if (op != BPFBOX_OP_EXEC) {
-			f.subtrees = v.subtrees;
-			f.rename_seq = v.rename_seq;
+			struct kept_file f;
+			kept_file_of(&f, inode, dentry, v.subtrees, v.rename_seq);
 			keep(0, &r, &f, &v.masks);
 		}
 		return 0;
@@ -813,22 +814,22 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		/* Nor taken over, for the same reason. */
 		if (op == BPFBOX_OP_EXEC)
 			return 0;
-		f.subtrees = v.subtrees;
-		f.rename_seq = v.rename_seq;
+		struct kept_file f;
+		kept_file_of(&f, inode, dentry, v.subtrees, v.rename_seq);
 		f.slot = s.proc->slot;
 		f.serial = s.proc->serial;
 		keep(e, &r, &f, &v.masks);
 		return 0;
 	}
 	/* The memo a full decision is remembered in, created if need be. */
-	e = tainted ? memo_of(inode, fields) : 0;
+	e = tainted ? memo_of(inode) : 0;
 	if (!get_profile(&s))
 		return 0;
 	/* The event's path from bpf_d_path where the hook allows it, else
 	 * built by walking. */
 	struct path *path = d_path_allowed ? file_path : 0;
 	struct path *walk = d_path_allowed ? 0 : file_path;
-	return check_file(&s, tagged ? &r : 0, e, &f, op, inode, dentry, path, walk, access);
+	return check_file(&s, tagged ? &r : 0, e, op, inode, dentry, path, walk, access);
 }
 
 /* The kernel mapping an executable and its interpreter during exec. */
