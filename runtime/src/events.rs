@@ -12,6 +12,8 @@ use bpfbox_image::families::family_name;
 use bpfbox_image::{capability_name, RuleKind};
 use libbpf_rs::{ErrorKind, RingBufferBuilder};
 use serde::Serialize;
+
+use crate::shortfalls::Growth;
 use serde_json::{json, Value};
 use zerocopy::FromBytes;
 
@@ -441,10 +443,11 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
             "is another bpfbox-load --follow running? events go to one reader",
         )
     })?;
-    // Drops are told as they happen (on stderr, so JSON lines stay clean),
-    // never only at the end: a gap in the log must be visible where it is.
-    let mut dropped = DropReport::default();
-    dropped.report(maps.stats().events_dropped);
+    // Drops (and bpfbox's other shortfalls) are told as they happen, on
+    // stderr so JSON lines stay clean, never only at the end: a gap in the
+    // log must be visible where it is.
+    let mut shortfalls = Growth::default();
+    shortfalls.report(&maps.stats());
     while !STOP.load(Ordering::Relaxed) {
         match ring.poll(Duration::from_millis(200)) {
             Ok(()) => {}
@@ -456,37 +459,11 @@ pub fn follow(maps: &Maps, json: bool) -> Result<(), Failure> {
                 ))
             }
         }
-        dropped.report(maps.stats().events_dropped);
+        shortfalls.report(&maps.stats());
     }
     let _ = ring.consume();
-    dropped.report(maps.stats().events_dropped);
+    shortfalls.report(&maps.stats());
     Ok(())
-}
-
-/// Reports growth of the kernel's count of events lost to a full ring buffer.
-#[derive(Default)]
-struct DropReport {
-    reported: u64,
-}
-
-impl DropReport {
-    fn report(&mut self, total: u64) {
-        if let Some(line) = self.line(total) {
-            eprintln!("{line}");
-        }
-    }
-
-    fn line(&mut self, total: u64) -> Option<String> {
-        if total <= self.reported {
-            return None;
-        }
-        let new = total - self.reported;
-        self.reported = total;
-        Some(format!(
-            "warning: {new} event{} dropped because the ring buffer was full ({total} since bpfbox was loaded); read the events faster, or with fewer #[audit] rules",
-            if new == 1 { " was" } else { "s were" }
-        ))
-    }
 }
 
 #[cfg(test)]
@@ -600,21 +577,6 @@ mod tests {
             to_line(&event),
             "15:47:13.518 deny     x\\u{1b}[2J[7] open read /tmp/a\\nfake line (no rule allows it)  (profile /p)"
         );
-    }
-
-    #[test]
-    fn drops_are_reported_once_each() {
-        let mut report = DropReport::default();
-        assert_eq!(report.line(0), None);
-        assert!(report
-            .line(3)
-            .unwrap()
-            .starts_with("warning: 3 events were dropped"));
-        assert_eq!(report.line(3), None);
-        assert!(report
-            .line(4)
-            .unwrap()
-            .starts_with("warning: 1 event was dropped because the ring buffer was full (4 since"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod mountns;
 mod mounts;
 mod plan;
 mod resolve;
+mod shortfalls;
 mod signals;
 mod skel;
 mod sources;
@@ -86,7 +87,8 @@ struct Cli {
     #[arg(long, value_name = "DIR")]
     cache: Option<std::path::PathBuf>,
 
-    /// List the profiles in force, with rule, scope and process counts.
+    /// List the profiles in force, with rule, scope and process counts; on
+    /// stderr, what bpfbox refused or lost since it was loaded, with the fix.
     #[arg(long, conflicts_with_all = ["images", "unload", "follow"])]
     list: bool,
 
@@ -94,7 +96,8 @@ struct Cli {
     #[arg(long, value_name = "EXE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["images", "follow"])]
     unload: Option<String>,
 
-    /// Print audit events as JSON lines until interrupted (after loading IMAGE, if given).
+    /// Print audit events as JSON lines until interrupted (after loading IMAGE, if given);
+    /// on stderr, what bpfbox refuses or loses meanwhile (dropped events among it).
     #[arg(long)]
     follow: bool,
 
@@ -341,6 +344,10 @@ fn list(cli: &Cli) -> Result<(), Failure> {
         return Ok(());
     }
     let maps = Maps::open()?;
+    // On stderr, before the table: what bpfbox had to refuse or lose.
+    for line in shortfalls::standing(&maps.stats()) {
+        eprintln!("{line}");
+    }
     let processes = kernel::processes_per_slot(&maps);
     let rows: Vec<ListRow> = maps
         .registry()

@@ -140,6 +140,10 @@ for image in fs escape taint login login-pie switch task audit kfunc rootesc cap
     out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
+# What bpfbox refused or lost since it was loaded, --list tells on stderr
+# (the control: nothing yet; the forks and scopes cases below).
+list_warnings() { $LOAD --list 2>&1 > /tmp/list.out; }
+expect "list: nothing refused or lost yet, no warning" "" list_warnings
 
 # State pinned by another version of bpfbox (meta's ABI version, from
 # bpf/include/bpfbox.h, one less): refused before anything is opened or
@@ -340,6 +344,8 @@ case "$out" in
     *) fail "fork at the limit of tracked processes" "got [$out]" ;;
 esac
 expect "after the children exit, their room is free again" "ok:5" $E forks 5
+expect_status "list: the forks refused at the limit are told, with the fix" 0 \
+    "^warning: since bpfbox was loaded, [0-9]* forks* of .*confined process.* refused (EAGAIN).*load again with a larger --max-procs" list_warnings
 # A fork that fails after bpfbox claimed room for the child (here at the
 # pids cgroup's limit, which the kernel checks after the LSM hooks) gives
 # the room back: 100 processes, each refused one fork, then 5 forks, of 64
@@ -408,6 +414,8 @@ expect "func: eight different scoped functions active at once: recorded, the inn
 main after: ok" /opt/t/scopedeny/login deep 8
 expect "func: a ninth, which cannot be recorded, with a #[deny]: denied inside it, allowed after it returns" "level9: denied (Operation not permitted)
 main after: ok" /opt/t/scopedeny/login deep 9
+expect_status "list: the scope that could not be recorded is told, with the fix" 0 \
+    "^warning: since bpfbox was loaded, [0-9]* #\[func\] scopes* could not be recorded (more than 8 active in one thread.*nest fewer scoped functions" list_warnings
 
 # ---- #[kfunc] scopes ---------------------------------------------------------
 expect "kfunc: open inside do_filp_open, read(2) outside it" "ok denied" /opt/t/kf/probe openonly /srv/t/kf , readfd /srv/t/kf
