@@ -129,12 +129,30 @@ impl KernelBtf {
     }
 }
 
-/// The length of a type's record with what follows it, from its `info`
-/// (include/uapi/linux/btf.h); `None` for a kind this does not know.
+/// A type's kind and its count of records (members, values, parameters),
+/// as its `info` word holds them (include/uapi/linux/btf.h).
+fn kind_of(info: u32) -> u32 {
+    (info >> 24) & 0x1f
+}
+
+fn vlen_of(info: u32) -> usize {
+    (info & 0xffff) as usize
+}
+
+pub(super) fn kind(t: &btf_type) -> u32 {
+    kind_of(t.info)
+}
+
+pub(super) fn vlen(t: &btf_type) -> usize {
+    vlen_of(t.info)
+}
+
+/// The length of a type's record with what follows it, from its `info`;
+/// `None` for a kind this does not know.
 fn record_size(info: u32) -> Option<usize> {
-    let vlen = (info & 0xffff) as usize;
+    let vlen = vlen_of(info);
     let base = size_of::<btf_type>();
-    let extra = match (info >> 24) & 0x1f {
+    let extra = match kind_of(info) {
         libbpf_sys::BTF_KIND_INT | libbpf_sys::BTF_KIND_VAR | libbpf_sys::BTF_KIND_DECL_TAG => 4,
         libbpf_sys::BTF_KIND_PTR
         | libbpf_sys::BTF_KIND_FWD

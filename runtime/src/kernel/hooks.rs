@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use libbpf_rs::libbpf_sys;
 
-use super::btf::KernelBtf;
+use super::btf::{kind, vlen, KernelBtf};
 
 /// A hook's BTF id (its `bpf_lsm_<hook>` function) and argument count.
 #[derive(Clone, Copy)]
@@ -50,7 +50,7 @@ impl KernelHooks {
         let mut hooks = HashMap::new();
         for id in 1..btf.type_count() {
             let Some(t) = btf.type_at(id) else { continue };
-            if btf_kind(t.info) != libbpf_sys::BTF_KIND_FUNC {
+            if kind(t) != libbpf_sys::BTF_KIND_FUNC {
                 continue;
             }
             let Some(hook) = btf.name_of(t.name_off).to_bytes().strip_prefix(PREFIX) else {
@@ -58,11 +58,10 @@ impl KernelHooks {
             };
             // SAFETY: a FUNC's word after its info is the type it is of.
             let proto = btf.type_at(unsafe { t.__bindgen_anon_1.type_ });
-            let Some(proto) = proto.filter(|p| btf_kind(p.info) == libbpf_sys::BTF_KIND_FUNC_PROTO)
-            else {
+            let Some(proto) = proto.filter(|p| kind(p) == libbpf_sys::BTF_KIND_FUNC_PROTO) else {
                 continue;
             };
-            let args = (proto.info & 0xffff) as usize;
+            let args = vlen(proto);
             // The first of a name, as libbpf's search finds it.
             hooks
                 .entry(String::from_utf8_lossy(hook).into_owned())
@@ -110,10 +109,6 @@ impl KernelHooks {
         }
         Some(LentHooks { handler })
     }
-}
-
-fn btf_kind(info: u32) -> u32 {
-    (info >> 24) & 0x1f
 }
 
 /// The hooks' ids while a load has them (libbpf's handlers are global).

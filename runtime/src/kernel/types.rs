@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use libbpf_rs::libbpf_sys::{self, btf, btf_type};
 use libbpf_rs::AsRawLibbpf;
 
-use super::btf::KernelBtf;
+use super::btf::{kind, vlen, KernelBtf};
 use super::programs::bpf_failure;
 use crate::failure::Failure;
 use crate::libbpf_log;
@@ -219,14 +219,6 @@ pub(super) fn set_type_ids(
         }
     }
     Ok(())
-}
-
-fn kind(t: &btf_type) -> u32 {
-    (t.info >> 24) & 0x1f
-}
-
-fn vlen(t: &btf_type) -> usize {
-    (t.info & 0xffff) as usize
 }
 
 fn kflag(t: &btf_type) -> bool {
