@@ -419,12 +419,12 @@ struct kept_file {
 };
 
 /* The file a hot hook keeps rules for, at `subtrees`, `rename_seq` (see
- * memo_slot), of no profile yet. Made where they are kept, not before:
- * an exec answered by its memo keeps nothing. Through walkable(), off
- * the hit path: on 6.12 a direct load of a pointer field makes the
- * verifier search its BTF. */
+ * memo_slot), of `proc`'s profile (0: none, for a note alone). Made where
+ * they are kept, not before: an exec answered by its memo keeps nothing.
+ * Through walkable(), off the hit path: on 6.12 a direct load of a
+ * pointer field makes the verifier search its BTF. */
 static __always_inline void kept_file_of(struct kept_file *f, struct inode *inode, struct dentry *dentry,
-					 __u32 subtrees, __u32 rename_seq)
+					 __u32 subtrees, __u32 rename_seq, struct bpfbox_proc *proc)
 {
 	struct inode *fields = walkable(inode, inode);
 	f->inode = (unsigned long)inode;
@@ -433,8 +433,8 @@ static __always_inline void kept_file_of(struct kept_file *f, struct inode *inod
 	f->dentry = (unsigned long)dentry;
 	f->subtrees = subtrees;
 	f->rename_seq = rename_seq;
-	f->slot = 0;
-	f->serial = 0;
+	f->slot = proc ? proc->slot : 0;
+	f->serial = proc ? proc->serial : 0;
 }
 
 /* This CPU's recent entry for the file's slot: a copy of what was just
@@ -748,9 +748,7 @@ static __always_inline int check_file(struct state *s, struct recall *r, struct 
 	/* Before the event: one state of the verifier's reaches this. */
 	if (slot && o.file_rules) {
 		struct kept_file f;
-		kept_file_of(&f, inode, dentry, subtrees, rename_seq);
-		f.slot = s->proc->slot;
-		f.serial = s->proc->serial;
+		kept_file_of(&f, inode, dentry, subtrees, rename_seq, s->proc);
 		keep(slot, r, &f, &s->q.acc);
 	}
 	return file_verdict(s, &o, path, verdict);
@@ -798,7 +796,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	if (e && memo_answers(e, &r, 0, op, access, &v)) {
 		if (op != BPFBOX_OP_EXEC) {
 			struct kept_file f;
-			kept_file_of(&f, inode, dentry, v.subtrees, v.rename_seq);
+			kept_file_of(&f, inode, dentry, v.subtrees, v.rename_seq, 0);
 			keep(0, &r, &f, &v.masks);
 		}
 		return 0;
@@ -815,9 +813,7 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 		if (op == BPFBOX_OP_EXEC)
 			return 0;
 		struct kept_file f;
-		kept_file_of(&f, inode, dentry, v.subtrees, v.rename_seq);
-		f.slot = s.proc->slot;
-		f.serial = s.proc->serial;
+		kept_file_of(&f, inode, dentry, v.subtrees, v.rename_seq, s.proc);
 		keep(e, &r, &f, &v.masks);
 		return 0;
 	}
