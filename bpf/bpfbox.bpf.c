@@ -269,61 +269,6 @@ static __always_inline int rename_sequence(__u32 *seq)
 	return !(*seq & 1);
 }
 
-/* A load ordered after every earlier load and before every later one. On x86 loads are not reordered
- * with loads (TSO), so a compiler barrier is enough; elsewhere an atomic
- * read, a full barrier. */
-static __always_inline __u64 read_once_ordered(__u64 *p)
-{
-#if defined(__TARGET_ARCH_x86)
-	asm volatile("" ::: "memory");
-	__u64 v = *(volatile __u64 *)p;
-	asm volatile("" ::: "memory");
-	return v;
-#else
-	return __sync_fetch_and_add(p, 0);
-#endif
-}
-
-/* A seqlock's writer: *seq made odd, if no other writer is at it (else it
- * wins, and this one writes nothing); 1 when claimed, the even count it
- * found in *was. Atomics are full barriers. */
-static __always_inline int seq_claim(__u64 *seq, __u64 *was)
-{
-	__u64 found = *seq;
-	if ((found & 1) || __sync_val_compare_and_swap(seq, found, found + 1) != found)
-		return 0;
-	*was = found;
-	return 1;
-}
-
-/* What a recent entry must match: the calling thread's task address and
- * recent_epoch; and what a memo must match: the calling process, the
- * rules. */
-struct recall {
-	__u64 epoch;
-	__u64 task;
-	__u32 generation;
-	__u32 tgid;
-	__u64 start_time;
-	__u64 exec_id;
-};
-
-/* The calling thread's tag, what a recent entry must match. The epoch is
- * read first, before anything it guards (the memo, the process's state,
- * the rules), so that a tag is never newer than what is remembered under
- * it. Every load through a kernel pointer costs about eight instructions
- * here (the JIT guards it): the tag has none. */
-static __always_inline int recall_thread(struct recall *r)
-{
-	__u32 zero = 0;
-	__u64 *epoch = bpf_map_lookup_elem(&recent_epoch, &zero);
-	if (!epoch)
-		return 0;
-	r->epoch = read_once_ordered(epoch);
-	r->task = (unsigned long)bpf_get_current_task_btf();
-	return 1;
-}
-
 /* The rest of the tag, what a memo must match: the process, its exec and
  * the rules' generation; 0 when nothing may be recalled or remembered for
  * the thread (it is inside a function scope). The generation is read
@@ -346,17 +291,6 @@ static __always_inline int recall_process(struct recall *r, __u32 tgid, __u32 ti
 	r->tgid = tgid;
 	r->start_time = leader->start_time;
 	return 1;
-}
-
-/* What remembered masks let `op` do with no event, as decide() would for a
- * tainted process: allowed (reading or writing an open file, the taint
- * rules too), not denied, not audited. */
-static __always_inline __u32 granted_by(struct bpfbox_masks *m, __u32 op)
-{
-	__u32 allowed = m->allow;
-	if (op == BPFBOX_OP_PERMISSION)
-		allowed |= m->taint;
-	return allowed & ~(m->deny | m->audit);
 }
 
 /* The dentry of a hot hook's file: the one the hook loaded already

@@ -549,6 +549,41 @@ int file_decision(struct query *q, struct bpfbox_proc *proc, struct object *o, _
 
 /* ---- Decisions about the caller alone ----------------------------------- */
 
+/* This CPU's recent entry for the caller's rule (kind, number), when it
+ * is this thread's under the current epoch (r) and for that rule: what
+ * it grants without an event; 0 when a full decision must answer. */
+static __always_inline __u32 recent_caller_grants(struct recent_caller *c, struct recall *r, __u32 kind,
+						  __u32 number)
+{
+	__u64 before = read_once_ordered(&c->seq);
+	if (before & 1)
+		return 0;
+	int hit = c->task == r->task && c->epoch == r->epoch && c->kind == kind && c->number == number;
+	__u32 granted = c->granted;
+	if (read_once_ordered(&c->seq) != before || !hit)
+		return 0;
+	return granted;
+}
+
+/* What a full decision found, kept in the entry under the tag read before
+ * it (r). */
+static __always_inline void note_recent_caller(struct recent_caller *c, struct recall *r, __u32 kind,
+					       __u32 number, __u32 granted)
+{
+	/* Another writer on this CPU (a preempted one) may be at it. */
+	__u64 seq;
+	if (!seq_claim(&c->seq, &seq))
+		return;
+	c->task = r->task;
+	c->epoch = r->epoch;
+	c->kind = kind;
+	c->number = number;
+	c->granted = granted;
+	/* Only this CPU reads it: a compiler barrier orders the stores. */
+	asm volatile("" ::: "memory");
+	c->seq = seq + 2;
+}
+
 SEC("freplace/current_decision")
 int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 {
@@ -556,6 +591,20 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 		return -EPERM;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	/* What this CPU remembers of the rule for the thread (recent_caller),
+	 * the tag read first, before anything it guards. Its answer (allowed
+	 * by the rule with no event) holds for bpfbox's own protection too,
+	 * which grants no less. No branch on `how` here: the verifier would
+	 * walk the rest once for each. recent_epoch's one entry is always
+	 * there. */
+	__u32 kind = o->kind, number = table == TABLE_NET ? o->family : o->number;
+	__u32 slot = recent_caller_slot(kind, number);
+	struct recall r;
+	if (!recall_thread(&r))
+		return -EPERM;
+	struct recent_caller *c = bpf_map_lookup_elem(&recent_caller, &slot);
+	if (c && !(access & ~recent_caller_grants(c, &r, kind, number)))
+		return 0;
 	/* The process's state, as the hooks' get_state reads it, but for the
 	 * confined bit: every caller asks it first (maybe_confined_caller),
 	 * so that a process without a profile does not even build o. The
@@ -586,6 +635,15 @@ int current_decision(struct object *o, __u32 table, __u32 access, __u32 how)
 			return 0;
 	} else {
 		event = judge_access(proc, q.flags, &q.acc, access, o->op, &verdict);
+		/* Kept for a tainted process outside function scopes only: its
+		 * taint is final, and a scope's rules are its own. The entry is
+		 * looked up again: a pointer kept across the decision would
+		 * double the states the verifier walks through it. */
+		if (proc->tainted && !in_scope(tid)) {
+			c = bpf_map_lookup_elem(&recent_caller, &slot);
+			if (c)
+				note_recent_caller(c, &r, kind, number, granted_by(&q.acc, o->op));
+		}
 	}
 	if (event && !o->quiet) {
 		o->d_path = 0;

@@ -18,7 +18,7 @@
 /* Bump when a map layout below changes, or the set of shared functions
  * (shared.h) whose links a load pins: a loader refuses pinned state of
  * another ABI version instead of misreading it. */
-#define BPFBOX_ABI_VERSION 11
+#define BPFBOX_ABI_VERSION 12
 
 /* Access to files, and to other processes' /proc entries. */
 enum bpfbox_fs_access {

@@ -194,6 +194,64 @@ struct {
 	__type(value, struct memo);
 } file_memo SEC(".maps");
 
+/* The seqlocks of the per-CPU entries below (recent, recent_caller) and of
+ * file_memo, and the tag they are read under. */
+
+/* A load ordered after every earlier load and before every later one. On
+ * x86 loads are not reordered with loads (TSO), so a compiler barrier is
+ * enough; elsewhere an atomic read, a full barrier. */
+static __always_inline __u64 read_once_ordered(__u64 *p)
+{
+#if defined(__TARGET_ARCH_x86)
+	asm volatile("" ::: "memory");
+	__u64 v = *(volatile __u64 *)p;
+	asm volatile("" ::: "memory");
+	return v;
+#else
+	return __sync_fetch_and_add(p, 0);
+#endif
+}
+
+/* A seqlock's writer: *seq made odd, if no other writer is at it (else it
+ * wins, and this one writes nothing); 1 when claimed, the even count it
+ * found in *was. Atomics are full barriers. */
+static __always_inline int seq_claim(__u64 *seq, __u64 *was)
+{
+	__u64 found = *seq;
+	if ((found & 1) || __sync_val_compare_and_swap(seq, found, found + 1) != found)
+		return 0;
+	*was = found;
+	return 1;
+}
+
+/* What a recent entry must match: the calling thread's task address and
+ * recent_epoch; and what a memo must match: the calling process, the
+ * rules. */
+struct recall {
+	__u64 epoch;
+	__u64 task;
+	__u32 generation;
+	__u32 tgid;
+	__u64 start_time;
+	__u64 exec_id;
+};
+
+/* The calling thread's tag, what a recent entry must match. The epoch is
+ * read first, before anything it guards (the memo, the process's state,
+ * the rules), so that a tag is never newer than what is remembered under
+ * it. Every load through a kernel pointer costs about eight instructions
+ * here (the JIT guards it): the tag has none. */
+static __always_inline int recall_thread(struct recall *r)
+{
+	__u32 zero = 0;
+	__u64 *epoch = bpf_map_lookup_elem(&recent_epoch, &zero);
+	if (!epoch)
+		return 0;
+	r->epoch = read_once_ordered(epoch);
+	r->task = (unsigned long)bpf_get_current_task_btf();
+	return 1;
+}
+
 /*
  * The last file rules remembered on this CPU, in front of file_memo,
  * one per slot (a file's slot is a hash of its inode's address): the
@@ -253,6 +311,48 @@ static __always_inline __u32 recent_slot(void *inode)
 	__u32 a;
 	asm volatile("%0 = %1" : "=w"(a) : "w"((__u32)(unsigned long)inode));
 	return ((a >> 6) ^ (a >> 12) ^ (a >> 18)) & (RECENT_SLOTS - 1);
+}
+
+/*
+ * The last decisions about the caller alone made on this CPU (a net, cap
+ * or sys rule's: current_decision in bpf/shared.bpf.c), as `recent` is for
+ * files: a server's every send, receive and accept asks the same question
+ * of the same rule, which a full decision answers with a lookup of the
+ * process, its profile and the rule (about 800 instructions a socket
+ * operation), and this entry with a per-CPU array lookup and a few
+ * comparisons. One entry per slot (the rule's kind and number folded):
+ * the rule it answers for, what it lets the thread do with no event (as
+ * granted_by says for a tainted process: it is written for tainted
+ * processes only, whose taint is final), tagged by the thread's task
+ * address and recent_epoch, which every change that could make it wrong
+ * bumps (the rules, a task freed or exec'd, a scope entered); written
+ * only outside function scopes. Read and written by one CPU,
+ * preemptible: a seqlock whose writer claims it with a compare-and-swap.
+ */
+struct recent_caller {
+	__u64 seq; /* odd while a writer is at it */
+	__u64 task;
+	__u64 epoch;
+	__u32 kind;    /* the rule's: BPFBOX_RULE_NET, _CAP, _SYS */
+	__u32 number;  /* its family, capability or sys operation */
+	__u32 granted; /* the accesses allowed without an event */
+	__u32 unused;
+};
+
+#define RECENT_CALLER_SLOTS 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RECENT_CALLER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct recent_caller);
+} recent_caller SEC(".maps");
+
+/* The slot of a rule about the caller: its number (a family, a
+ * capability) with its kind folded in. */
+static __always_inline __u32 recent_caller_slot(__u32 kind, __u32 number)
+{
+	return (number ^ (kind << 3)) & (RECENT_CALLER_SLOTS - 1);
 }
 
 #endif

@@ -69,7 +69,8 @@ struct {
 } scoped SEC(".maps");
 
 /*
- * The epoch of the per-CPU `recent` entries (bpf/include/maps.h): a count
+ * The epoch of the per-CPU `recent` and `recent_caller` entries
+ * (bpf/include/maps.h): a count
  * bumped by whatever could make an entry answer other than the rules would
  * now, so that an entry is used only in the epoch it was written in. The
  * entry's tag is then the thread's task address and the epoch, with no

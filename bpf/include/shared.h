@@ -174,6 +174,17 @@ static __always_inline __u32 judge_access(struct bpfbox_proc *proc, __u32 profil
 	return quiet ? 0 : event;
 }
 
+/* What remembered masks let `op` do with no event, as decide() would for a
+ * tainted process: allowed (reading or writing an open file, the taint
+ * rules too), not denied, not audited. */
+static __always_inline __u32 granted_by(struct bpfbox_masks *m, __u32 op)
+{
+	__u32 allowed = m->allow;
+	if (op == BPFBOX_OP_PERMISSION)
+		allowed |= m->taint;
+	return allowed & ~(m->deny | m->audit);
+}
+
 /* Which of a query's numbers make its key in the rules map (the kind's
  * own, or one number, or none) and the kind when the table fixes it. */
 enum rule_table {

@@ -136,7 +136,7 @@ other_lsm_cases "alone"
 
 # The first load attaches the programs; --max-procs (a small limit on
 # confined processes) lets the fork-limit case reach it.
-for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt memo scopedeny freed; do
+for image in fs escape taint login login-pie switch task audit kfunc rootesc capok untainted dynamic learn crt nocrt memo scopedeny freed netcache; do
     out=$($LOAD --max-procs 64 $IMG/$image.bbx 2>&1) && pass "load $image" || fail "load $image" "$out"
 done
 expect_status "loading the same image again is a no-op" 0 "^unchanged /opt/t/fs/probe" $LOAD $IMG/fs.bbx
@@ -410,6 +410,12 @@ main after: denied (Operation not permitted)" $L around
 expect "func: a scope's #[deny] wins over what was allowed (and remembered) outside it" "main before: ok
 check_password: denied (Operation not permitted)
 main after: ok" $ONE_CPU /opt/t/scopedeny/login around
+expect "func: a socket only inside the scope: denied before and after it (one CPU)" "main before: denied (Operation not permitted)
+open_session: ok
+main after: denied (Operation not permitted)" $ONE_CPU $L netaround
+expect "func: a scope's #[deny] of a socket wins over the allow remembered outside it (one CPU)" "main before: ok
+open_session: denied (Operation not permitted)
+main after: ok" $ONE_CPU /opt/t/scopedeny/login netaround
 expect "func: eight different scoped functions active at once: recorded, the innermost allowed" "level8: ok
 main after: ok" /opt/t/scopedeny/login deep 8
 expect "func: a ninth, which cannot be recorded, with a #[deny]: denied inside it, allowed after it returns" "level9: denied (Operation not permitted)
@@ -513,6 +519,12 @@ expect "proc: /proc/PID of a listed executable / another / self" "ok denied ok" 
 expect "net: families" "ok ok denied denied" $P socket unix , socket inet , socket inet6 , socket netlink
 expect "net: connect allowed (and refused: nobody listens)" "error:ECONNREFUSED" $P connect 9
 expect "net: connect not allowed" "denied" /opt/t/task2/probe connect 9
+# What CPU 0 remembers of a socket decision answers the thread's next one,
+# and not the program it execs into, which another profile confines.
+expect "net: a socket allowed twice, and to the program exec'd in place under the same profile (control)" "ok ok ok" \
+    $ONE_CPU /opt/t/netc/probe socket inet , socket inet , execin /opt/t/netc/probe socket inet
+expect "net: a socket allowed twice, then denied to the program exec'd in place under another profile" "ok ok denied" \
+    $ONE_CPU /opt/t/netc/probe socket inet , socket inet , execin /opt/t/netc2/probe socket inet
 expect "signal: sigkill granted" "ok" $P kill $TARGET 9
 kill $OTHER 2>/dev/null
 
@@ -791,7 +803,13 @@ expect "reload: a process that read a file under the old rules is denied it unde
     "ok ok ok ok denied denied" \
     across "$LOAD -q $IMG/reload-v1.bbx" \
     $ONE_CPU $P hold /srv/t/b-only , readheld , read /srv/t/b-only , waitfor /tmp/go , readheld , read /srv/t/b-only
-$LOAD -q $IMG/reload-v2.bbx
+$LOAD -q $IMG/reload-v1.bbx
+# A socket decision remembered on CPU 0 answers the thread's next socket
+# under the same rules only.
+expect "reload: a socket allowed twice on one CPU, and again with no reload (control)" "ok ok ok ok" \
+    across ":" $ONE_CPU $P socket inet , socket inet , waitfor /tmp/go , socket inet
+expect "reload: a socket allowed twice on one CPU under the old rules is denied under the new" "ok ok ok denied" \
+    across "$LOAD -q $IMG/reload-v2.bbx" $ONE_CPU $P socket inet , socket inet , waitfor /tmp/go , socket inet
 # What one process remembered under a profile answers the profile's next
 # process, under the same rules only.
 expect "reload: a file remembered by one process answers the next one (control)" "ok

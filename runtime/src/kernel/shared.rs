@@ -19,6 +19,7 @@ use super::programs::{bpf_failure, load_failure};
 use super::scopes::reuse_maps;
 use super::types::relocate_against;
 use crate::failure::Failure;
+use crate::libbpf_log;
 use crate::skel;
 
 /// Where the link of `function` into `program` is pinned. bpffs refuses
@@ -94,6 +95,11 @@ pub(super) fn link_shared_functions(
     // checks a body against that program's stub at load).
     let mut functions: Vec<(String, u32)> = Vec::new();
     for mut body in open.open_object_mut().progs_mut() {
+        // With --verbose, the verifier's statistics of each body, as of
+        // the hooks (programs.rs).
+        if libbpf_log::verbose() {
+            body.set_log_level(4);
+        }
         let name = body.name().to_string_lossy().into_owned();
         let id = btf
             .type_by_name::<libbpf_rs::btf::types::Func>(&name)
