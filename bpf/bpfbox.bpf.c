@@ -715,6 +715,11 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * event, as for a file opened by exec. */
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
+	/* A socket's reads and writes (a server's every request): no file,
+	 * as file_decision would find (file_class), told here before any
+	 * lookup; what the socket reaches is the socket hooks' to decide. */
+	if ((inode->i_mode & S_IFMT) == S_IFSOCK)
+		return 0;
 	struct dentry *dentry = hot_dentry(loaded, file_path);
 	tagged = tagged && recall_process(&r, tgid, tid);
 	/* The file's memo: the calling process's own (no state to look up),

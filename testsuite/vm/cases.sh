@@ -98,6 +98,7 @@ done
 mkdir -p /srv/t/mv/in/d /srv/t/mv/in/keep
 for f in in/d/f in/keep/f in/linked in/moved in/renamed; do echo x > /srv/t/mv/$f; done
 mkdir -p /srv/t/freed && echo x > /srv/t/freed/a
+mkfifo /srv/t/fifo-ok /srv/t/fifo
 echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd
 echo "root:x:0:" > /etc/group
 echo "root:\$6\$hash:19000:0:99999:7:::" > /etc/shadow
@@ -189,6 +190,12 @@ echo later > /srv/t/tree/sub/created-later
 P=/opt/t/fs/probe
 expect "fs: read allowed / not listed" "ok denied" $P read /srv/t/readable , read /srv/t/secret
 expect "fs: write allowed / read-only file" "ok denied" $P write /srv/t/writable , write /srv/t/readable
+# A named pipe on disk is a file, mediated as one; a pipe or socket made by
+# pipe(2) or socket(2) is not (every probe here writes to a pipe). The
+# writer opens it once the reader has (a FIFO's open waits for the other
+# end), after a second.
+(sleep 1; echo x > /srv/t/fifo-ok) &
+expect "fs: a named pipe read allowed / not listed" "ok denied" $P read /srv/t/fifo-ok , read /srv/t/fifo
 expect "fs: append allowed / write without O_APPEND" "ok denied" $P append /srv/t/appendable , write /srv/t/appendable
 expect "fs: ** subtree, also a file created later" "ok ok" $P read /srv/t/tree/a , read /srv/t/tree/sub/created-later
 expect "fs: #[deny] wins inside an allowed subtree" "denied" $P read /srv/t/tree/forbidden
