@@ -70,11 +70,10 @@ struct {
 
 /*
  * The epoch of the per-CPU `recent` and `recent_caller` entries
- * (bpf/include/maps.h): a count
- * bumped by whatever could make an entry answer other than the rules would
- * now, so that an entry is used only in the epoch it was written in. The
- * entry's tag is then the thread's task address and the epoch, with no
- * kernel field to load:
+ * (bpf/include/maps.h): a count bumped by whatever could make an entry
+ * answer other than the rules would now, so that an entry is used only in
+ * the epoch it was written in. The entry's tag is then the thread's task
+ * address and the epoch, with no kernel field to load:
  *  - the rules change: the loader bumps it after the generation (from user
  *    space, through the map's memory: BPF_F_MMAPABLE);
  *  - a task is freed (its address may be handed to a new task), or execs
