@@ -695,6 +695,15 @@ static __always_inline int opened_for_exec(unsigned int flags, unsigned int mode
 	return (flags & __FMODE_EXEC) || (mode & FMODE_EXEC);
 }
 
+/* An inode of the kernel's pipe file system: a pipe made by pipe(2).
+ * Through walkable(), off the hit path: on 6.12 a direct load of a
+ * pointer field makes the verifier search its BTF. */
+static __always_inline int on_pipefs(struct inode *inode)
+{
+	struct super_block *sb = walkable(inode, inode)->i_sb;
+	return sb && sb->s_magic == PIPEFS_MAGIC;
+}
+
 /* A file access on the hot path (open, read and write, mmap, stat): from
  * the remembered rules when they answer, else decided in full (and the
  * rules found remembered). `loaded`: the file's dentry where the hook has
@@ -715,10 +724,13 @@ static __always_inline int check_hot_file(__u64 id, __u32 op, struct inode *inod
 	 * event, as for a file opened by exec. */
 	if (file && opened_for_exec(file->f_flags, file->f_mode))
 		return 0;
-	/* A socket's reads and writes (a server's every request): no file,
-	 * as file_decision would find (file_class), told here before any
-	 * lookup; what the socket reaches is the socket hooks' to decide. */
-	if ((inode->i_mode & S_IFMT) == S_IFSOCK)
+	/* A socket's reads and writes (a server's every request), and a
+	 * pipe's (pipefs: a named pipe on disk is a file): no file, as
+	 * file_decision would find (file_class), told here before any
+	 * lookup; what a socket reaches is the socket hooks' to decide. (A
+	 * lost process too: killed at its next operation decided.) */
+	__u32 type = inode->i_mode & S_IFMT;
+	if (type == S_IFSOCK || (type == S_IFIFO && on_pipefs(inode)))
 		return 0;
 	struct dentry *dentry = hot_dentry(loaded, file_path);
 	tagged = tagged && recall_process(&r, tgid, tid);

@@ -188,6 +188,7 @@ struct sockaddr;
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define S_IFIFO 0010000
 #define S_IFDIR 0040000
 #define SB_KERNMOUNT (1UL << 22) /* a file system's internal mount (shm_mnt, pipefs, ...) */
 #define PROC_SUPER_MAGIC 0x9fa0

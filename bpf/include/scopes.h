@@ -16,7 +16,7 @@
  * were 6.3 MB and 0.013 billion instructions of it. Room is still claimed
  * before an insert (claim_proc), so the map is never full, but an insert
  * can fail for want of memory: the process then keeps its confined bit
- * with no entry, lost, and is killed at the first operation it asks for
+ * with no entry, lost, and is killed at the first operation decided for it
  * (lost_process), as an exec that cannot be tracked is. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -187,7 +187,7 @@ static __always_inline void mark_lost(__u32 tgid)
 }
 
 /* What a decision about a lost process does: it does not run on
- * unconfined, but is killed at the first operation it asks for, as an exec
+ * unconfined, but is killed at the first operation decided for it, as an exec
  * that cannot be tracked is, and the operation is denied. */
 static __always_inline int lost_process(void)
 {

@@ -6,6 +6,7 @@
  *   bench openread N PATH   open, read and close PATH N times
  *   bench probed N          call probed(), a #[func]-scoped function, N times
  *   bench serve N           N request/response exchanges over loopback TCP
+ *   bench pipe N            write a byte into a pipe and read it back, N times
  *   bench fetch N PORT      N HTTP/1.0 GETs of / from 127.0.0.1:PORT (a real
  *                           server: nginx), a new connection each
  *   bench spawn N           fork and exec this program (doing nothing) N times
@@ -53,6 +54,21 @@ static void openread(long n, const char *path)
 			exit(1);
 		close(fd);
 	}
+}
+
+/* A pipe's reads and writes: what a program logging to a pipe, or a
+ * shell pipeline, does. */
+static void pipe_rw(long n)
+{
+	int fds[2];
+	char c = 'x';
+	if (pipe(fds) < 0) {
+		perror("pipe");
+		exit(1);
+	}
+	for (long i = 0; i < n; i++)
+		if (write(fds[1], &c, 1) != 1 || read(fds[0], &c, 1) != 1)
+			exit(1);
 }
 
 /* N children, each this program run again doing nothing: the cost of
@@ -129,7 +145,7 @@ static void fetch(long n, int port)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench openread N PATH | probed N | serve N\n");
+		fprintf(stderr, "usage: bench openread N PATH | probed N | serve N | pipe N | fetch N PORT | spawn N | sleep N | time CMD\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "time")) {
@@ -155,6 +171,8 @@ int main(int argc, char **argv)
 			probed((int)i);
 	else if (!strcmp(argv[1], "serve"))
 		serve(n);
+	else if (!strcmp(argv[1], "pipe"))
+		pipe_rw(n);
 	else if (!strcmp(argv[1], "fetch") && argc > 3)
 		fetch(n, atoi(argv[3]));
 	else if (!strcmp(argv[1], "spawn"))

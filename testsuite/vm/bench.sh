@@ -17,6 +17,7 @@ sleep 15
 N_OPEN=20000
 N_PROBED=50000
 N_SERVE=2000
+N_PIPE=20000
 N_SPAWN=300
 N_FETCH=1000
 
@@ -58,6 +59,7 @@ args_of() {
         openread) echo "$N_OPEN /srv/t/readable" ;;
         probed) echo "$N_PROBED" ;;
         serve) echo "$N_SERVE" ;;
+        pipe) echo "$N_PIPE" ;;
         spawn) echo "$N_SPAWN" ;;
         fetch) echo "$N_FETCH 8080" ;;
     esac
@@ -65,7 +67,7 @@ args_of() {
 
 # bpfbox.only=WORKLOAD on the kernel command line: that workload only.
 ONLY=$(sed -n 's/.*bpfbox.only=\([a-z]*\).*/\1/p' /proc/cmdline)
-WORKLOADS=${ONLY:-openread probed serve spawn nginx}
+WORKLOADS=${ONLY:-openread probed serve pipe spawn nginx}
 # The workloads of bench itself; nginx is measured on its own.
 BENCH_WORKLOADS=$(echo $WORKLOADS | tr ' ' '\n' | grep -v '^nginx$')
 NGINX=$(echo $WORKLOADS | tr ' ' '\n' | grep '^nginx$')
