@@ -394,9 +394,7 @@ static __always_inline void note_recent(struct recall *r, struct kept_file *f, s
 	c->rename_seq = f->rename_seq;
 	c->granted[0] = granted_by(m, BPFBOX_OP_OPEN);
 	c->granted[1] = granted_by(m, BPFBOX_OP_PERMISSION);
-	/* Only this CPU reads it: a compiler barrier orders the stores. */
-	asm volatile("" ::: "memory");
-	c->seq = seq + 2;
+	seq_release_per_cpu(&c->seq, seq);
 }
 
 /* Files whose rules do not depend on the name they are reached by. */

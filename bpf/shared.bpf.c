@@ -579,9 +579,7 @@ static __always_inline void note_recent_caller(struct recent_caller *c, struct r
 	c->kind = kind;
 	c->number = number;
 	c->granted = granted;
-	/* Only this CPU reads it: a compiler barrier orders the stores. */
-	asm volatile("" ::: "memory");
-	c->seq = seq + 2;
+	seq_release_per_cpu(&c->seq, seq);
 }
 
 SEC("freplace/current_decision")

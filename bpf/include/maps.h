@@ -224,6 +224,15 @@ static __always_inline int seq_claim(__u64 *seq, __u64 *was)
 	return 1;
 }
 
+/* A per-CPU entry's writer done (recent, recent_caller): the count even
+ * again, after every store into the entry. Only this CPU reads it, so a
+ * compiler barrier orders the stores. */
+static __always_inline void seq_release_per_cpu(__u64 *seq, __u64 was)
+{
+	asm volatile("" ::: "memory");
+	*seq = was + 2;
+}
+
 /* What a recent entry must match: the calling thread's task address and
  * recent_epoch; and what a memo must match: the calling process, the
  * rules. */
